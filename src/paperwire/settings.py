@@ -1,0 +1,65 @@
+"""One settings object, read from the environment (``PAPERWIRE_*``) and an optional config file.
+
+The settings are built once at the edge (CLI, app factory) and passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("paperwire", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """paperwire's settings. Every field can be set as ``PAPERWIRE_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERWIRE_",
+        env_file=os.environ.get("PAPERWIRE_CONFIG", "paperwire.env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    site_name: str = "paperwire"
+    page_size: int = 50
+
+    hf_url: str = "https://huggingface.co"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    oai_url: str = "https://export.arxiv.org/oai2"
+
+    import_batch_size: int = 2000
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'paperwire.db'}"
+
+    def resolved_secret_key(self) -> str:
+        """The secret from the environment, or one generated once into ``data_dir/secret_key``.
+
+        There is never a default string: a fresh install writes 32 random bytes with mode 0600.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key

@@ -1,0 +1,1 @@
+"""Sources: each turns one upstream format into :class:`paperwire.record.PaperRecord` values."""

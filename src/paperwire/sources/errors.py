@@ -1,0 +1,12 @@
+"""Errors raised by sources for one bad record or one bad file."""
+
+from __future__ import annotations
+
+
+class RecordError(ValueError):
+    """One input record could not be turned into a paper; it says where and why."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message

@@ -1,0 +1,6 @@
+"""The store: all SQL lives here (SQLAlchemy 2.x; SQLite by default, PostgreSQL by URL)."""
+
+from paperwire.store.db import open_store
+from paperwire.store.queries import Store
+
+__all__ = ["Store", "open_store"]

@@ -1,0 +1,275 @@
+"""Batched, idempotent, transactional import of paper records into the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from paperwire.record import PaperRecord
+from paperwire.sources.errors import RecordError
+from paperwire.store.merge import changed, merge, naive_utc
+from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+
+_PAPER_COLUMNS = [c.key for c in Paper.__table__.columns]
+
+
+class StrictImportError(RuntimeError):
+    """``--strict`` met a bad record: the import was rolled back and nothing changed."""
+
+
+@dataclass
+class ImportSummary:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+    def add(self, other: ImportSummary) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+        self.errors.extend(other.errors)
+        self.changed_ids.extend(other.changed_ids)
+
+
+BatchHook = Callable[[Session, list[int]], None]
+
+
+class Importer:
+    """Write records in batches; each batch is one transaction (one for all with ``strict``).
+
+    ``hooks`` run inside each batch's transaction with the ids of new or changed papers, so
+    derived indexes (search) follow the same code path as the import.
+    """
+
+    def __init__(
+        self, engine: Engine, batch_size: int = 2000, hooks: Iterable[BatchHook] = ()
+    ) -> None:
+        self.engine = engine
+        self.batch_size = batch_size
+        self.hooks = list(hooks)
+
+    def run(
+        self,
+        items: Iterable[PaperRecord | RecordError],
+        *,
+        strict: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ImportSummary:
+        total = ImportSummary()
+        batch: list[PaperRecord] = []
+        session = Session(self.engine)
+        try:
+            for item in items:
+                if isinstance(item, RecordError):
+                    if strict:
+                        raise StrictImportError(
+                            f"{item} (--strict: nothing was imported)"
+                        ) from None
+                    total.rejected += 1
+                    total.errors.append(str(item))
+                    if on_progress:
+                        on_progress(1)
+                    continue
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    total.add(self._write(session, batch, commit=not strict))
+                    if on_progress:
+                        on_progress(len(batch))
+                    batch = []
+            if batch:
+                total.add(self._write(session, batch, commit=not strict))
+                if on_progress:
+                    on_progress(len(batch))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        return total
+
+    # -- one batch ---------------------------------------------------------------------
+    def _write(self, session: Session, records: list[PaperRecord], commit: bool) -> ImportSummary:
+        try:
+            summary = self._write_batch(session, records)
+            for hook in self.hooks:
+                hook(session, summary.changed_ids)
+            if commit:
+                session.commit()
+            return summary
+        except BaseException:
+            session.rollback()
+            raise
+
+    def _write_batch(self, session: Session, records: list[PaperRecord]) -> ImportSummary:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        ids = list(dict.fromkeys(r.arxiv_id for r in records))
+        existing: dict[str, dict[str, Any]] = {}
+        for row in session.execute(select(Paper.__table__).where(Paper.arxiv_id.in_(ids))):
+            existing[row.arxiv_id] = dict(row._mapping)
+
+        rows: dict[str, dict[str, Any]] = {}
+        for rec in records:
+            rows[rec.arxiv_id] = merge(rows.get(rec.arxiv_id) or existing.get(rec.arxiv_id), rec)
+
+        summary = ImportSummary()
+        to_insert, to_update, changed_arxiv = [], [], set()
+        for arxiv_id, row in rows.items():
+            before = existing.get(arxiv_id)
+            if before is None:
+                row.update(created_at=now, modified_at=now)
+                to_insert.append({k: row.get(k) for k in _PAPER_COLUMNS if k != "id"})
+                changed_arxiv.add(arxiv_id)
+            elif changed(before, row):
+                row["modified_at"] = now
+                to_update.append({k: row.get(k) for k in _PAPER_COLUMNS})
+                changed_arxiv.add(arxiv_id)
+
+        id_of = {a: r["id"] for a, r in existing.items()}
+        if to_insert:
+            result = session.execute(
+                insert(Paper).returning(Paper.id, Paper.arxiv_id, sort_by_parameter_order=True),
+                to_insert,
+            )
+            for pid, arxiv_id in result:
+                id_of[arxiv_id] = pid
+        if to_update:
+            session.execute(update(Paper), to_update)
+        self._write_categories(session, rows, existing, id_of, changed_arxiv)
+        listing_changed = self._write_listings(session, records, id_of)
+
+        for arxiv_id in rows:
+            if arxiv_id not in existing:
+                summary.new += 1
+            elif arxiv_id in changed_arxiv or arxiv_id in listing_changed:
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+        summary.changed_ids = [id_of[a] for a in rows if a in changed_arxiv or a in listing_changed]
+        return summary
+
+    def _write_categories(self, session, rows, existing, id_of, changed_arxiv) -> None:
+        stale = [
+            id_of[a]
+            for a in changed_arxiv
+            if a in existing and existing[a].get("categories") != rows[a].get("categories")
+        ]
+        if stale:
+            session.execute(delete(PaperCategory).where(PaperCategory.paper_id.in_(stale)))
+        fresh = [
+            {"paper_id": id_of[a], "category": c}
+            for a in changed_arxiv
+            if a not in existing or id_of[a] in stale
+            for c in dict.fromkeys(rows[a].get("categories") or [])
+        ]
+        if fresh:
+            session.execute(insert(PaperCategory), fresh)
+
+    def _organization_ids(self, session: Session, records: list[PaperRecord]) -> dict[str, int]:
+        orgs = {
+            r.listing.organization.name: r.listing.organization
+            for r in records
+            if r.listing and r.listing.organization
+        }
+        if not orgs:
+            return {}
+        found = {
+            row.name: row
+            for row in session.execute(
+                select(
+                    Organization.id, Organization.name, Organization.fullname, Organization.avatar
+                ).where(Organization.name.in_(list(orgs)))
+            )
+        }
+        missing = [
+            {"name": o.name, "fullname": o.fullname, "avatar": o.avatar}
+            for name, o in orgs.items()
+            if name not in found
+        ]
+        ids = {name: row.id for name, row in found.items()}
+        if missing:
+            for oid, name in session.execute(
+                insert(Organization).returning(
+                    Organization.id, Organization.name, sort_by_parameter_order=True
+                ),
+                missing,
+            ):
+                ids[name] = oid
+        stale = [
+            {"id": row.id, "fullname": orgs[name].fullname, "avatar": orgs[name].avatar}
+            for name, row in found.items()
+            if (orgs[name].fullname and orgs[name].fullname != row.fullname)
+            or (orgs[name].avatar and orgs[name].avatar != row.avatar)
+        ]
+        if stale:
+            session.execute(update(Organization), stale)
+        return ids
+
+    def _write_listings(self, session, records, id_of) -> set[str]:
+        wanted: dict[tuple[int, Any, str], dict[str, Any]] = {}
+        org_ids = self._organization_ids(session, records)
+        for rec in records:
+            if rec.listing is None:
+                continue
+            lst = rec.listing
+            key = (id_of[rec.arxiv_id], lst.day, lst.source)
+            wanted[key] = {
+                "paper_id": key[0],
+                "day": lst.day,
+                "source": lst.source,
+                "submitted_by": lst.submitted_by,
+                "submitter_fullname": lst.submitter_fullname,
+                "submitter_avatar": lst.submitter_avatar,
+                "organization_id": org_ids.get(lst.organization.name) if lst.organization else None,
+                "submitted_at": naive_utc(lst.submitted_at),
+                "_arxiv": rec.arxiv_id,
+            }
+        if not wanted:
+            return set()
+        have = {}
+        cols = [
+            Listing.id,
+            Listing.paper_id,
+            Listing.day,
+            Listing.source,
+            Listing.submitted_by,
+            Listing.submitter_fullname,
+            Listing.submitter_avatar,
+            Listing.organization_id,
+            Listing.submitted_at,
+        ]
+        keys = list(wanted)
+        paper_ids = list({k[0] for k in keys})
+        for row in session.execute(select(*cols).where(Listing.paper_id.in_(paper_ids))):
+            have[(row.paper_id, row.day, row.source)] = dict(row._mapping)
+        touched: set[str] = set()
+        new_rows, upd_rows = [], []
+        for key, want in wanted.items():
+            arxiv_id = want.pop("_arxiv")
+            got = have.get(key)
+            if got is None:
+                new_rows.append(want)
+                touched.add(arxiv_id)
+            elif any(got[k] != v for k, v in want.items() if v is not None):
+                upd_rows.append(
+                    {"id": got["id"], **{k: v for k, v in want.items() if v is not None}}
+                )
+                touched.add(arxiv_id)
+        if new_rows:
+            session.execute(insert(Listing), new_rows)
+        if upd_rows:
+            session.execute(update(Listing), upd_rows)
+        return touched

@@ -1,0 +1,101 @@
+"""ORM tables.  A paper is one row; daily listings, organizations and categories hang off it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Paper(Base):
+    """The normalized paper record.  Datetimes are stored as naive UTC."""
+
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_category: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    comments: Mapped[str | None] = mapped_column(Text)
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(255))
+    license: Mapped[str | None] = mapped_column(String(255))
+    github_repo: Mapped[str | None] = mapped_column(String(500))
+    github_stars: Mapped[int | None] = mapped_column(Integer)
+    project_page: Mapped[str | None] = mapped_column(String(500))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hf_upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    hf_num_comments: Mapped[int] = mapped_column(Integer, default=0)
+    metadata_origin: Mapped[str] = mapped_column(String(16))
+    in_arxiv: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_hf: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    modified_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PaperCategory(Base):
+    """One row per (paper, arXiv category): the per-category arXiv tab and filters use it."""
+
+    __tablename__ = "paper_categories"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_paper_categories_category", "category", "paper_id"),)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    fullname: Mapped[str | None] = mapped_column(String(500))
+    avatar: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Listing(Base):
+    """A paper's appearance on a curated daily list (HF Daily Papers, community submission)."""
+
+    __tablename__ = "listings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(32))
+    submitted_by: Mapped[str | None] = mapped_column(String(255), index=True)
+    submitter_fullname: Mapped[str | None] = mapped_column(String(500))
+    submitter_avatar: Mapped[str | None] = mapped_column(String(1000))
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("paper_id", "day", "source", name="uq_listings_paper_day_source"),
+        Index("ix_listings_day", "day"),
+    )

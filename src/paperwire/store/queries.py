@@ -1,0 +1,248 @@
+"""The query layer: every presenter (pages, API, feeds, CLI, digest) reads through ``Store``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from paperwire.store.importer import Importer, ImportSummary
+from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.views import ListingView, OrganizationView, Page, PaperView, StoreCounts
+
+CURATED_SOURCES = ("hf", "community")
+SORTS = ("upvotes", "publishedAt")
+
+
+def _org_view(org: Organization | None) -> OrganizationView | None:
+    if org is None:
+        return None
+    return OrganizationView(org.name, org.fullname, org.avatar)
+
+
+def _listing_view(lst: Listing, org: Organization | None) -> ListingView:
+    return ListingView(
+        day=lst.day,
+        source=lst.source,
+        submitted_by=lst.submitted_by,
+        submitter_fullname=lst.submitter_fullname,
+        submitter_avatar=lst.submitter_avatar,
+        submitted_at=lst.submitted_at,
+        organization=_org_view(org),
+    )
+
+
+def _paper_view(
+    p: Paper, listing: ListingView | None = None, listings: list[ListingView] | None = None
+) -> PaperView:
+    return PaperView(
+        arxiv_id=p.arxiv_id,
+        title=p.title,
+        abstract=p.abstract or "",
+        authors=list(p.authors or []),
+        categories=list(p.categories or []),
+        published_at=p.published_at,
+        updated_at=p.updated_at,
+        version=p.version,
+        comments=p.comments,
+        journal_ref=p.journal_ref,
+        doi=p.doi,
+        github_repo=p.github_repo,
+        github_stars=p.github_stars,
+        project_page=p.project_page,
+        keywords=list(p.keywords or []),
+        upvotes=p.hf_upvotes or 0,
+        num_comments=p.hf_num_comments or 0,
+        listing=listing,
+        listings=listings or [],
+    )
+
+
+class Store:
+    """Read and write papers.  Each method opens and closes its own session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ----------------------------------------------------------------------
+    def importer(self, batch_size: int = 2000) -> Importer:
+        return Importer(self.engine, batch_size=batch_size)
+
+    def import_records(
+        self, items: Iterable, *, strict: bool = False, batch_size: int = 2000
+    ) -> ImportSummary:
+        return self.importer(batch_size).run(items, strict=strict)
+
+    # -- overview ---------------------------------------------------------------------
+    def counts(self) -> StoreCounts:
+        with Session(self.engine) as s:
+            papers = s.scalar(select(func.count()).select_from(Paper)) or 0
+            listings, first, last = s.execute(
+                select(func.count(), func.min(Listing.day), func.max(Listing.day)).where(
+                    Listing.source.in_(CURATED_SOURCES)
+                )
+            ).one()
+            orgs = s.scalar(select(func.count()).select_from(Organization)) or 0
+        return StoreCounts(papers, listings or 0, orgs, first, last)
+
+    def latest_day(self) -> date | None:
+        with Session(self.engine) as s:
+            return s.scalar(
+                select(func.max(Listing.day)).where(Listing.source.in_(CURATED_SOURCES))
+            )
+
+    def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
+        """The nearest earlier and later days that have curated papers."""
+        with Session(self.engine) as s:
+            curated = Listing.source.in_(CURATED_SOURCES)
+            prev = s.scalar(select(func.max(Listing.day)).where(curated, Listing.day < day))
+            nxt = s.scalar(select(func.min(Listing.day)).where(curated, Listing.day > day))
+        return prev, nxt
+
+    # -- curated lists ----------------------------------------------------------------
+    def _curated(
+        self, start: date, end: date, submitter: str | None, organization: str | None
+    ) -> Select:
+        """First curated listing per paper in [start, end]."""
+        first = select(Listing.paper_id, func.min(Listing.id).label("listing_id")).where(
+            Listing.day >= start, Listing.day <= end, Listing.source.in_(CURATED_SOURCES)
+        )
+        if submitter:
+            first = first.where(Listing.submitted_by == submitter)
+        if organization:
+            first = first.join(Organization, Organization.id == Listing.organization_id).where(
+                Organization.name == organization
+            )
+        return first.group_by(Listing.paper_id).subquery()
+
+    def listed(
+        self,
+        start: date,
+        end: date | None = None,
+        *,
+        sort: str = "upvotes",
+        submitter: str | None = None,
+        organization: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Page:
+        """Curated papers listed between ``start`` and ``end`` (inclusive), one card per paper."""
+        end = end or start
+        first = self._curated(start, end, submitter, organization)
+        with Session(self.engine) as s:
+            total = s.scalar(select(func.count()).select_from(first)) or 0
+            org = aliased(Organization)
+            q = (
+                select(Paper, Listing, org)
+                .join(first, first.c.paper_id == Paper.id)
+                .join(Listing, Listing.id == first.c.listing_id)
+                .outerjoin(org, org.id == Listing.organization_id)
+            )
+            if sort == "publishedAt":
+                q = q.order_by(
+                    Listing.day.desc(),
+                    Listing.submitted_at.desc().nulls_last(),
+                    Paper.hf_upvotes.desc(),
+                    Paper.arxiv_id,
+                )
+            else:
+                q = q.order_by(Paper.hf_upvotes.desc(), Listing.day.desc(), Paper.arxiv_id)
+            q = q.offset(offset)
+            if limit is not None:
+                q = q.limit(limit)
+            items = [_paper_view(p, _listing_view(lst, o)) for p, lst, o in s.execute(q)]
+        return Page(items, total, offset, limit or total)
+
+    # -- arXiv-only papers ------------------------------------------------------------
+    def arxiv_categories_on(self, day: date) -> list[tuple[str, int]]:
+        """Categories of papers first published on ``day``, with counts, largest first."""
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(PaperCategory.category, func.count())
+                .join(Paper, Paper.id == PaperCategory.paper_id)
+                .where(Paper.published_on == day, Paper.in_arxiv.is_(True))
+                .group_by(PaperCategory.category)
+                .order_by(func.count().desc(), PaperCategory.category)
+            ).all()
+        return [(c, n) for c, n in rows]
+
+    def arxiv_published(
+        self, day: date, category: str | None, *, offset: int = 0, limit: int = 50
+    ) -> Page:
+        with Session(self.engine) as s:
+            q = select(Paper).where(Paper.published_on == day, Paper.in_arxiv.is_(True))
+            if category:
+                q = q.join(
+                    PaperCategory,
+                    and_(PaperCategory.paper_id == Paper.id, PaperCategory.category == category),
+                )
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = s.scalars(
+                q.order_by(Paper.hf_upvotes.desc(), Paper.arxiv_id).offset(offset).limit(limit)
+            ).all()
+            items = [_paper_view(p) for p in rows]
+        return Page(items, total, offset, limit)
+
+    # -- one paper --------------------------------------------------------------------
+    def paper(self, arxiv_id: str) -> PaperView | None:
+        with Session(self.engine) as s:
+            p = s.scalar(select(Paper).where(Paper.arxiv_id == arxiv_id))
+            if p is None:
+                return None
+            rows = s.execute(
+                select(Listing, Organization)
+                .outerjoin(Organization, Organization.id == Listing.organization_id)
+                .where(Listing.paper_id == p.id)
+                .order_by(Listing.day)
+            ).all()
+            listings = [_listing_view(lst, o) for lst, o in rows]
+            return _paper_view(p, listings[0] if listings else None, listings)
+
+    def papers(self, arxiv_ids: list[str]) -> list[PaperView]:
+        """Papers by id, in the order asked (unknown ids are skipped)."""
+        with Session(self.engine) as s:
+            found = {
+                p.arxiv_id: _paper_view(p)
+                for p in s.scalars(select(Paper).where(Paper.arxiv_id.in_(arxiv_ids)))
+            }
+        return [found[a] for a in arxiv_ids if a in found]
+
+    # -- organizations ----------------------------------------------------------------
+    def organization(self, name: str) -> OrganizationView | None:
+        with Session(self.engine) as s:
+            row = s.execute(
+                select(Organization, func.count(func.distinct(Listing.paper_id)))
+                .outerjoin(Listing, Listing.organization_id == Organization.id)
+                .where(Organization.name == name)
+                .group_by(Organization.id)
+            ).first()
+        if row is None:
+            return None
+        org, n = row
+        return OrganizationView(org.name, org.fullname, org.avatar, n)
+
+    def organization_papers(self, name: str, *, offset: int = 0, limit: int = 50) -> Page:
+        return self.listed(
+            date.min, date.max, organization=name, sort="publishedAt", offset=offset, limit=limit
+        )
+
+    def organizations(self, limit: int = 100) -> list[OrganizationView]:
+        with Session(self.engine) as s:
+            n = func.count(func.distinct(Listing.paper_id))
+            rows = s.execute(
+                select(Organization, n)
+                .join(Listing, Listing.organization_id == Organization.id)
+                .group_by(Organization.id)
+                .order_by(n.desc(), Organization.name)
+                .limit(limit)
+            ).all()
+        return [OrganizationView(o.name, o.fullname, o.avatar, c) for o, c in rows]
+
+    def last_modified(self) -> datetime | None:
+        with Session(self.engine) as s:
+            return s.scalar(select(func.max(Paper.modified_at)))

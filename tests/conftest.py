@@ -1,0 +1,135 @@
+"""Shared fixtures: real SQLite and real PostgreSQL databases, the shared data, a live server.
+
+PostgreSQL tests run when ``PAPERWIRE_TEST_PG_URL`` names a server (CI sets it, see .ci/run);
+each test gets a fresh database there.  Without it they skip, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from paperwire.settings import Settings
+from paperwire.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PAPERWIRE_SHARED", ROOT.parent / "shared")).resolve()
+HF_DIR = SHARED / "data" / "hf-daily-papers"
+SNAPSHOT_173K = SHARED / "data" / "arxiv-snapshot" / "arxiv-metadata-173k.jsonl.gz"
+KAGGLE_SAMPLE = SHARED / "data" / "arxiv-snapshot" / "kaggle-format-sample-200.jsonl"
+FIXTURES = SHARED / "fixtures"
+PG_URL = os.environ.get("PAPERWIRE_TEST_PG_URL")
+
+
+def needs_shared(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"shared data missing: {path} (tests read it from ../shared beside the repo)")
+
+
+@pytest.fixture
+def shared_hf_dir() -> Path:
+    needs_shared(HF_DIR)
+    return HF_DIR
+
+
+@pytest.fixture
+def kaggle_sample() -> Path:
+    needs_shared(KAGGLE_SAMPLE)
+    return KAGGLE_SAMPLE
+
+
+def _pg_admin_url() -> str:
+    url = make_url(PG_URL)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set PAPERWIRE_TEST_PG_URL (as .ci/run does)")
+    name = f"pw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """Each test using this runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'paperwire.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", database_url=db_url, secret_key="test-" + uuid.uuid4().hex
+    )
+
+
+@pytest.fixture
+def store(settings) -> Iterator[Store]:
+    s = open_store(settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'pw.db'}",
+        secret_key="test-" + uuid.uuid4().hex,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The real app under uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("live server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
