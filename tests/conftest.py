@@ -133,3 +133,8 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def pytest_sessionstart(session):
+    if os.environ.get("CI") and not PG_URL:
+        raise pytest.UsageError("CI must run the PostgreSQL tests: set PAPERWIRE_TEST_PG_URL")

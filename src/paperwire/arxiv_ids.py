@@ -45,6 +45,11 @@ def parse_arxiv_id(text: str) -> ArxivId:
         month = int(raw[2:4])
         if not 1 <= month <= 12:
             raise InvalidArxivId(f"not an arXiv id (month {month:02d} is invalid): {text!r}")
+        digits = len(m.group("id")) - 5
+        if digits != (5 if int(raw[:4]) >= 1501 else 4):
+            raise InvalidArxivId(
+                f"not an arXiv id (ids from {raw[:4]} have {5 if int(raw[:4]) >= 1501 else 4} "
+                f"digits after the dot): {text!r}")
         return ArxivId(m.group("id"), int(m.group("v")) if m.group("v") else None)
     m = _OLD.match(raw)
     if m:

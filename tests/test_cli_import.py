@@ -1,0 +1,45 @@
+"""`paperwire import` as a user runs it: a real subprocess, a real SQLite file."""
+
+import json
+import subprocess
+import sys
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "paperwire.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_import_reports_summary_and_is_idempotent(tmp_path, shared_hf_dir):
+    db = tmp_path / "pw.db"
+    files = sorted(shared_hf_dir.glob("2026-08-2*.json"))
+    first = run("import", "--db", db, *files)
+    assert first.returncode == 0, first.stderr
+    assert "new" in first.stdout and "rejected" in first.stdout
+    second = run("import", "--db", db, *files)
+    assert second.returncode == 0
+    assert "Nothing changed" in second.stdout
+    stats = run("stats", "--db", db)
+    n = len({i["paper"]["id"] for f in files for i in json.loads(f.read_text())})
+    assert f"papers: {n}" in stats.stdout
+
+
+def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path):
+    dump = tmp_path / "dump.jsonl"
+    ok = {"id": "2501.00001", "title": "T", "abstract": "a", "categories": "cs.CL",
+          "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}]}
+    dump.write_text(json.dumps(ok) + "\n{broken\n" + json.dumps({**ok, "id": "2501.00002"}) + "\n")
+    strict = run("import", "--db", tmp_path / "s.db", "--strict", dump)
+    assert strict.returncode == 1
+    assert f"{dump}:2" in strict.stderr and "nothing was imported" in strict.stderr
+    assert "papers: 0" in run("stats", "--db", tmp_path / "s.db").stdout
+    lenient = run("import", "--db", tmp_path / "l.db", dump)
+    assert lenient.returncode == 0
+    assert f"{dump}:2" in lenient.stderr
+    assert "papers: 2" in run("stats", "--db", tmp_path / "l.db").stdout
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    result = run("import", "--db", tmp_path / "x.db", tmp_path / "nope.json")
+    assert result.returncode == 2
+    assert "no such file or directory" in result.stderr

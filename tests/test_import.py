@@ -1,0 +1,129 @@
+"""The importer on real SQLite and real PostgreSQL: idempotent, merging, transactional."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from paperwire.record import ORIGIN_ARXIV, ORIGIN_HF, Listing, Organization, PaperRecord
+from paperwire.sources.errors import RecordError
+from paperwire.sources.files import expand_paths, read_file
+from paperwire.store.importer import StrictImportError
+
+
+def _read(paths):
+    for p in expand_paths(paths):
+        yield from read_file(p)
+
+
+def _arxiv(arxiv_id="2501.00001", **kw):
+    base = dict(arxiv_id=arxiv_id, title="An arXiv title", abstract="The arXiv abstract.",
+                origin=ORIGIN_ARXIV, authors=("Ada Lovelace", "Alan Turing"),
+                categories=("cs.LG", "stat.ML"), version=2,
+                published_at=datetime(2025, 1, 6, tzinfo=UTC), comments="10 pages")
+    base.update(kw)
+    return PaperRecord(**base)
+
+
+def _hf(arxiv_id="2501.00001", day=date(2025, 1, 7), upvotes=12, **kw):
+    base = dict(arxiv_id=arxiv_id, title="An HF title", abstract="The HF abstract.",
+                origin=ORIGIN_HF, authors=("Ada Lovelace",), upvotes=upvotes,
+                github_repo="https://github.com/x/y", github_stars=5, keywords=("rl",),
+                published_at=datetime(2025, 1, 6, tzinfo=UTC),
+                listing=Listing(day=day, source="hf", submitted_by="ada",
+                                organization=Organization("lab", "The Lab")))
+    base.update(kw)
+    return PaperRecord(**base)
+
+
+def test_august_files_import_then_reimport_changes_nothing(store, shared_hf_dir):
+    files = sorted(shared_hf_dir.glob("2026-08-*.json"))
+    expected_ids = {i["paper"]["id"] for f in files for i in json.loads(f.read_text())}
+    first = store.import_records(_read(files))
+    assert (first.new, first.rejected) == (len(expected_ids), 0)
+    again = store.import_records(_read(files))
+    assert (again.new, again.updated, again.unchanged) == (0, 0, len(expected_ids))
+    page = store.listed(date(2026, 8, 21))
+    assert page.total == 17
+    assert page.items[0].upvotes >= page.items[-1].upvotes
+    env = store.paper("2608.19880")
+    assert env.github_repo and env.github_stars == 8 and env.organization.name == "google"
+
+
+def test_merge_arxiv_wins_bibliography_hf_wins_community(store):
+    store.import_records([_hf()])
+    store.import_records([_arxiv()])
+    paper = store.paper("2501.00001")
+    assert paper.title == "An arXiv title"
+    assert paper.abstract == "The arXiv abstract."
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]
+    assert paper.categories == ["cs.LG", "stat.ML"]
+    assert paper.github_repo == "https://github.com/x/y" and paper.upvotes == 12
+    assert [lst.day for lst in paper.listings] == [date(2025, 1, 7)]
+    # An HF re-import after arXiv changes nothing, in either order.
+    summary = store.import_records([_hf()])
+    assert (summary.new, summary.updated, summary.unchanged) == (0, 0, 1)
+    assert store.paper("2501.00001").title == "An arXiv title"
+
+
+def test_arxiv_first_then_hf_gives_the_same_paper(store):
+    store.import_records([_arxiv()])
+    store.import_records([_hf()])
+    paper = store.paper("2501.00001")
+    assert paper.title == "An arXiv title" and paper.upvotes == 12
+    assert paper.organization.fullname == "The Lab"
+
+
+def test_upvotes_never_go_down_and_new_listing_counts_as_update(store):
+    store.import_records([_hf(upvotes=30)])
+    s = store.import_records([_hf(upvotes=10, day=date(2025, 1, 8))])
+    assert (s.new, s.updated) == (0, 1)
+    paper = store.paper("2501.00001")
+    assert paper.upvotes == 30
+    assert [lst.day for lst in paper.listings] == [date(2025, 1, 7), date(2025, 1, 8)]
+
+
+def test_versioned_ids_merge_into_one_paper(store):
+    store.import_records([_arxiv("2501.00001v1", version=1), _arxiv("arXiv:2501.00001v3",
+                                                                     version=3)])
+    assert store.counts().papers == 1
+    assert store.paper("2501.00001").version == 3
+
+
+def test_bad_records_are_rejected_and_counted_good_ones_land(store):
+    items = [_arxiv("2501.00001"), RecordError("f.jsonl:2", "malformed JSON"),
+             _arxiv("2501.00002")]
+    s = store.import_records(items)
+    assert (s.new, s.rejected) == (2, 1)
+    assert s.errors == ["f.jsonl:2: malformed JSON"]
+
+
+def test_strict_aborts_with_no_change_at_all(store):
+    items = [_arxiv(f"2501.{i:05d}") for i in range(1, 6)]
+    items.insert(4, RecordError("f.jsonl:5", "malformed JSON"))
+    with pytest.raises(StrictImportError, match="f.jsonl:5"):
+        store.import_records(items, strict=True, batch_size=2)
+    assert store.counts().papers == 0
+
+
+def test_crash_mid_import_keeps_committed_batches_and_loses_nothing_on_rerun(store):
+    def exploding():
+        for i in range(1, 8):
+            if i == 6:
+                raise RuntimeError("killed")
+            yield _arxiv(f"2501.{i:05d}")
+
+    with pytest.raises(RuntimeError):
+        store.import_records(exploding(), batch_size=2)
+    assert store.counts().papers == 4  # two committed batches; the third was rolled back
+    s = store.import_records([_arxiv(f"2501.{i:05d}") for i in range(1, 8)], batch_size=2)
+    assert (s.new, s.unchanged) == (3, 4)
+
+
+def test_arxiv_only_papers_stay_off_the_curated_list(store):
+    store.import_records([_arxiv("2501.00009", published_at=datetime(2025, 1, 7, tzinfo=UTC))])
+    store.import_records([_hf()])
+    assert [p.arxiv_id for p in store.listed(date(2025, 1, 7)).items] == ["2501.00001"]
+    assert store.arxiv_categories_on(date(2025, 1, 7)) == [("cs.LG", 1), ("stat.ML", 1)]
+    assert [p.arxiv_id for p in store.arxiv_published(date(2025, 1, 7), "cs.LG").items] == [
+        "2501.00009"]
