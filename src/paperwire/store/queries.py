@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.trending import TrendingQueries
 from paperwire.store.views import ListingView, OrganizationView, Page, PaperView, StoreCounts
 
 CURATED_SOURCES = ("hf", "community")
@@ -60,7 +61,7 @@ def _paper_view(
     )
 
 
-class Store:
+class Store(TrendingQueries):
     """Read and write papers.  Each method opens and closes its own session."""
 
     def __init__(self, engine: Engine) -> None:

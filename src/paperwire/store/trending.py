@@ -1,0 +1,109 @@
+"""Trending queries: the store gathers the formula's inputs; ``paperwire.ranking`` scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from paperwire.ranking import WINDOW_DAYS, TrendingInputs, TrendingScore, trending_score
+from paperwire.store.models import Listing, Organization, Paper
+from paperwire.store.views import ListingView, OrganizationView, PaperView
+
+CURATED = ("hf", "community")
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingItem:
+    paper: PaperView
+    trending: TrendingScore
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingList:
+    items: list[TrendingItem]
+    as_of: datetime  # the reference time the ages were measured against
+    window_days: int
+
+
+def _naive_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class TrendingQueries:
+    """Mixed into :class:`paperwire.store.Store`."""
+
+    engine: object
+
+    def local_votes(self, session: Session, paper_ids: list[int]) -> dict[int, int]:
+        """Local (signed-in) upvotes per paper; the community module fills this in."""
+        return {}
+
+    def trending_as_of(self, now: datetime | None = None) -> datetime:
+        """The reference time: now, unless the newest listing is older than the window (an
+        archive or a file-fed install), then the end of the newest listing day."""
+        now = now or _naive_now()
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            last = s.scalar(select(func.max(Listing.day)).where(Listing.source.in_(CURATED)))
+        if last is None:
+            return now
+        end_of_last = datetime.combine(last + timedelta(days=1), time())
+        if now - end_of_last > timedelta(days=WINDOW_DAYS):
+            return end_of_last
+        return now
+
+    def trending(
+        self,
+        *,
+        now: datetime | None = None,
+        window_days: int = WINDOW_DAYS,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> TrendingList:
+        """Curated papers first listed in the window before ``now``, by trending score."""
+        as_of = self.trending_as_of(now)
+        start = (as_of - timedelta(days=window_days)).date()
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            first = (
+                select(Listing.paper_id, func.min(Listing.id).label("listing_id"))
+                .where(
+                    Listing.source.in_(CURATED), Listing.day >= start, Listing.day <= as_of.date()
+                )
+                .group_by(Listing.paper_id)
+                .subquery()
+            )
+            rows = s.execute(
+                select(Paper, Listing, Organization)
+                .join(first, first.c.paper_id == Paper.id)
+                .join(Listing, Listing.id == first.c.listing_id)
+                .outerjoin(Organization, Organization.id == Listing.organization_id)
+            ).all()
+            extra = self.local_votes(s, [p.id for p, _, _ in rows])
+            scored = []
+            for paper, listing, org in rows:
+                listed_at = listing.submitted_at or datetime.combine(listing.day, time())
+                inputs = TrendingInputs(
+                    votes=(paper.hf_upvotes or 0) + extra.get(paper.id, 0),
+                    stars=paper.github_stars or 0,
+                    listed_at=listed_at,
+                )
+                scored.append((trending_score(inputs, as_of), paper, listing, org))
+        scored.sort(key=lambda t: (-t[0].score, t[1].arxiv_id))
+        from paperwire.store.queries import _paper_view
+
+        items = []
+        for score, paper, listing, org in scored[offset : offset + limit]:
+            lv = ListingView(
+                listing.day,
+                listing.source,
+                listing.submitted_by,
+                listing.submitter_fullname,
+                listing.submitter_avatar,
+                listing.submitted_at,
+                OrganizationView(org.name, org.fullname, org.avatar) if org else None,
+            )
+            view = _paper_view(paper, lv)
+            items.append(TrendingItem(paper=view, trending=score))
+        return TrendingList(items=items, as_of=as_of, window_days=window_days)
