@@ -105,6 +105,26 @@ class Store(TrendingQueries):
             nxt = s.scalar(select(func.min(Listing.day)).where(curated, Listing.day > day))
         return prev, nxt
 
+    def latest_published_day(self) -> date | None:
+        """The latest day on which an arXiv-sourced paper was first published."""
+        with Session(self.engine) as s:
+            return s.scalar(select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True)))
+
+    def day_counts(self, start: date, end: date) -> list[tuple[date, int]]:
+        """Days in [start, end] that have curated papers, with how many, earliest first."""
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(Listing.day, func.count(func.distinct(Listing.paper_id)))
+                .where(
+                    Listing.day >= start,
+                    Listing.day <= end,
+                    Listing.source.in_(CURATED_SOURCES),
+                )
+                .group_by(Listing.day)
+                .order_by(Listing.day)
+            ).all()
+        return [(d, n) for d, n in rows]
+
     # -- curated lists ----------------------------------------------------------------
     def _curated(
         self, start: date, end: date, submitter: str | None, organization: str | None

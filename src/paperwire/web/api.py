@@ -1,0 +1,122 @@
+"""The JSON API, shaped like the Hugging Face papers API so its clients work unchanged.
+
+``GET /api/daily_papers`` and ``GET /api/papers/{id}``, as ``huggingface_hub.HfApi`` calls them.
+Errors are ``{"error": "..."}`` with a 4xx status, as HF answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.store import Store
+from paperwire.web.hf_shapes import daily_item, full_paper
+from paperwire.web.periods import BadPeriod, day_period, parse_period
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+API_SORTS = {"publishedAt": "publishedAt", "trending": "upvotes"}
+MAX_LIMIT = 100
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def _error(message: str, status_code: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status_code)
+
+
+def _int(name: str, value: str | None, default: int, low: int, high: int | None) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise ApiError(f"{name} must be an integer, got {value!r}") from None
+    if n < low or (high is not None and n > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ApiError(f"{name} must be {bound}, got {n}")
+    return n
+
+
+def _range(date_: str | None, week: str | None, month: str | None, submitter: str | None, store):
+    given = [(k, v) for k, v in (("day", date_), ("week", week), ("month", month)) if v]
+    if len(given) > 1:
+        raise ApiError("give at most one of date, week and month")
+    if given:
+        kind, text = given[0]
+        try:
+            period = parse_period(kind, text)
+        except BadPeriod as exc:
+            raise ApiError(str(exc)) from None
+        return period.start, period.end
+    if submitter:
+        return dt.date.min, dt.date.max
+    latest = store.latest_day()
+    if latest is None:
+        return None
+    period = day_period(latest)
+    return period.start, period.end
+
+
+@router.get(
+    "/daily_papers",
+    summary="Daily papers",
+    description="Curated papers of a day, an ISO week or a month (default: the latest day), "
+    "as `huggingface_hub.HfApi.list_daily_papers` reads them.",
+)
+def daily_papers(
+    request: Request,
+    date: str | None = Query(None, description="YYYY-MM-DD"),
+    week: str | None = Query(None, description="ISO week, YYYY-Www"),
+    month: str | None = Query(None, description="YYYY-MM"),
+    submitter: str | None = Query(None, description="HF username of the submitter"),
+    sort: str | None = Query(None, description="publishedAt (default) or trending"),
+    p: str | None = Query(None, description="page number, 0-based"),
+    limit: str | None = Query(None, description=f"papers per page, 1 to {MAX_LIMIT} (50)"),
+) -> Any:
+    store: Store = request.app.state.store
+    try:
+        sort_key = API_SORTS.get(sort or "publishedAt")
+        if sort_key is None:
+            raise ApiError(f"sort must be publishedAt or trending, got {sort!r}")
+        page = _int("p", p, 0, 0, None)
+        size = _int("limit", limit, 50, 1, MAX_LIMIT)
+        span = _range(date, week, month, submitter, store)
+    except ApiError as exc:
+        return _error(exc.message, exc.status_code)
+    if span is None:
+        return []
+    result = store.listed(
+        span[0],
+        span[1],
+        sort=sort_key,
+        submitter=submitter or None,
+        offset=page * size,
+        limit=size,
+    )
+    return JSONResponse([daily_item(paper) for paper in result.items])
+
+
+@router.get(
+    "/papers/{arxiv_id:path}",
+    summary="One paper",
+    description="The paper object, as `huggingface_hub.HfApi.paper_info` reads it.",
+)
+def paper(request: Request, arxiv_id: str) -> Any:
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId as exc:
+        return _error(str(exc), 400)
+    found = request.app.state.store.paper(canonical)
+    if found is None:
+        return _error(f"Paper {canonical} not found", 404)
+    return JSONResponse(full_paper(found))

@@ -1,0 +1,137 @@
+"""The web application: server-rendered pages, the HF-compatible JSON API, static files.
+
+``paperwire serve`` runs ``create_app`` as a uvicorn factory (settings from the environment).
+Tests pass their own ``Settings`` and ``Store``.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperwire import __version__
+from paperwire.settings import Settings
+from paperwire.store import Store, open_store
+from paperwire.web import api, docs, pages, paper_pages
+from paperwire.web.templating import make_env, render
+
+STATIC = Path(__file__).parent / "static"
+
+# Avatars come from the HF CDN as plain images; nothing else is loaded from elsewhere.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", CSP.encode()),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+# Extra routers: other parts of paperwire (search, feeds, ...) add theirs here.
+# Each entry is an ``APIRouter``; they are included BEFORE the built-in ones, so that the
+# catch-all paper routes (``/papers/{id}``, ``/api/papers/{id}``) do not shadow e.g.
+# ``/api/papers/search``; they must not reuse a built-in path.  Example:
+#     from paperwire.web import search
+#     EXTRA_ROUTERS.append(search.router)
+EXTRA_ROUTERS: list = []
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response (pure ASGI, no buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if _is_api(request):
+        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+    return render(
+        request,
+        "error.html",
+        status_code=exc.status_code,
+        title=f"{exc.status_code} · {request.app.state.settings.site_name}",
+        status=exc.status_code,
+        message=detail,
+        suggestions=getattr(exc, "suggestions", None) or [],
+    )
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path"))
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    message = "; ".join(parts) or "invalid request"
+    if _is_api(request):
+        return JSONResponse({"error": message}, status_code=400)
+    return render(
+        request, "error.html", status_code=400, status=400, message=message, suggestions=[]
+    )
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+    owns_store = store is None
+    store = store or open_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        if owns_store:
+            store.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title=settings.site_name,
+        version=__version__,
+        description="Daily papers, served the way the Hugging Face papers API serves them.",
+        docs_url=None,  # our own /docs page, rendered without JavaScript or a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.jinja = make_env()
+
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    for router in EXTRA_ROUTERS:
+        app.include_router(router)
+    app.include_router(api.router)
+    app.include_router(docs.router)
+    app.include_router(pages.router)
+    app.include_router(paper_pages.router)
+    return app

@@ -1,0 +1,199 @@
+"""The listing pages: the latest day, a day (curated and arXiv tabs), an ISO week, a month."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from paperwire.store import Store
+from paperwire.web.periods import (
+    BadPeriod,
+    Period,
+    day_period,
+    month_period,
+    parse_period,
+    week_period,
+)
+from paperwire.web.templating import PageError, day_url, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SORTS = {"upvotes": "upvotes", "trending": "upvotes", "publishedAt": "publishedAt"}
+TABS = ("papers", "arxiv")
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def page_number(p: str | None) -> int:
+    if p in (None, ""):
+        return 0
+    try:
+        n = int(p)
+    except ValueError:
+        raise PageError(400, f"page {p!r} is not a number: use ?p=0, ?p=1, ...") from None
+    if n < 0:
+        raise PageError(400, "the page number cannot be negative: use ?p=0 for the first page")
+    return n
+
+
+def _sort(sort: str | None, period: Period | None = None) -> str:
+    if sort in (None, ""):
+        return "upvotes"
+    if sort not in PAGE_SORTS:
+        back = [("Sorted by upvotes", period.url)] if period else []
+        raise PageError(400, f"unknown sort {sort!r}: use upvotes or publishedAt", back)
+    return PAGE_SORTS[sort]
+
+
+def _period(kind: str, text: str) -> Period:
+    try:
+        return parse_period(kind, text)
+    except BadPeriod as exc:
+        raise PageError(
+            400, str(exc), [("Latest papers", "/"), ("Example day", "/papers/date/2026-08-21")]
+        ) from None
+
+
+def _empty_database(store: Store) -> bool:
+    return store.latest_day() is None and store.counts().papers == 0
+
+
+def _render_day(
+    request: Request,
+    day: date,
+    *,
+    sort: str | None = None,
+    tab: str | None = None,
+    category: str | None = None,
+    p: str | None = None,
+) -> HTMLResponse:
+    store = _store(request)
+    period = day_period(day)
+    sort_key = _sort(sort, period)
+    tab = tab or "papers"
+    if tab not in TABS:
+        raise PageError(400, f"unknown tab {tab!r}: use papers or arxiv", [("Papers", period.url)])
+    page_no = page_number(p)
+    size = request.app.state.settings.page_size
+    prev_day, next_day = store.neighbour_days(day)
+    categories = store.arxiv_categories_on(day)
+    arxiv_total = store.arxiv_published(day, None, limit=0).total if categories else 0
+    if tab == "arxiv":
+        page = store.arxiv_published(day, category or None, offset=page_no * size, limit=size)
+        curated_total = store.listed(day, limit=0).total
+    else:
+        page = store.listed(day, sort=sort_key, offset=page_no * size, limit=size)
+        curated_total = page.total
+    return render(
+        request,
+        "day.html",
+        title=f"Papers of {day.isoformat()} · {request.app.state.settings.site_name}",
+        period=period,
+        page=page,
+        page_no=page_no,
+        sort=sort_key,
+        tab=tab,
+        category=category or "",
+        categories=categories,
+        arxiv_total=arxiv_total,
+        curated_total=curated_total,
+        prev_day=prev_day,
+        next_day=next_day,
+        empty_db=page.total == 0 and _empty_database(store),
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, sort: str | None = None, p: str | None = None) -> HTMLResponse:
+    store = _store(request)
+    latest = store.latest_day()
+    if latest is None:
+        arxiv_day = store.latest_published_day()
+        if arxiv_day is not None:
+            return _render_day(request, arxiv_day, tab="arxiv", p=p)
+        return render(request, "empty.html", title=request.app.state.settings.site_name)
+    return _render_day(request, latest, sort=sort, p=p)
+
+
+@router.get("/papers/date/{day}", response_class=HTMLResponse)
+def day_page(
+    request: Request,
+    day: str,
+    sort: str | None = None,
+    tab: str | None = None,
+    category: str | None = None,
+    p: str | None = None,
+) -> HTMLResponse:
+    period = _period("day", day)
+    if period.key != day:
+        return RedirectResponse(period.url, status_code=301)
+    return _render_day(request, period.start, sort=sort, tab=tab, category=category, p=p)
+
+
+def _render_range(request: Request, period: Period, sort: str | None, p: str | None):
+    store = _store(request)
+    sort_key = _sort(sort, period)
+    page_no = page_number(p)
+    size = request.app.state.settings.page_size
+    page = store.listed(period.start, period.end, sort=sort_key, offset=page_no * size, limit=size)
+    days = store.day_counts(period.start, period.end)
+    earlier = store.neighbour_days(period.start)[0]
+    later = store.neighbour_days(period.end)[1]
+    back_day = days[-1][0] if days else (earlier or later)
+    return render(
+        request,
+        "range.html",
+        title=f"{period.label} · {request.app.state.settings.site_name}",
+        period=period,
+        page=page,
+        page_no=page_no,
+        sort=sort_key,
+        days=days,
+        earlier=earlier,
+        later=later,
+        back_day=back_day,
+        empty_db=page.total == 0 and _empty_database(store),
+    )
+
+
+def _latest_or_today(request: Request) -> date:
+    return _store(request).latest_day() or date.today()
+
+
+@router.get("/papers/week", response_class=HTMLResponse)
+def current_week(request: Request) -> RedirectResponse:
+    return RedirectResponse(week_period(_latest_or_today(request)).url, status_code=302)
+
+
+@router.get("/papers/month", response_class=HTMLResponse)
+def current_month(request: Request) -> RedirectResponse:
+    return RedirectResponse(month_period(_latest_or_today(request)).url, status_code=302)
+
+
+@router.get("/papers/date", response_class=HTMLResponse)
+def current_day(request: Request) -> RedirectResponse:
+    return RedirectResponse(day_url(_latest_or_today(request)), status_code=302)
+
+
+@router.get("/papers/week/{week}", response_class=HTMLResponse)
+def week_page(
+    request: Request, week: str, sort: str | None = None, p: str | None = None
+) -> HTMLResponse:
+    period = _period("week", week)
+    if period.key != week:
+        return RedirectResponse(period.url, status_code=301)
+    return _render_range(request, period, sort, p)
+
+
+@router.get("/papers/month/{month}", response_class=HTMLResponse)
+def month_page(
+    request: Request, month: str, sort: str | None = None, p: str | None = None
+) -> HTMLResponse:
+    period = _period("month", month)
+    if period.key != month:
+        return RedirectResponse(period.url, status_code=301)
+    return _render_range(request, period, sort, p)

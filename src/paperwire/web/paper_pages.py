@@ -1,0 +1,89 @@
+"""One paper (HTML and Markdown) and one organization.
+
+Old-style arXiv ids contain a slash (``hep-th/9901001``), hence the ``:path`` parameters.
+These routes are included after the listing pages, so ``/papers/date/...`` etc. win.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.store import Store
+from paperwire.store.views import PaperView
+from paperwire.web.hf_shapes import paper_markdown
+from paperwire.web.pages import page_number
+from paperwire.web.templating import PageError, paper_url, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _lookup(request: Request, raw: str, suffix: str = "") -> PaperView | Response:
+    """The paper named by ``raw``, or a redirect to its canonical URL; 400/404 otherwise."""
+    try:
+        parsed = parse_arxiv_id(raw)
+    except InvalidArxivId as exc:
+        raise PageError(400, str(exc), [("Latest papers", "/")]) from None
+    if parsed.id != raw:
+        return RedirectResponse(paper_url(parsed.id) + suffix, status_code=301)
+    paper = _store(request).paper(parsed.id)
+    if paper is None:
+        raise PageError(
+            404,
+            f"paper {parsed.id} is not in this database. Import it "
+            f"(paperwire import FILE) or read it on arXiv.",
+            [(f"arXiv: {parsed.id}", f"https://arxiv.org/abs/{parsed.id}"), ("Latest papers", "/")],
+        )
+    return paper
+
+
+@router.get("/papers/{arxiv_id:path}.md")
+def paper_md(request: Request, arxiv_id: str) -> Response:
+    found = _lookup(request, arxiv_id, ".md")
+    if isinstance(found, Response):
+        return found
+    base = str(request.base_url)
+    return PlainTextResponse(paper_markdown(found, base), media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
+def paper_page(request: Request, arxiv_id: str) -> Response:
+    found = _lookup(request, arxiv_id)
+    if isinstance(found, Response):
+        return found
+    days = sorted({lst.day for lst in found.listings if lst.source in ("hf", "community")})
+    return render(
+        request,
+        "paper.html",
+        title=f"{found.title} · {request.app.state.settings.site_name}",
+        paper=found,
+        days=days,
+    )
+
+
+@router.get("/organizations/{name}", response_class=HTMLResponse)
+def organization_page(request: Request, name: str, p: str | None = None) -> HTMLResponse:
+    store = _store(request)
+    org = store.organization(name)
+    if org is None:
+        raise PageError(
+            404,
+            f"no organization named {name!r} has submitted papers here.",
+            [("Latest papers", "/")],
+        )
+    page_no = page_number(p)
+    size = request.app.state.settings.page_size
+    page = store.organization_papers(name, offset=page_no * size, limit=size)
+    return render(
+        request,
+        "organization.html",
+        title=f"{org.display_name} · {request.app.state.settings.site_name}",
+        org=org,
+        page=page,
+        page_no=page_no,
+    )

@@ -1,0 +1,99 @@
+"""Jinja2 for the pages: autoescaping always on, a few filters, one ``render`` helper.
+
+Data from papers (titles, abstracts, names) is untrusted: templates never mark it ``|safe``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperwire.web.periods import month_key, week_key
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class PageError(StarletteHTTPException):
+    """An HTTP error for a page, with links that help the reader on (label, url)."""
+
+    def __init__(
+        self, status_code: int, detail: str, suggestions: list[tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(status_code, detail)
+        self.suggestions = suggestions or []
+
+
+def authors_short(authors: list[str], n: int = 3) -> str:
+    if len(authors) <= n + 1:
+        return ", ".join(authors)
+    return ", ".join(authors[:n]) + " et al."
+
+
+def nice_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.strftime("%-d %b %Y")
+
+
+def paper_url(arxiv_id: str) -> str:
+    return "/papers/" + quote(arxiv_id, safe="/")
+
+
+def org_url(name: str) -> str:
+    return "/organizations/" + quote(name, safe="")
+
+
+def day_url(day: date) -> str:
+    return f"/papers/date/{day.isoformat()}"
+
+
+def week_url(day: date) -> str:
+    return f"/papers/week/{week_key(day)}"
+
+
+def month_url(day: date) -> str:
+    return f"/papers/month/{month_key(day)}"
+
+
+def query(**params: object) -> str:
+    """``?a=1&b=2`` from the params that are set (None and "" are left out)."""
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return "?" + urlencode(kept) if kept else ""
+
+
+def make_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(authors_short=authors_short, nice_date=nice_date)
+    env.globals.update(
+        paper_url=paper_url,
+        org_url=org_url,
+        day_url=day_url,
+        week_url=week_url,
+        month_url=month_url,
+        query=query,
+    )
+    return env
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    env: Environment = request.app.state.jinja
+    settings = request.app.state.settings
+    context.setdefault("title", settings.site_name)
+    html = env.get_template(name).render(
+        request=request, site_name=settings.site_name, today=date.today(), **context
+    )
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,62 @@
+"""The real ``huggingface_hub`` client, pointed at paperwire under uvicorn, reads our API."""
+
+from __future__ import annotations
+
+import pytest
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
+
+from conftest import LiveServer
+from paperwire.store import open_store
+from paperwire.web.app import create_app
+from web_helpers import august_files, hf_ids, import_files
+
+DAY = "2026-08-21"
+
+
+@pytest.fixture
+def server(sqlite_settings, shared_hf_dir, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    store = open_store(sqlite_settings)
+    import_files(store, august_files(shared_hf_dir))
+    with LiveServer(create_app(sqlite_settings, store)) as live:
+        yield live
+    store.close()
+
+
+def test_hf_client_reads_paperwire(server, shared_hf_dir):
+    api = HfApi(endpoint=server.url, token=False)
+
+    papers = list(api.list_daily_papers(date=DAY))
+    assert sorted(p.id for p in papers) == sorted(hf_ids(shared_hf_dir, DAY))
+    top = papers[0]
+    assert top.id == "2608.19880" and top.upvotes == 163
+    assert top.title == "EnvHarness: Awakening Static Worlds for Agent Learning"
+    assert top.authors and top.authors[0].name == "Chengsong Huang"
+    assert top.organization is not None and top.organization.name == "google"
+    assert top.submitted_by is not None and top.submitted_by.fullname == "taesiri"
+    # (the client reads githubRepo only at the top level, which daily items, like HF's, lack)
+    assert top.published_at is not None and top.submitted_at is not None
+
+    week = list(api.list_daily_papers(week="2026-W34", limit=100))
+    assert len(week) == 100
+    assert [p.upvotes for p in api.list_daily_papers(month="2026-08", sort="trending")] == sorted(
+        (p.upvotes for p in api.list_daily_papers(month="2026-08", sort="trending")), reverse=True
+    )
+
+    info = api.paper_info("2608.19880")
+    assert info.id == "2608.19880" and info.github_stars == 8
+    assert info.project_page == "https://envharness.com/"
+    assert "Environment Harness" in (info.ai_keywords or [])
+
+    md = api.read_paper("2608.19880")
+    assert md.startswith("# EnvHarness: Awakening Static Worlds for Agent Learning")
+    assert "## Abstract" in md
+
+    with pytest.raises(HfHubHTTPError) as err:
+        api.paper_info("2609.00001")
+    assert err.value.response.status_code == 404
+    with pytest.raises(HfHubHTTPError) as err:
+        list(api.list_daily_papers(date="2026-13-45"))
+    assert err.value.response.status_code == 400
