@@ -6,8 +6,13 @@ import sys
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "paperwire.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_import_reports_summary_and_is_idempotent(tmp_path, shared_hf_dir):
@@ -26,8 +31,13 @@ def test_import_reports_summary_and_is_idempotent(tmp_path, shared_hf_dir):
 
 def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path):
     dump = tmp_path / "dump.jsonl"
-    ok = {"id": "2501.00001", "title": "T", "abstract": "a", "categories": "cs.CL",
-          "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}]}
+    ok = {
+        "id": "2501.00001",
+        "title": "T",
+        "abstract": "a",
+        "categories": "cs.CL",
+        "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}],
+    }
     dump.write_text(json.dumps(ok) + "\n{broken\n" + json.dumps({**ok, "id": "2501.00002"}) + "\n")
     strict = run("import", "--db", tmp_path / "s.db", "--strict", dump)
     assert strict.returncode == 1

@@ -17,21 +17,37 @@ def _read(paths):
 
 
 def _arxiv(arxiv_id="2501.00001", **kw):
-    base = dict(arxiv_id=arxiv_id, title="An arXiv title", abstract="The arXiv abstract.",
-                origin=ORIGIN_ARXIV, authors=("Ada Lovelace", "Alan Turing"),
-                categories=("cs.LG", "stat.ML"), version=2,
-                published_at=datetime(2025, 1, 6, tzinfo=UTC), comments="10 pages")
+    base = dict(
+        arxiv_id=arxiv_id,
+        title="An arXiv title",
+        abstract="The arXiv abstract.",
+        origin=ORIGIN_ARXIV,
+        authors=("Ada Lovelace", "Alan Turing"),
+        categories=("cs.LG", "stat.ML"),
+        version=2,
+        published_at=datetime(2025, 1, 6, tzinfo=UTC),
+        comments="10 pages",
+    )
     base.update(kw)
     return PaperRecord(**base)
 
 
 def _hf(arxiv_id="2501.00001", day=date(2025, 1, 7), upvotes=12, **kw):
-    base = dict(arxiv_id=arxiv_id, title="An HF title", abstract="The HF abstract.",
-                origin=ORIGIN_HF, authors=("Ada Lovelace",), upvotes=upvotes,
-                github_repo="https://github.com/x/y", github_stars=5, keywords=("rl",),
-                published_at=datetime(2025, 1, 6, tzinfo=UTC),
-                listing=Listing(day=day, source="hf", submitted_by="ada",
-                                organization=Organization("lab", "The Lab")))
+    base = dict(
+        arxiv_id=arxiv_id,
+        title="An HF title",
+        abstract="The HF abstract.",
+        origin=ORIGIN_HF,
+        authors=("Ada Lovelace",),
+        upvotes=upvotes,
+        github_repo="https://github.com/x/y",
+        github_stars=5,
+        keywords=("rl",),
+        published_at=datetime(2025, 1, 6, tzinfo=UTC),
+        listing=Listing(
+            day=day, source="hf", submitted_by="ada", organization=Organization("lab", "The Lab")
+        ),
+    )
     base.update(kw)
     return PaperRecord(**base)
 
@@ -84,15 +100,15 @@ def test_upvotes_never_go_down_and_new_listing_counts_as_update(store):
 
 
 def test_versioned_ids_merge_into_one_paper(store):
-    store.import_records([_arxiv("2501.00001v1", version=1), _arxiv("arXiv:2501.00001v3",
-                                                                     version=3)])
+    store.import_records(
+        [_arxiv("2501.00001v1", version=1), _arxiv("arXiv:2501.00001v3", version=3)]
+    )
     assert store.counts().papers == 1
     assert store.paper("2501.00001").version == 3
 
 
 def test_bad_records_are_rejected_and_counted_good_ones_land(store):
-    items = [_arxiv("2501.00001"), RecordError("f.jsonl:2", "malformed JSON"),
-             _arxiv("2501.00002")]
+    items = [_arxiv("2501.00001"), RecordError("f.jsonl:2", "malformed JSON"), _arxiv("2501.00002")]
     s = store.import_records(items)
     assert (s.new, s.rejected) == (2, 1)
     assert s.errors == ["f.jsonl:2: malformed JSON"]
@@ -126,4 +142,5 @@ def test_arxiv_only_papers_stay_off_the_curated_list(store):
     assert [p.arxiv_id for p in store.listed(date(2025, 1, 7)).items] == ["2501.00001"]
     assert store.arxiv_categories_on(date(2025, 1, 7)) == [("cs.LG", 1), ("stat.ML", 1)]
     assert [p.arxiv_id for p in store.arxiv_published(date(2025, 1, 7), "cs.LG").items] == [
-        "2501.00009"]
+        "2501.00009"
+    ]

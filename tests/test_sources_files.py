@@ -49,16 +49,25 @@ def test_kaggle_sample_fields(kaggle_sample):
 
 
 def test_malformed_jsonl_lines_are_reported_with_file_and_line(tmp_path):
-    good = {"id": "2501.00001", "title": "A", "abstract": "x", "authors": "A. B",
-            "categories": "cs.CL", "versions": [{"version": "v1",
-                                                  "created": "Mon, 6 Jan 2025 00:00:00 GMT"}]}
+    good = {
+        "id": "2501.00001",
+        "title": "A",
+        "abstract": "x",
+        "authors": "A. B",
+        "categories": "cs.CL",
+        "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}],
+    }
     path = tmp_path / "dump.jsonl"
     path.write_text(
-        json.dumps(good) + "\n"
+        json.dumps(good)
+        + "\n"
         + '{"id": "2501.00002", "title": \n'
-        + json.dumps({**good, "id": "not-an-id"}) + "\n"
-        + json.dumps({**good, "id": "2501.00003", "title": ""}) + "\n"
-        + json.dumps({**good, "id": "2501.00004"}) + "\n"
+        + json.dumps({**good, "id": "not-an-id"})
+        + "\n"
+        + json.dumps({**good, "id": "2501.00003", "title": ""})
+        + "\n"
+        + json.dumps({**good, "id": "2501.00004"})
+        + "\n"
     )
     items = list(read_file(path))
     errors = [i for i in items if isinstance(i, RecordError)]
@@ -71,10 +80,18 @@ def test_malformed_jsonl_lines_are_reported_with_file_and_line(tmp_path):
 
 
 def test_gzip_is_detected_by_content_and_truncation_is_reported(tmp_path):
-    rec = {"id": "2501.00001", "title": "T", "abstract": "a", "categories": "cs.LG",
-           "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}]}
-    data = gzip.compress(("\n".join(json.dumps({**rec, "id": f"2501.{i:05d}"})
-                                    for i in range(1, 2001)) + "\n").encode())
+    rec = {
+        "id": "2501.00001",
+        "title": "T",
+        "abstract": "a",
+        "categories": "cs.LG",
+        "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}],
+    }
+    data = gzip.compress(
+        (
+            "\n".join(json.dumps({**rec, "id": f"2501.{i:05d}"}) for i in range(1, 2001)) + "\n"
+        ).encode()
+    )
     whole = tmp_path / "snap.jsonl.gz"
     whole.write_bytes(data)
     assert sum(isinstance(i, PaperRecord) for i in read_file(whole)) == 2000
@@ -94,8 +111,16 @@ def test_malformed_json_file_is_one_error(tmp_path):
 
 
 def test_hf_item_with_bad_id_is_rejected_alone(tmp_path):
-    ok = {"paper": {"id": "2601.00001", "title": "Fine", "summary": "s", "authors": [],
-                    "publishedAt": "2026-01-01T00:00:00.000Z", "upvotes": 3}}
+    ok = {
+        "paper": {
+            "id": "2601.00001",
+            "title": "Fine",
+            "summary": "s",
+            "authors": [],
+            "publishedAt": "2026-01-01T00:00:00.000Z",
+            "upvotes": 3,
+        }
+    }
     bad = {"paper": {**ok["paper"], "id": "javascript:alert(1)"}}
     path = tmp_path / "2026-01-02.json"
     path.write_text(json.dumps([ok, bad]))

@@ -49,7 +49,8 @@ def parse_arxiv_id(text: str) -> ArxivId:
         if digits != (5 if int(raw[:4]) >= 1501 else 4):
             raise InvalidArxivId(
                 f"not an arXiv id (ids from {raw[:4]} have {5 if int(raw[:4]) >= 1501 else 4} "
-                f"digits after the dot): {text!r}")
+                f"digits after the dot): {text!r}"
+            )
         return ArxivId(m.group("id"), int(m.group("v")) if m.group("v") else None)
     m = _OLD.match(raw)
     if m:
