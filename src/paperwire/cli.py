@@ -98,6 +98,15 @@ def import_(
         f"{summary.rejected:,}",
     )
     console.print(table)
+    if summary.new or summary.updated:  # the lexical index is already up to date
+        from paperwire.search.cli import embed_pending
+        from paperwire.search.indexer import open_index
+
+        store = open_store(settings)
+        try:
+            embed_pending(settings, store, open_index(settings))
+        finally:
+            store.close()
     if summary.new == 0 and summary.updated == 0 and summary.rejected == 0:
         console.print("Nothing changed: everything was already imported.")
 
@@ -159,6 +168,11 @@ def stats(db: DbOption = None) -> None:
         f"papers: {c.papers:,}\ndaily listings: {c.listings:,}\n"
         f"organizations: {c.organizations:,}\ndays: {c.first_day} to {c.last_day}"
     )
+
+
+from paperwire.search.cli import register as _register_search  # noqa: E402
+
+_register_search(app)
 
 
 def main() -> None:

@@ -41,11 +41,20 @@ class Settings(BaseSettings):
 
     import_batch_size: int = 2000
 
+    index_dir: Path | None = None
+    search_index_on_import: bool = True
+    embed_on_import: bool = True
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'paperwire.db'}"
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        """Where the derived search indexes live (lexical and dense)."""
+        return self.index_dir or self.data_dir / "index"
 
     def resolved_secret_key(self) -> str:
         """The secret from the environment, or one generated once into ``data_dir/secret_key``.

@@ -59,4 +59,9 @@ def open_store(settings: Settings, *, migrate_schema: bool = True):
     engine = make_engine(settings.resolved_database_url)
     if migrate_schema:
         migrate(engine)
-    return Store(engine)
+    store = Store(engine)
+    if settings.search_index_on_import:  # every import updates the search index
+        from paperwire.search.indexer import attach
+
+        attach(store, settings)
+    return store

@@ -45,21 +45,33 @@ class ImportSummary:
 
 
 BatchHook = Callable[[Session, list[int]], None]
+CommitHook = Callable[[list[int]], None]
 
 
 class Importer:
     """Write records in batches; each batch is one transaction (one for all with ``strict``).
 
     ``hooks`` run inside each batch's transaction with the ids of new or changed papers, so
-    derived indexes (search) follow the same code path as the import.
+    derived indexes (search) follow the same code path as the import.  ``after_commit`` hooks
+    run once a batch is committed (at the end with ``strict``) with the same ids.
     """
 
     def __init__(
-        self, engine: Engine, batch_size: int = 2000, hooks: Iterable[BatchHook] = ()
+        self,
+        engine: Engine,
+        batch_size: int = 2000,
+        hooks: Iterable[BatchHook] = (),
+        after_commit: Iterable[CommitHook] = (),
     ) -> None:
         self.engine = engine
         self.batch_size = batch_size
         self.hooks = list(hooks)
+        self.after_commit = list(after_commit)
+
+    def _committed(self, ids: list[int]) -> None:
+        if ids:
+            for hook in self.after_commit:
+                hook(ids)
 
     def run(
         self,
@@ -99,6 +111,8 @@ class Importer:
             raise
         finally:
             session.close()
+        if strict:
+            self._committed(total.changed_ids)
         return total
 
     # -- one batch ---------------------------------------------------------------------
@@ -109,6 +123,7 @@ class Importer:
                 hook(session, summary.changed_ids)
             if commit:
                 session.commit()
+                self._committed(summary.changed_ids)
             return summary
         except BaseException:
             session.rollback()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
 from sqlalchemy import Engine, Select, and_, func, select
@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session, aliased
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
 from paperwire.store.trending import TrendingQueries
-from paperwire.store.views import ListingView, OrganizationView, Page, PaperView, StoreCounts
+from paperwire.store.views import (
+    ListingView,
+    OrganizationView,
+    Page,
+    PaperView,
+    SearchDoc,
+    StoreCounts,
+)
 
 CURATED_SOURCES = ("hf", "community")
 SORTS = ("upvotes", "publishedAt")
@@ -66,13 +73,16 @@ class Store(TrendingQueries):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Called with the ids of new or changed papers after each committed import batch
+        # (the search index attaches here, see paperwire.search.indexer.attach).
+        self.import_listeners: list[Callable[[list[int]], None]] = []
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- writing ----------------------------------------------------------------------
     def importer(self, batch_size: int = 2000) -> Importer:
-        return Importer(self.engine, batch_size=batch_size)
+        return Importer(self.engine, batch_size=batch_size, after_commit=self.import_listeners)
 
     def import_records(
         self, items: Iterable, *, strict: bool = False, batch_size: int = 2000
@@ -267,3 +277,88 @@ class Store(TrendingQueries):
     def last_modified(self) -> datetime | None:
         with Session(self.engine) as s:
             return s.scalar(select(func.max(Paper.modified_at)))
+
+    # -- search support (derived indexes read the store through these) ----------------
+    def search_docs(self, ids: list[int]) -> list[SearchDoc]:
+        """Index documents for papers by store id (unknown ids are skipped)."""
+        out: list[SearchDoc] = []
+        with Session(self.engine) as s:
+            for i in range(0, len(ids), 1000):
+                out.extend(self._search_docs(s, Paper.id.in_(ids[i : i + 1000])))
+        return out
+
+    def iter_search_docs(self, batch: int = 2000) -> Iterator[list[SearchDoc]]:
+        """Every paper as an index document, in batches, by ascending store id."""
+        last = 0
+        while True:
+            with Session(self.engine) as s:
+                ids = s.scalars(
+                    select(Paper.id).where(Paper.id > last).order_by(Paper.id).limit(batch)
+                ).all()
+                if not ids:
+                    return
+                yield self._search_docs(s, Paper.id.in_(ids))
+            last = ids[-1]
+
+    def paper_ids(self) -> list[int]:
+        with Session(self.engine) as s:
+            return list(s.scalars(select(Paper.id).order_by(Paper.id)))
+
+    def _search_docs(self, s: Session, where) -> list[SearchDoc]:
+        papers = s.scalars(select(Paper).where(where).order_by(Paper.id)).all()
+        first: dict[int, tuple[date, str | None]] = {}
+        if papers:
+            rows = s.execute(
+                select(Listing.paper_id, Listing.day, Organization.name)
+                .outerjoin(Organization, Organization.id == Listing.organization_id)
+                .where(
+                    Listing.paper_id.in_([p.id for p in papers]),
+                    Listing.source.in_(CURATED_SOURCES),
+                )
+                .order_by(Listing.day, Listing.id)
+            ).all()
+            for pid, day, org in rows:
+                if pid not in first:
+                    first[pid] = (day, org)
+                elif org and not first[pid][1]:
+                    first[pid] = (first[pid][0], org)
+        out = []
+        for p in papers:
+            day, org = first.get(p.id, (None, None))
+            day = day or p.published_on or (p.published_at.date() if p.published_at else None)
+            out.append(
+                SearchDoc(
+                    id=p.id,
+                    arxiv_id=p.arxiv_id,
+                    title=p.title or "",
+                    abstract=p.abstract or "",
+                    authors=list(p.authors or []),
+                    keywords=list(p.keywords or []),
+                    categories=list(p.categories or []),
+                    organization=org,
+                    day=day,
+                    upvotes=p.hf_upvotes or 0,
+                )
+            )
+        return out
+
+    def paper_id(self, arxiv_id: str) -> int | None:
+        with Session(self.engine) as s:
+            return s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
+
+    def cards(self, ids: list[int]) -> list[PaperView]:
+        """Papers by store id as cards (with their first curated listing), in the order asked."""
+        with Session(self.engine) as s:
+            papers = {p.id: p for p in s.scalars(select(Paper).where(Paper.id.in_(ids)))}
+            listing: dict[int, ListingView] = {}
+            if papers:
+                rows = s.execute(
+                    select(Listing, Organization)
+                    .outerjoin(Organization, Organization.id == Listing.organization_id)
+                    .where(Listing.paper_id.in_(list(papers)), Listing.source.in_(CURATED_SOURCES))
+                    .order_by(Listing.day, Listing.id)
+                ).all()
+                for lst, org in rows:
+                    listing.setdefault(lst.paper_id, _listing_view(lst, org))
+            found = {pid: _paper_view(p, listing.get(pid)) for pid, p in papers.items()}
+        return [found[i] for i in ids if i in found]

@@ -94,3 +94,23 @@ class StoreCounts:
     organizations: int
     first_day: date | None
     last_day: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDoc:
+    """What the search indexes hold for one paper (derived from the store, never edited)."""
+
+    id: int
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    keywords: list[str]
+    categories: list[str]
+    organization: str | None
+    day: date | None  # first curated listing day, else the arXiv publication day
+    upvotes: int
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.title}. {self.abstract}"

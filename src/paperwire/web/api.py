@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.store import Store
-from paperwire.web.hf_shapes import daily_item, full_paper
+from paperwire.web.hf_shapes import daily_item, full_paper, paper_object
 from paperwire.web.periods import BadPeriod, day_period, parse_period
+from paperwire.web.search_routes import related_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -119,4 +120,6 @@ def paper(request: Request, arxiv_id: str) -> Any:
     found = request.app.state.store.paper(canonical)
     if found is None:
         return _error(f"Paper {canonical} not found", 404)
-    return JSONResponse(full_paper(found))
+    out = full_paper(found)
+    out["relatedPapers"] = [paper_object(p) for p in related_papers(request, canonical)]
+    return JSONResponse(out)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperwire import __version__
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
-from paperwire.web import api, docs, pages, paper_pages
+from paperwire.web import api, docs, pages, paper_pages, search_routes
 from paperwire.web.templating import make_env, render
 
 STATIC = Path(__file__).parent / "static"
@@ -42,7 +42,7 @@ SECURITY_HEADERS = [
 # ``/api/papers/search``; they must not reuse a built-in path.  Example:
 #     from paperwire.web import search
 #     EXTRA_ROUTERS.append(search.router)
-EXTRA_ROUTERS: list = []
+EXTRA_ROUTERS: list = [search_routes.router]
 
 
 class SecurityHeaders:

@@ -14,6 +14,7 @@ from paperwire.store import Store
 from paperwire.store.views import PaperView
 from paperwire.web.hf_shapes import paper_markdown
 from paperwire.web.pages import page_number
+from paperwire.web.search_routes import related_papers
 from paperwire.web.templating import PageError, paper_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,6 +64,7 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         title=f"{found.title} · {request.app.state.settings.site_name}",
         paper=found,
         days=days,
+        related=related_papers(request, found.arxiv_id),
     )
 
 

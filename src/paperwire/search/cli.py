@@ -1,0 +1,160 @@
+"""``paperwire search``, ``paperwire index --rebuild`` and ``paperwire embed``.
+
+Registered on ``paperwire.cli.app`` by :func:`register`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paperwire.settings import Settings
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _open(db: str | None):
+    from paperwire.cli import load_settings
+    from paperwire.search.indexer import open_index
+    from paperwire.store import open_store
+
+    settings = load_settings(db)
+    store = open_store(settings)
+    return settings, store, open_index(settings)
+
+
+def embed_pending(settings: Settings, store, index) -> int:
+    """Embed every paper still waiting, with a progress bar and rate (resumable)."""
+    from paperwire.progress import progress
+
+    total, done = index.dense.counts()
+    todo = total - done
+    if todo <= 0 or index.embedder is None:
+        return 0
+    with progress("embedding papers", total=todo) as bar:
+        return index.embed_pending(store, bar.advance)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "a phrase", prefix*, -excluded.')],
+    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+    limit: Annotated[int, typer.Option(help="Results to show (1-100).")] = 20,
+    page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
+    sort: Annotated[str, typer.Option(help="relevance, trending, date or upvotes.")] = "relevance",
+    mode: Annotated[str, typer.Option(help="hybrid, lexical or dense.")] = "hybrid",
+    since: Annotated[str | None, typer.Option("--from", help="From day, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="To day, YYYY-MM-DD.")] = None,
+    category: Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organization name.")] = None,
+    min_upvotes: Annotated[int, typer.Option(help="At least this many upvotes.")] = 0,
+) -> None:
+    """Search papers by words and by meaning."""
+    from datetime import date
+
+    from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
+    from paperwire.search.lexical import Filters
+
+    if sort not in SORTS or mode not in MODES:
+        err.print(
+            f"[red]error:[/] --sort is one of {', '.join(SORTS)}; --mode of {', '.join(MODES)}"
+        )
+        raise typer.Exit(2)
+    try:
+        start = date.fromisoformat(since) if since else None
+        end = date.fromisoformat(until) if until else None
+    except ValueError:
+        err.print("[red]error:[/] --from and --to take dates like 2026-08-20")
+        raise typer.Exit(2) from None
+    _settings, store, index = _open(db)
+    try:
+        if index.lexical.count() == 0 and store.counts().papers:
+            err.print("The search index is empty: run `paperwire index --rebuild` first.")
+            raise typer.Exit(1)
+        t = time.perf_counter()
+        result = HybridSearcher(index, store).search(
+            query,
+            Filters(start, end, category, org, min_upvotes),
+            sort=sort,
+            mode=mode,
+            offset=(max(page, 1) - 1) * limit,
+            limit=limit,
+        )
+        ms = (time.perf_counter() - t) * 1000
+    finally:
+        store.close()
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
+    if result.query.empty:
+        raise typer.Exit(2)
+    table = Table(title=f"{result.total} result(s) for {query!r} ({mode}, {ms:.0f} ms)")
+    table.add_column("#", justify="right")
+    table.add_column("id")
+    table.add_column("title")
+    table.add_column("day")
+    table.add_column("▲", justify="right")
+    for i, p in enumerate(result.items, start=result.offset + 1):
+        day = p.listing.day if p.listing else (p.published_at.date() if p.published_at else "")
+        table.add_row(str(i), p.arxiv_id, p.title, str(day), str(p.upvotes))
+    console.print(table)
+    if not result.items:
+        console.print("No papers match. Try fewer words or remove a filter.")
+
+
+def index(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild lexical and dense indexes from the store.")
+    ] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+) -> None:
+    """Show the search index, or rebuild it from the store (in the foreground)."""
+    from paperwire.progress import progress
+
+    settings, store, ix = _open(db)
+    try:
+        if rebuild:
+            n_papers = store.counts().papers
+            t = time.perf_counter()
+            with progress("indexing papers (lexical)", total=n_papers) as bar:
+                n = ix.rebuild(store, bar.advance)
+            t_lex = time.perf_counter() - t
+            t = time.perf_counter()
+            e = embed_pending(settings, store, ix)
+            t_dense = time.perf_counter() - t
+            console.print(
+                f"Indexed {n:,} papers in {t_lex:.1f} s; embedded {e:,} in {t_dense:.1f} s "
+                f"({settings.resolved_index_dir})."
+            )
+        s = ix.status()
+        console.print(
+            f"index: {settings.resolved_index_dir}\nlexical: {s['lexical']:,} papers\n"
+            f"dense: {s['embedded']:,} of {s['papers']:,} papers embedded"
+        )
+        if s["embedded"] < s["papers"]:
+            console.print("Run `paperwire embed` to embed the rest (it resumes where it stopped).")
+    finally:
+        store.close()
+
+
+def embed(
+    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+) -> None:
+    """Embed papers that have no vector yet (resumable; Ctrl-C is safe)."""
+    settings, store, ix = _open(db)
+    try:
+        t = time.perf_counter()
+        n = embed_pending(settings, store, ix)
+        dt = time.perf_counter() - t
+        console.print(f"Embedded {n:,} papers ({n / dt if dt and n else 0:,.0f}/s).")
+    finally:
+        store.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("index")(index)
+    app.command("embed")(embed)

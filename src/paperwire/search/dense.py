@@ -1,0 +1,302 @@
+"""The dense index: one unit vector per paper plus the filter fields, beside the lexical index.
+
+On disk it is a small SQLite file (``vectors.sqlite``; the search index's own file, not the
+store) holding, per paper, the filter fields and the vector, or NULL while the paper waits for
+the embedding job.  Every write bumps a sequence number, so a serving process reloads only
+what changed.  In memory the vectors are one float32 matrix searched exactly (a flat index):
+at 183k x 256 a masked matrix-vector product takes a few milliseconds, filters are exact and
+applied before ranking, and updates are in place (docs/search.md has the measurement).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from paperwire.search.lexical import Filters
+from paperwire.store.views import SearchDoc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    pid INTEGER PRIMARY KEY, day INTEGER, upvotes INTEGER, org TEXT, cats TEXT,
+    text_hash TEXT, vec BLOB, seq INTEGER
+);
+CREATE INDEX IF NOT EXISTS ix_vectors_seq ON vectors(seq);
+CREATE INDEX IF NOT EXISTS ix_vectors_pending ON vectors(pid) WHERE vec IS NULL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def text_hash(doc: SearchDoc) -> str:
+    return hashlib.blake2b(doc.embed_text.encode(), digest_size=12).hexdigest()
+
+
+class DenseIndex:
+    def __init__(self, path: Path, dim: int = 256, model: str = "", reload_every: float = 1.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.dim, self.model, self.reload_every = dim, model, reload_every
+        self._lock = threading.RLock()
+        init = sqlite3.connect(self.path, timeout=60)
+        init.execute("PRAGMA journal_mode=WAL")
+        init.executescript(_SCHEMA)
+        init.close()
+        with self._db() as db:
+            got = db.execute("SELECT value FROM meta WHERE key='model'").fetchone()
+            if got is None:
+                db.execute("INSERT INTO meta VALUES ('model', ?)", (model,))
+            elif model and got[0] != model:  # another model's vectors: embed everything again
+                db.execute("UPDATE vectors SET vec = NULL, seq = seq + 1")
+                db.execute("UPDATE meta SET value = ? WHERE key = 'model'", (model,))
+        # in memory
+        self._row: dict[int, int] = {}
+        self.pids = np.zeros(0, dtype=np.int64)
+        self.vecs = np.zeros((0, dim), dtype=np.float32)
+        self.has_vec = np.zeros(0, dtype=bool)
+        self.day = np.zeros(0, dtype=np.int32)
+        self.upvotes = np.zeros(0, dtype=np.int32)
+        self.org = np.zeros(0, dtype=object)
+        self.cats: list[frozenset[str]] = []
+        self._seq = -1
+        self._checked = 0.0
+
+    def _db(self, write: bool = True) -> _Tx:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db.execute("PRAGMA synchronous=NORMAL")
+        return _Tx(db, write)
+
+    # -- writing --------------------------------------------------------------------
+    def upsert(self, docs: Iterable[SearchDoc]) -> int:
+        """Record filter fields; a paper whose text changed waits for embedding again."""
+        docs = list(docs)
+        if not docs:
+            return 0
+        with self._db() as db:
+            seq = self._next_seq(db)
+            old = {}
+            ids = [d.id for d in docs]
+            for i in range(0, len(ids), 900):
+                chunk = ids[i : i + 900]
+                marks = ",".join("?" * len(chunk))
+                old.update(
+                    db.execute(
+                        f"SELECT pid, text_hash FROM vectors WHERE pid IN ({marks})", chunk
+                    ).fetchall()
+                )
+            rows = []
+            for d in docs:
+                h = text_hash(d)
+                fields = (
+                    d.day.toordinal() if d.day else 0,
+                    d.upvotes,
+                    d.organization,
+                    json.dumps(sorted(set(d.categories))),
+                    seq,
+                    d.id,
+                )
+                if old.get(d.id) == h:
+                    rows.append(("keep", fields, h))
+                else:
+                    rows.append(("new", fields, h))
+            db.executemany(
+                "UPDATE vectors SET day=?, upvotes=?, org=?, cats=?, seq=? WHERE pid=?",
+                [f for kind, f, _ in rows if kind == "keep"],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO vectors (day, upvotes, org, cats, seq, pid, text_hash, vec)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                [(*f, h) for kind, f, h in rows if kind == "new"],
+            )
+        return len(docs)
+
+    def set_vectors(self, pids: list[int], vecs: np.ndarray) -> None:
+        with self._db() as db:
+            seq = self._next_seq(db)
+            db.executemany(
+                "UPDATE vectors SET vec=?, seq=? WHERE pid=?",
+                [
+                    (np.asarray(v, dtype=np.float32).tobytes(), seq, p)
+                    for p, v in zip(pids, vecs, strict=True)
+                ],
+            )
+
+    def delete(self, pids: Iterable[int]) -> None:
+        with self._db() as db:
+            db.executemany("DELETE FROM vectors WHERE pid=?", [(p,) for p in pids])
+            self._next_seq(db)
+        self._seq = -1  # deletions are rare: reload everything next time
+
+    def clear(self) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM vectors")
+            self._next_seq(db)
+        self._seq = -1
+
+    def _next_seq(self, db) -> int:
+        got = db.execute("SELECT value FROM meta WHERE key='seq'").fetchone()
+        seq = int(got[0]) + 1 if got else 1
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (str(seq),))
+        return seq
+
+    def pending(self, limit: int = 1000, after: int = 0) -> list[int]:
+        with self._db(write=False) as db:
+            return [
+                r[0]
+                for r in db.execute(
+                    "SELECT pid FROM vectors WHERE vec IS NULL AND pid > ? ORDER BY pid LIMIT ?",
+                    (after, limit),
+                )
+            ]
+
+    def counts(self) -> tuple[int, int]:
+        """(papers known, papers embedded)."""
+        with self._db(write=False) as db:
+            total, done = db.execute("SELECT count(*), count(vec) FROM vectors").fetchone()
+        return total, done
+
+    # -- reading --------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.reload_every:
+            return
+        with self._lock:
+            self._checked = now
+            with self._db(write=False) as db:
+                got = db.execute("SELECT value FROM meta WHERE key='seq'").fetchone()
+                seq = int(got[0]) if got else 0
+                if seq == self._seq:
+                    return
+                if self._seq < 0:
+                    self._reset()
+                rows = db.execute(
+                    "SELECT pid, day, upvotes, org, cats, vec FROM vectors WHERE seq > ?",
+                    (max(self._seq, 0),),
+                ).fetchall()
+            self._apply(rows)
+            self._seq = seq
+
+    def _reset(self) -> None:
+        self._row = {}
+        self.pids = np.zeros(0, dtype=np.int64)
+        self.vecs = np.zeros((0, self.dim), dtype=np.float32)
+        self.has_vec = np.zeros(0, dtype=bool)
+        self.day = np.zeros(0, dtype=np.int32)
+        self.upvotes = np.zeros(0, dtype=np.int32)
+        self.org = np.zeros(0, dtype=object)
+        self.cats = []
+
+    def _apply(self, rows: list[tuple]) -> None:
+        new = [r for r in rows if r[0] not in self._row]
+        if new:
+            n0, k = len(self.pids), len(new)
+            self.pids = np.concatenate([self.pids, np.array([r[0] for r in new], dtype=np.int64)])
+            self.vecs = np.concatenate([self.vecs, np.zeros((k, self.dim), dtype=np.float32)])
+            self.has_vec = np.concatenate([self.has_vec, np.zeros(k, dtype=bool)])
+            self.day = np.concatenate([self.day, np.zeros(k, dtype=np.int32)])
+            self.upvotes = np.concatenate([self.upvotes, np.zeros(k, dtype=np.int32)])
+            self.org = np.concatenate([self.org, np.empty(k, dtype=object)])
+            self.cats.extend([frozenset()] * k)
+            for i, r in enumerate(new):
+                self._row[r[0]] = n0 + i
+        for pid, day, upvotes, org, cats, vec in rows:
+            i = self._row[pid]
+            self.day[i], self.upvotes[i], self.org[i] = day or 0, upvotes or 0, org
+            self.cats[i] = frozenset(json.loads(cats or "[]"))
+            if vec is not None:
+                self.vecs[i] = np.frombuffer(vec, dtype=np.float32)
+                self.has_vec[i] = True
+            else:
+                self.has_vec[i] = False
+
+    def meta(self, pids: list[int]) -> dict[int, tuple[int, int]]:
+        """``store id -> (day ordinal, upvotes)`` for sorting a candidate pool."""
+        self.refresh()
+        out = {}
+        for p in pids:
+            i = self._row.get(p)
+            if i is not None:
+                out[p] = (int(self.day[i]), int(self.upvotes[i]))
+        return out
+
+    def similarities(self, pids: list[int], qvec: np.ndarray) -> dict[int, float]:
+        """Exact cosine of the query with each paper that has a vector."""
+        self.refresh()
+        with self._lock:
+            rows = [(p, self._row[p]) for p in pids if p in self._row]
+            rows = [(p, i) for p, i in rows if self.has_vec[i]]
+            if not rows:
+                return {}
+            sims = self.vecs[[i for _, i in rows]] @ np.asarray(qvec, dtype=np.float32)
+        return {p: float(x) for (p, _), x in zip(rows, sims, strict=True)}
+
+    def vector(self, pid: int) -> np.ndarray | None:
+        self.refresh()
+        i = self._row.get(pid)
+        if i is None or not self.has_vec[i]:
+            return None
+        return self.vecs[i]
+
+    def mask(self, f: Filters) -> np.ndarray:
+        m = self.has_vec.copy()
+        if f.start:
+            m &= self.day >= f.start.toordinal()
+        if f.end:
+            m &= self.day <= f.end.toordinal()
+        if f.min_upvotes > 0:
+            m &= self.upvotes >= f.min_upvotes
+        if f.organization:
+            m &= self.org == f.organization
+        if f.category:
+            m &= np.fromiter((f.category in c for c in self.cats), bool, len(self.cats))
+        return m
+
+    def search(
+        self, qvec: np.ndarray, filters: Filters = Filters(), limit: int = 100, exclude=()
+    ) -> list[tuple[int, float]]:
+        """``(store id, cosine)`` best first (ties by id), exact, filters applied first."""
+        self.refresh()
+        with self._lock:
+            m = self.mask(filters)
+            for pid in exclude:
+                if pid in self._row:
+                    m[self._row[pid]] = False
+            rows = np.flatnonzero(m) if filters.active or exclude or not m.all() else None
+            vecs = self.vecs if rows is None else self.vecs[rows]
+            if not len(vecs):
+                return []
+            scores = vecs @ np.asarray(qvec, dtype=np.float32)
+            k = min(limit, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k]
+            pids = self.pids[top if rows is None else rows[top]]
+            out = [(int(p), float(scores[t])) for p, t in zip(pids, top, strict=True)]
+        out.sort(key=lambda t: (-t[1], t[0]))
+        return out
+
+
+def day_of(ordinal: int) -> date | None:
+    return date.fromordinal(ordinal) if ordinal > 0 else None
+
+
+class _Tx:
+    """A connection used as ``with``: one transaction, then closed."""
+
+    def __init__(self, db: sqlite3.Connection, write: bool) -> None:
+        self.db, self.write = db, write
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE" if self.write else "BEGIN")
+        return self.db
+
+    def __exit__(self, exc_type, *_):
+        try:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.db.close()

@@ -1,0 +1,196 @@
+"""Hybrid search: BM25 and dense retrieval, each filtered inside retrieval, fused by a convex
+combination of normalized scores (tuned on SciFact, docs/search.md); then sorted and paged over
+a fixed candidate pool, so pages are stable."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from paperwire.search.lexical import Filters
+from paperwire.search.query import ParsedQuery, parse
+from paperwire.store.views import PaperView
+
+MODES = ("hybrid", "lexical", "dense")
+SORTS = ("relevance", "trending", "date", "upvotes")
+LEXICAL_POOL = 500  # BM25 candidates per query
+DENSE_POOL = 100  # nearest-neighbour candidates per query
+RRF_K = 60
+LEXICAL_WEIGHT = 1.0
+DENSE_WEIGHT = 1.0
+DENSE_ALPHA = 0.4  # weight of the dense score in the convex combination
+MAX_LIMIT = 100
+
+
+@dataclass
+class SearchResults:
+    query: ParsedQuery
+    items: list[PaperView]
+    scores: list[float]
+    total: int
+    offset: int
+    limit: int
+    sort: str = "relevance"
+    mode: str = "hybrid"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+def fuse(
+    lexical: list[tuple[int, float]],
+    dense: list[tuple[int, float]],
+    k: int = RRF_K,
+    weights: tuple[float, float] = (LEXICAL_WEIGHT, DENSE_WEIGHT),
+) -> list[tuple[int, float]]:
+    """Weighted reciprocal rank fusion; ties broken by store id so the order is total."""
+    score: dict[int, float] = {}
+    for w, ranked in zip(weights, (lexical, dense), strict=True):
+        for rank, (pid, _s) in enumerate(ranked):
+            score[pid] = score.get(pid, 0.0) + w / (k + rank + 1)
+    return sorted(score.items(), key=lambda t: (-t[1], t[0]))
+
+
+def combine(
+    lexical: list[tuple[int, float]],
+    dense: list[tuple[int, float]],
+    cosine: dict[int, float],
+    alpha: float = DENSE_ALPHA,
+) -> list[tuple[int, float]]:
+    """``(1 - alpha) * BM25 / max BM25 + alpha * min-max(cosine)`` over the union of both pools.
+
+    ``cosine`` holds the exact similarity of every candidate that has a vector, so a paper
+    found only by words still gets its meaning score.
+    """
+    bm25 = dict(lexical)
+    top = max(bm25.values(), default=0.0) or 1.0
+    cands = list(dict.fromkeys([p for p, _ in lexical] + [p for p, _ in dense]))
+    sims = [cosine[p] for p in cands if p in cosine]
+    lo, hi = (min(sims), max(sims)) if sims else (0.0, 1.0)
+    span = (hi - lo) or 1.0
+    out = []
+    for p in cands:
+        d = (cosine[p] - lo) / span if p in cosine else 0.0
+        out.append((p, (1 - alpha) * bm25.get(p, 0.0) / top + alpha * d))
+    return sorted(out, key=lambda t: (-t[1], t[0]))
+
+
+def trending_score(upvotes: int, day_ordinal: int, today: int) -> float:
+    """Upvotes with gravity: a day-old paper with 20 upvotes outranks a year-old one with 200."""
+    age = max(today - day_ordinal, 0) if day_ordinal else 3650
+    return (upvotes + 1) / math.pow(age + 2, 1.5)
+
+
+class HybridSearcher:
+    """Answers queries over one :class:`~paperwire.search.indexer.SearchIndex` and a Store."""
+
+    def __init__(self, index, store) -> None:
+        self.index = index
+        self.store = store
+
+    def ranked(
+        self, q: ParsedQuery, filters: Filters = Filters(), mode: str = "hybrid"
+    ) -> tuple[list[tuple[int, float]], list[str]]:
+        """The whole candidate pool, best first: ``(store id, score)``."""
+        notes: list[str] = []
+        if q.empty:
+            return [], notes
+        lexical: list[tuple[int, float]] = []
+        dense: list[tuple[int, float]] = []
+        qvec = None
+        if mode in ("hybrid", "lexical"):
+            lexical, _n = self.index.lexical.search(q, filters, LEXICAL_POOL)
+        if mode in ("hybrid", "dense"):
+            qvec = self.index.query_vector(q.dense_text)
+            if qvec is None:
+                notes.append("Searched by words only: the embedding model is not available.")
+            elif float(np.abs(qvec).sum()) > 0:
+                dense = self.index.dense.search(qvec, filters, DENSE_POOL)
+                if q.excluded and dense:
+                    dense = self._drop_excluded(q, dense, filters)
+        if mode == "lexical":
+            return lexical, notes
+        if mode == "dense" or not lexical:
+            return dense, notes
+        if qvec is None or not dense:
+            return lexical, notes
+        cands = [p for p, _ in lexical] + [p for p, _ in dense]
+        return combine(lexical, dense, self.index.dense.similarities(cands, qvec)), notes
+
+    def _drop_excluded(self, q, dense, filters):
+        """Dense hits must respect ``-word`` too: keep only those the lexical side allows."""
+        neg = ParsedQuery(raw="", words=q.excluded)
+        hit, _ = self.index.lexical.search(neg, filters, 10_000)
+        banned = {pid for pid, _ in hit}
+        return [(p, s) for p, s in dense if p not in banned]
+
+    def search(
+        self,
+        text: str | None,
+        filters: Filters = Filters(),
+        *,
+        sort: str = "relevance",
+        offset: int = 0,
+        limit: int = 20,
+        mode: str = "hybrid",
+        today: date | None = None,
+    ) -> SearchResults:
+        q = parse(text)
+        sort = sort if sort in SORTS else "relevance"
+        mode = mode if mode in MODES else "hybrid"
+        offset = max(int(offset), 0)
+        limit = min(max(int(limit), 1), MAX_LIMIT)
+        pool, notes = self.ranked(q, filters, mode)
+        if sort != "relevance" and pool:
+            pool = self._sorted(pool, sort, today or date.today())
+        page = pool[offset : offset + limit]
+        items = self.store.cards([pid for pid, _ in page])
+        return SearchResults(
+            query=q,
+            items=items,
+            scores=[s for _, s in page][: len(items)],
+            total=len(pool),
+            offset=offset,
+            limit=limit,
+            sort=sort,
+            mode=mode,
+            notes=q.notes + notes,
+        )
+
+    def _sorted(self, pool, sort, today: date):
+        meta = self.index.dense.meta([pid for pid, _ in pool])
+        t = today.toordinal()
+
+        def key(item):
+            pid, score = item
+            day, up = meta.get(pid, (0, 0))
+            if sort == "date":
+                return (-day, -up, pid)
+            if sort == "upvotes":
+                return (-up, -day, pid)
+            return (-trending_score(up, day, t), -up, pid)
+
+        return sorted(pool, key=key)
+
+    def related(self, arxiv_id: str, k: int = 5) -> list[PaperView]:
+        """The ``k`` nearest papers by meaning (by words when the paper has no vector yet)."""
+        pid = self.store.paper_id(arxiv_id)
+        if pid is None:
+            return []
+        docs = self.store.search_docs([pid])
+        if not docs:
+            return []
+        vec = self.index.dense.vector(pid)
+        if vec is None:
+            vec = self.index.query_vector(docs[0].embed_text)
+        if vec is not None:
+            near = self.index.dense.search(vec, Filters(), k, exclude=(pid,))
+        else:
+            q = parse(docs[0].title)
+            near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]
+        return self.store.cards([p for p, _ in near[:k]])

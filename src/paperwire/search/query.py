@@ -1,0 +1,115 @@
+"""Turn what a person typed into a safe lexical query, a text to embed, and helpful notes.
+
+Supported: plain words (OR, ranked by BM25), ``"exact phrases"``, ``prefix*`` and
+``"phrase pref"*``, ``-excluded`` words.  Everything else is treated as text: field syntax,
+boolean operators, brackets and stray quotes never reach the engine, so no input can fail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_QUERY_CHARS = 1000
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_OPERATORS = {"AND", "OR", "NOT", "&&", "||"}
+
+
+@dataclass
+class ParsedQuery:
+    raw: str
+    words: list[str] = field(default_factory=list)
+    phrases: list[list[str]] = field(default_factory=list)
+    prefixes: list[list[str]] = field(default_factory=list)  # a phrase whose last word is a prefix
+    excluded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.phrases or self.prefixes)
+
+    @property
+    def terms(self) -> list[str]:
+        """Every positive word, for highlighting."""
+        out = list(self.words)
+        for p in self.phrases + self.prefixes:
+            out.extend(p)
+        return list(dict.fromkeys(out))
+
+    @property
+    def dense_text(self) -> str:
+        return " ".join(self.terms)
+
+    def tantivy(self) -> str:
+        """The query in tantivy's language, built only from escaped-safe pieces."""
+        parts = [w.lower() for w in self.words]
+        parts += ['"' + " ".join(p) + '"' for p in self.phrases]
+        parts += ['"' + " ".join(p) + '"*' for p in self.prefixes]
+        parts += ["-" + w.lower() for w in self.excluded]
+        return " ".join(parts)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def parse(raw: str | None) -> ParsedQuery:
+    raw = (raw or "").strip()
+    q = ParsedQuery(raw=raw)
+    if not raw:
+        q.notes.append("Type a few words to search titles, abstracts, authors and keywords.")
+        return q
+    if len(raw) > MAX_QUERY_CHARS:
+        raw = raw[:MAX_QUERY_CHARS]
+        q.notes.append(
+            f"The query was longer than {MAX_QUERY_CHARS:,} characters; "
+            "only its beginning was searched."
+        )
+        q.raw = raw
+    if raw.count('"') % 2:
+        q.notes.append("An unmatched quote was ignored; searched the words instead.")
+        cut = raw.rfind('"')
+        raw = raw[:cut] + " " + raw[cut + 1 :]
+    pos = 0
+    for m in re.finditer(r'"([^"]*)"(\*?)', raw):
+        _loose(raw[pos : m.start()], q)
+        words = [w.lower() for w in _words(m.group(1))]
+        if m.group(2) and words:
+            q.prefixes.append(words)
+        elif len(words) > 1:
+            q.phrases.append(words)
+        elif words:
+            q.words.append(words[0])
+        pos = m.end()
+    _loose(raw[pos:], q)
+    q.words = list(dict.fromkeys(q.words))[:64]
+    if q.empty and not q.notes:
+        if q.excluded:
+            q.notes.append("Only excluded words were given: add a word to search for.")
+        else:
+            q.notes.append(
+                "The query has no words to search for (only operators or punctuation). "
+                'Try words, a "quoted phrase" or a prefix like transform*.'
+            )
+    return q
+
+
+def _loose(text: str, q: ParsedQuery) -> None:
+    for token in text.split():
+        if token in _OPERATORS:
+            continue
+        negative = token.startswith("-") and len(token) > 1
+        prefix = token.endswith("*")
+        if ":" in token:  # field syntax is not offered; search the value
+            token = token.split(":", 1)[1]
+        words = [w.lower() for w in _words(token)]
+        if not words:
+            continue
+        if negative:
+            q.excluded.extend(words)
+        elif prefix and len(words[-1]) >= 2:
+            q.prefixes.append(words)
+        elif len(words) > 1:  # "chain-of-thought", "GPT-4o": a phrase, as written
+            q.phrases.append(words)
+        else:
+            q.words.append(words[0])

@@ -1,0 +1,183 @@
+"""Search in the browser (``/search``) and in HF's API shape (``GET /api/papers/search``).
+
+Registered in ``web.app.EXTRA_ROUTERS``.  Filters live in the URL: ``from``, ``to``
+(YYYY-MM-DD), ``category``, ``org``, ``min_upvotes``; ``sort`` is relevance, trending, date or
+upvotes; ``p`` is the page.  Bad input always gets a helpful answer, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup, escape
+
+from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
+from paperwire.search.indexer import BackgroundEmbedder, open_index
+from paperwire.search.lexical import Filters
+from paperwire.store.views import PaperView
+from paperwire.web.hf_shapes import daily_item
+from paperwire.web.templating import render
+
+router = APIRouter()
+PAGE_SIZE = 20
+API_DEFAULT_LIMIT = 50
+_lock = threading.Lock()
+
+
+class BadParam(ValueError):
+    pass
+
+
+def searcher(request: Request) -> HybridSearcher:
+    """One searcher per app; the first use also starts the background embedding job."""
+    state = request.app.state
+    with _lock:
+        if getattr(state, "searcher", None) is None:
+            index = open_index(state.settings)
+            state.searcher = HybridSearcher(index, state.store)
+            if state.settings.embed_on_import:
+                state.embedder_job = BackgroundEmbedder(index, state.store).start()
+    return state.searcher
+
+
+def related_papers(request: Request, arxiv_id: str, k: int = 5) -> list[PaperView]:
+    """Top ``k`` nearest papers for the paper page and ``/api/papers/{id}``; [] if unknown."""
+    try:
+        return searcher(request).related(arxiv_id, k)
+    except Exception:  # related papers are an extra: never break the paper page
+        return []
+
+
+def _date(name: str, value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadParam(f"{name} must be a date like 2026-08-20, got {value!r}") from None
+
+
+def _int(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise BadParam(f"{name} must be a whole number, got {value!r}") from None
+    if not low <= n <= high:
+        raise BadParam(f"{name} must be between {low} and {high}, got {n}")
+    return n
+
+
+def _filters(params) -> Filters:
+    start, end = _date("from", params.get("from")), _date("to", params.get("to"))
+    if start and end and start > end:
+        raise BadParam("'from' is after 'to': swap the dates")
+    return Filters(
+        start=start,
+        end=end,
+        category=(params.get("category") or "").strip() or None,
+        organization=(params.get("org") or "").strip() or None,
+        min_upvotes=_int("min_upvotes", params.get("min_upvotes"), 0, 0, 10**9),
+    )
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
+    if not value:
+        return allowed[0]
+    if value not in allowed:
+        raise BadParam(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+@router.get(
+    "/api/papers/search",
+    tags=["papers"],
+    summary="Search papers",
+    description="Hybrid (BM25 + embedding) search; the items have the shape of "
+    "`/api/daily_papers`, as `huggingface_hub.HfApi.list_papers(query=...)` reads them. "
+    "Optional filters: from, to, category, org, min_upvotes; sort: relevance, trending, "
+    "date, upvotes; offset; mode: hybrid, lexical, dense.",
+)
+def api_search(request: Request) -> Response:
+    params = request.query_params
+    try:
+        limit = _int("limit", params.get("limit"), API_DEFAULT_LIMIT, 1, 100)
+        offset = _int("offset", params.get("offset"), 0, 0, 10_000)
+        filters = _filters(params)
+        sort = _choice("sort", params.get("sort"), SORTS)
+        mode = _choice("mode", params.get("mode"), MODES)
+    except BadParam as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    result = searcher(request).search(
+        params.get("q"), filters, sort=sort, offset=offset, limit=limit, mode=mode
+    )
+    if result.query.empty:
+        return JSONResponse({"error": " ".join(result.notes)}, status_code=400)
+    headers = {"X-Total-Count": str(result.total)}
+    if result.notes:
+        headers["X-Search-Notes"] = " ".join(result.notes).encode("ascii", "replace").decode()
+    return JSONResponse([daily_item(p) for p in result.items], headers=headers)
+
+
+def highlight(text: str, terms: list[str]) -> Markup:
+    """``text`` escaped, with words starting with a query term wrapped in <mark>."""
+    if not terms:
+        return escape(text)
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
+        re.IGNORECASE,
+    )
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        out.append(Markup("<mark>") + escape(m.group(0)) + Markup("</mark>"))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+@router.get("/search", response_class=HTMLResponse, include_in_schema=False)
+def search_page(request: Request) -> HTMLResponse:
+    params = request.query_params
+    q = (params.get("q") or "").strip()
+    error, result = None, None
+    page_no = 0
+    try:
+        filters = _filters(params)
+        sort = _choice("sort", params.get("sort"), SORTS)
+        page_no = _int("p", params.get("p"), 0, 0, 500)
+    except BadParam as exc:
+        error, filters, sort = str(exc), Filters(), "relevance"
+    if error is None:
+        result = searcher(request).search(
+            q, filters, sort=sort, offset=page_no * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    env = request.app.state.jinja
+    env.filters.setdefault("highlight", highlight)
+    keep = {
+        "q": q,
+        "from": params.get("from"),
+        "to": params.get("to"),
+        "category": params.get("category"),
+        "org": params.get("org"),
+        "min_upvotes": params.get("min_upvotes"),
+    }
+    return render(
+        request,
+        "search.html",
+        status_code=400 if error else 200,
+        title=(f"{q} · " if q else "Search · ") + request.app.state.settings.site_name,
+        q=q,
+        error=error,
+        result=result,
+        sort=sort,
+        sorts=SORTS,
+        page_no=page_no,
+        params=keep,
+        terms=result.query.terms if result else [],
+    )

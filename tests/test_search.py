@@ -1,0 +1,105 @@
+"""Search: incremental indexing, rebuild, filters, pagination, bad queries (real indexes)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.indexer import SearchIndex, open_index
+from paperwire.search.lexical import Filters
+from paperwire.search.query import parse
+from paperwire.sources.files import read_file
+
+DAYS = ["2026-08-19.json", "2026-08-20.json", "2026-08-21.json"]
+
+
+def records(hf_dir, days=DAYS):
+    for name in days:
+        yield from read_file(hf_dir / name)
+
+
+@pytest.fixture
+def loaded(store, settings, shared_hf_dir):
+    store.import_records(records(shared_hf_dir))
+    return HybridSearcher(open_index(settings), store)
+
+
+def test_import_is_searchable_at_once(store, settings, shared_hf_dir):
+    first = next(r for r in records(shared_hf_dir, DAYS[:1]) if hasattr(r, "title"))
+    store.import_records([first])
+    s = HybridSearcher(open_index(settings), store)
+    word = max(parse(first.title).words, key=len)
+    result = s.search(word, mode="lexical")
+    assert first.arxiv_id in [p.arxiv_id for p in result.items]
+    # an update is re-indexed in place: the new title is found, no duplicate document
+    store.import_records([dataclasses.replace(first, title="Zyxwvut quokka benchmarking")])
+    assert [p.arxiv_id for p in s.search("quokka", mode="lexical").items] == [first.arxiv_id]
+    assert s.index.lexical.count() == 1
+
+
+def test_rebuild_equals_incremental(loaded, store, tmp_path):
+    fresh = SearchIndex(tmp_path / "rebuilt")
+    n = fresh.rebuild(store)
+    fresh.embed_pending(store)
+    assert n == store.counts().papers
+    assert fresh.lexical.ids() == loaded.index.lexical.ids()
+    assert fresh.status() == loaded.index.status()
+    other = HybridSearcher(fresh, store)
+    for q in ["agent", "reinforcement learning", '"language model"', "diffus*"]:
+        for mode in ("lexical", "hybrid"):
+            a = [p.arxiv_id for p in loaded.search(q, mode=mode, limit=50).items]
+            b = [p.arxiv_id for p in other.search(q, mode=mode, limit=50).items]
+            assert a == b, (q, mode)
+
+
+def test_filters_apply_inside_retrieval(loaded):
+    everything = loaded.search("model", mode="lexical", limit=100)
+    assert everything.total > 5
+    popular = loaded.search("model", Filters(min_upvotes=30), mode="hybrid", limit=100)
+    assert popular.items and all(p.upvotes >= 30 for p in popular.items)
+    day = date(2026, 8, 20)
+    on_day = loaded.search("model", Filters(start=day, end=day), limit=100)
+    assert on_day.items and all(p.listing.day == day for p in on_day.items)
+    org = next(p.organization.name for p in everything.items if p.organization)
+    by_org = loaded.search("model", Filters(organization=org), limit=100)
+    assert by_org.items and all(p.organization.name == org for p in by_org.items)
+    none = loaded.search("model", Filters(min_upvotes=10**6))
+    assert none.items == [] and none.total == 0
+
+
+def test_sorts_and_stable_pagination(loaded):
+    whole = loaded.search("learning", limit=60)
+    assert whole.total > 20
+    pages = [loaded.search("learning", offset=o, limit=10).items for o in range(0, 60, 10)]
+    ids = [p.arxiv_id for page in pages for p in page]
+    assert ids == [p.arxiv_id for p in whole.items]
+    assert len(ids) == len(set(ids))
+    ups = [p.upvotes for p in loaded.search("learning", sort="upvotes", limit=50).items]
+    assert ups == sorted(ups, reverse=True)
+    days = [p.listing.day for p in loaded.search("learning", sort="date", limit=50).items]
+    assert days == sorted(days, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "   ", "AND OR NOT", "+-*:()", '"', '"unbalanced quote', "x" * 5000, "-only"],
+)
+def test_bad_queries_never_fail(loaded, raw):
+    result = loaded.search(raw)
+    assert result.notes or result.items
+    if parse(raw).empty:
+        assert result.items == [] and result.notes
+
+
+def test_query_parsing():
+    q = parse('"skill discovery" agent* -robot title:soccer GPT-4o')
+    assert q.phrases == [["skill", "discovery"], ["gpt", "4o"]]
+    assert q.prefixes == [["agent"]]
+    assert q.excluded == ["robot"]
+    assert q.words == ["soccer"]
+    assert parse("a" * 1200).notes and len(parse("a" * 1200).raw) == 1000
+    assert "unmatched quote" in parse('"open').notes[0]
+    assert parse('"open').words == ["open"]
