@@ -117,6 +117,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    no_sync: Annotated[
+        bool,
+        typer.Option(
+            "--no-sync", help="Do not run the daily sync (PAPERWIRE_SYNC_TIME) in the server."
+        ),
+    ] = False,
 ) -> None:
     """Serve the pages, the JSON API and the feeds."""
     import os
@@ -142,6 +148,13 @@ def serve(
             f"({counts.first_day} to {counts.last_day})."
         )
     os.environ["PAPERWIRE_DATABASE_URL"] = settings.resolved_database_url
+    if no_sync:
+        os.environ["PAPERWIRE_SYNC_ENABLED"] = "false"
+    elif settings.sync_enabled:
+        from paperwire.sync import scheduler
+
+        scheduler.start(settings)
+        err.print(f"daily sync at {settings.sync_time} UTC (turn off with --no-sync)")
     err.print(f"paperwire on http://{host}:{port}/")
     uvicorn.run(
         "paperwire.web.app:create_app",
@@ -152,6 +165,90 @@ def serve(
         log_level="info",
         proxy_headers=True,
     )
+
+
+@app.command()
+def sync(
+    db: DbOption = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", help="hf, arxiv or oai (repeatable; default: PAPERWIRE_SYNC_SOURCES)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="First day to fetch, YYYY-MM-DD (default: resume).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Last day to fetch (default: today).")] = None,
+    categories: Annotated[
+        str | None,
+        typer.Option(help="arXiv categories (or OAI sets for oai), e.g. cs.CL,cs.LG."),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore the saved watermark and start over.")
+    ] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="Show the last run per source, and the next.")
+    ] = False,
+) -> None:
+    """Pull new papers from Hugging Face Daily Papers, the arXiv API and arXiv OAI-PMH."""
+    import logging
+
+    from paperwire.store import open_store
+    from paperwire.sync.cli_view import print_results, print_status
+    from paperwire.sync.runner import SOURCES, SyncOptions, run_sync, split_list
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per batch is enough
+    settings = load_settings(db)
+
+    def _day(name: str, value: str | None):
+        from datetime import date
+
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            err.print(f"[red]error:[/] --{name} must be a date like 2026-08-01, not {value!r}")
+            raise typer.Exit(2) from None
+
+    sources = [s for item in source or [] for s in split_list(item)]
+    if not sources and not status:
+        sources = split_list(settings.sync_sources)
+        if "arxiv" in sources and not (categories or settings.arxiv_categories):
+            sources.remove("arxiv")
+    bad = [s for s in sources if s not in SOURCES]
+    if bad:
+        err.print(f"[red]error:[/] unknown source {bad[0]!r}: choose from {', '.join(SOURCES)}")
+        raise typer.Exit(2)
+    opts = SyncOptions(
+        since=_day("since", since),
+        until=_day("until", until),
+        categories=split_list(categories) or None,
+        restart=restart,
+    )
+    store = open_store(settings)
+    try:
+        if status:
+            print_status(console, store, settings)
+            return
+        results = run_sync(store, settings, sources, opts, on_batch=_batch_printer())
+    finally:
+        store.close()
+    print_results(console, err, results)
+    if any(r.status in ("error", "locked") for r in results):
+        raise typer.Exit(1)
+
+
+def _batch_printer():
+    def show(batch, summary) -> None:
+        err.print(
+            f"{batch.key} {batch.label}: {summary.new} new, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged, {summary.rejected} rejected",
+            highlight=False,
+        )
+
+    return show
 
 
 @app.command()

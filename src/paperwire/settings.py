@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     oai_url: str = "https://export.arxiv.org/oai2"
 
+    # Live sources and the daily sync (docs/sources.md).
+    http_timeout: float = 30.0  # seconds per request
+    http_retries: int = 4  # retries on 429/5xx and network errors
+    http_backoff: float = 2.0  # first backoff in seconds, doubled per retry
+    http_max_wait: float = 300.0  # longest Retry-After honoured, in seconds
+    arxiv_delay: float = 3.0  # arXiv's politeness rule: one request per 3 s
+    arxiv_categories: str = ""  # e.g. "cs.CL,cs.LG": the daily arXiv sync's categories
+    oai_sets: str = ""  # categories or OAI sets the OAI backfill harvests, e.g. "cs,math.AP"
+    hf_refresh_days: int = 3  # recent HF days fetched again to refresh upvotes
+    sync_time: str = "06:30"  # daily sync time inside `paperwire serve`, UTC, HH:MM
+    sync_enabled: bool = True  # run the daily sync inside `paperwire serve`
+    sync_sources: str = "hf,arxiv"  # sources the scheduled sync runs
+    sync_lock_ttl: float = 900.0  # seconds a sync lock lasts without a heartbeat
+
     import_batch_size: int = 2000
 
     index_dir: Path | None = None

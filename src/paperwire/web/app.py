@@ -20,6 +20,7 @@ from paperwire import __version__
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
 from paperwire.web import api, docs, pages, paper_pages, search_routes
+from paperwire.web.sync_page import router as sync_router
 from paperwire.web.templating import make_env, render
 
 STATIC = Path(__file__).parent / "static"
@@ -43,6 +44,7 @@ SECURITY_HEADERS = [
 #     from paperwire.web import search
 #     EXTRA_ROUTERS.append(search.router)
 EXTRA_ROUTERS: list = [search_routes.router]
+EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
 
 
 class SecurityHeaders:

@@ -1,0 +1,108 @@
+"""Search speed on a real corpus: index build per part, embedding rate, query latency, memory.
+
+Usage: python bench/search_speed.py HF_DIR [SNAPSHOT.jsonl.gz ...]
+Reads the records straight from the files (no database), builds the lexical and dense
+indexes in a temporary directory, then times 1,000 queries (HF titles and keyword phrases)
+per mode.  Prints one figure per line.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from paperwire.search.hybrid import DENSE_POOL, LEXICAL_POOL, combine
+from paperwire.search.indexer import SearchIndex
+from paperwire.search.lexical import Filters
+from paperwire.search.query import parse
+from paperwire.sources.files import expand_paths, read_file
+from paperwire.store.views import SearchDoc
+
+
+def docs_from(paths: list[Path]) -> tuple[list[SearchDoc], list[str]]:
+    seen: dict[str, SearchDoc] = {}
+    queries: list[str] = []
+    for path in expand_paths(paths):
+        hf = path.suffix == ".json"
+        for rec in read_file(path):
+            if not hasattr(rec, "arxiv_id") or rec.arxiv_id in seen:
+                continue
+            lst = rec.listing
+            day = lst.day if lst else None
+            org = lst.organization.name if lst and lst.organization else None
+            seen[rec.arxiv_id] = SearchDoc(
+                len(seen) + 1, rec.arxiv_id, rec.title, rec.abstract or "", list(rec.authors),
+                list(rec.keywords or []), list(rec.categories or []), org, day, rec.upvotes or 0,
+            )  # fmt: skip
+            if hf:
+                queries.append(rec.title)
+                queries.extend(" ".join(k.split()[:3]) for k in (rec.keywords or [])[:2])
+    return list(seen.values()), queries
+
+
+def pct(xs: list[float], p: float) -> float:
+    return float(np.percentile(np.array(xs) * 1000, p))
+
+
+def main(paths: list[Path]) -> None:
+    t = time.perf_counter()
+    docs, queries = docs_from(paths)
+    print(f"papers: {len(docs)}")
+    print(f"read s: {time.perf_counter() - t:.1f}")
+    random.seed(7)
+    queries = random.sample(queries, min(1000, len(queries)))
+    with tempfile.TemporaryDirectory() as tmp:
+        index = SearchIndex(Path(tmp))
+        t = time.perf_counter()
+        bulk = index.lexical.bulk()
+        for i in range(0, len(docs), 5000):
+            bulk.add(docs[i : i + 5000])
+        bulk.commit()
+        print(f"lexical build s: {time.perf_counter() - t:.1f}")
+        t = time.perf_counter()
+        for i in range(0, len(docs), 5000):
+            index.dense.upsert(docs[i : i + 5000])
+        print(f"dense fields build s: {time.perf_counter() - t:.1f}")
+        emb = index.embedder
+        t = time.perf_counter()
+        for i in range(0, len(docs), 2048):
+            chunk = docs[i : i + 2048]
+            index.dense.set_vectors([d.id for d in chunk], emb.embed([d.embed_text for d in chunk]))
+        dt = time.perf_counter() - t
+        print(f"embed papers/s: {len(docs) / dt:.0f}")
+        print(f"embed s: {dt:.1f}")
+        t = time.perf_counter()
+        index.dense.refresh(force=True)
+        print(f"dense load s: {time.perf_counter() - t:.1f}")
+        lat: dict[str, list[float]] = {"lexical": [], "dense": [], "hybrid": []}
+        f = Filters()
+        for text in queries:
+            q = parse(text)
+            t0 = time.perf_counter()
+            lh, _ = index.lexical.search(q, f, LEXICAL_POOL)
+            t1 = time.perf_counter()
+            qv = index.query_vector(q.dense_text)
+            dh = index.dense.search(qv, f, DENSE_POOL)
+            t2 = time.perf_counter()
+            cands = [p for p, _ in lh] + [p for p, _ in dh]
+            combine(lh, dh, index.dense.similarities(cands, qv))
+            t3 = time.perf_counter()
+            lat["lexical"].append(t1 - t0)
+            lat["dense"].append(t2 - t1)
+            lat["hybrid"].append(t3 - t0)
+        for mode, xs in lat.items():
+            print(f"{mode} p50 ms: {pct(xs, 50):.1f}")
+            print(f"{mode} p95 ms: {pct(xs, 95):.1f}")
+        print(f"max rss MB: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: python bench/search_speed.py HF_DIR [SNAPSHOT.jsonl.gz ...]")
+    main([Path(a) for a in sys.argv[1:]])
