@@ -95,7 +95,9 @@ def test_day_cards_show_what_a_reader_needs(site):
     assert "EnvHarness: Awakening Static Worlds for Agent Learning" in first
     assert "Chengsong Huang, Zifeng Wang, Rujun Han et al." in first
     assert '<span class="count">163</span>' in first
-    assert 'href="/organizations/google"' in first and "cdn-avatars.huggingface.co" in first
+    assert 'href="/organizations/google"' in first and ">Google</span>" in first
+    # Pages load nothing from outside: remote avatars become local initials.
+    assert "cdn-avatars.huggingface.co" not in html and "<img" not in html
     assert "submitted by taesiri" in first
     assert 'href="https://github.com/google-research/envharness"' in first and "★ 8" in first
     assert 'href="https://envharness.com/"' in first
