@@ -1,0 +1,117 @@
+"""Small helpers the community routes share."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.community.security import client_ip, current_user, token_hash
+from paperwire.web.templating import PageError
+
+
+def store_of(request: Request) -> Any:
+    return request.app.state.store
+
+
+def settings_of(request: Request) -> Any:
+    return request.app.state.settings
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A same-site path to go back to; anything else (``//evil``, ``https://...``) is ignored."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(c in value for c in "\r\n\t"):
+        return default
+    return value
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def error(request: Request, status: int, message: str, links=None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    raise PageError(status, message, links or [("Latest papers", "/")])
+
+
+def sign_in_first(request: Request, back: str | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": "Sign in first (POST /login)."}, status_code=401)
+    return see_other("/login?next=" + quote(safe_next(back), safe="/"))
+
+
+def require_user(request: Request, back: str | None = None):
+    """The signed-in user, or a response that sends the visitor to sign in."""
+    user = current_user(request)
+    return user if user is not None else sign_in_first(request, back)
+
+
+def canonical_id(request: Request, raw: str) -> str:
+    try:
+        return parse_arxiv_id(raw).id
+    except InvalidArxivId as exc:
+        if wants_json(request):
+            raise HTTPException(400, str(exc)) from None
+        raise PageError(400, str(exc), [("Latest papers", "/")]) from None
+
+
+def rate_limited(request: Request, name: str, rule: str) -> None:
+    """Count a hit on ``name`` for this IP; raise 429 once over ``rule``."""
+    wait = request.app.state.rate_limiter.hit(rule, name, client_ip(request))
+    if wait is None:
+        return
+    message = f"Too many attempts from your address. Try again in {wait} seconds."
+    exc = PageError(429, message, [("Latest papers", "/")])
+    exc.headers = {"Retry-After": str(wait)}
+    raise exc
+
+
+def start_session(request: Request, user) -> None:
+    """Sign ``user`` in: a fresh session token (and a fresh CSRF token) for this browser."""
+    settings = settings_of(request)
+    token = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=settings.session_days)
+    store_of(request).create_session(user.id, token_hash(token), expires)
+    old = request.session.get("sid")
+    if old:
+        store_of(request).end_session(token_hash(old))
+    request.session.clear()
+    request.session["sid"] = token
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def end_session(request: Request) -> None:
+    sid = request.session.get("sid")
+    if sid:
+        store_of(request).end_session(token_hash(sid))
+    request.session.clear()
+
+
+def post_only(router: APIRouter, *paths: str) -> None:
+    """GET on a state-changing path answers 405 (nothing changes on GET)."""
+
+    def refuse(request: Request) -> Response:
+        message = "This address only accepts POST (a form button); nothing was changed."
+        if wants_json(request):
+            return JSONResponse({"error": message}, status_code=405, headers={"Allow": "POST"})
+        exc = PageError(405, message, [("Latest papers", "/")])
+        exc.headers = {"Allow": "POST"}
+        raise exc
+
+    for path in paths:
+        router.add_api_route(path, refuse, methods=["GET"], include_in_schema=False)

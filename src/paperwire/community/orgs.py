@@ -1,0 +1,89 @@
+"""Organizations (follow, members) and the Trending page; page extras for papers and orgs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paperwire.community.helpers import (
+    error,
+    post_only,
+    require_user,
+    see_other,
+    settings_of,
+    store_of,
+)
+from paperwire.community.security import current_user
+from paperwire.web.templating import PageError, org_url, render
+
+router = APIRouter(include_in_schema=False)
+post_only(router, "/organizations/{name}/follow", "/organizations/{name}/members")
+
+
+@router.post("/organizations/{name}/follow")
+def follow(request: Request, name: str, follow: str = Form("1")) -> Response:
+    user = require_user(request, org_url(name))
+    if isinstance(user, Response):
+        return user
+    if not store_of(request).follow(name, user.id, follow != "0"):
+        return error(request, 404, f"there is no organization {name!r}.")
+    return see_other(org_url(name))
+
+
+@router.post("/organizations/{name}/members")
+def add_member(request: Request, name: str, username: str = Form("")) -> Response:
+    user = require_user(request, org_url(name))
+    if isinstance(user, Response):
+        return user
+    if not user.is_admin:
+        return error(request, 403, "Only administrators can add members.")
+    if store_of(request).organization(name) is None:
+        return error(request, 404, f"there is no organization {name!r}.")
+    if not store_of(request).add_member(name, username.strip()):
+        return error(request, 404, f"there is no user {username.strip()!r}.")
+    return see_other(org_url(name))
+
+
+@router.get("/papers/trending", response_class=HTMLResponse)
+def trending_page(request: Request, p: str | None = None) -> Response:
+    try:
+        page_no = max(int(p or 0), 0)
+    except ValueError:
+        raise PageError(400, f"page {p!r} is not a number: use ?p=0, ?p=1, ...") from None
+    size = settings_of(request).page_size
+    result = store_of(request).trending(offset=page_no * size, limit=size + 1)
+    items = result.items[:size]
+    return render(
+        request,
+        "trending.html",
+        title=f"Trending · {settings_of(request).site_name}",
+        items=items,
+        as_of=result.as_of,
+        window_days=result.window_days,
+        page_no=page_no,
+        has_more=len(result.items) > size,
+    )
+
+
+def paper_extras(request: Request, arxiv_id: str) -> dict[str, Any]:
+    """What the paper page shows of the community: the vote split and the comments."""
+    store, user = store_of(request), current_user(request)
+    return {
+        "votes": store.vote_state(arxiv_id, user.id if user else None),
+        "comments": store.comments(arxiv_id, include_hidden=bool(user and user.is_admin)),
+        "me": user,
+    }
+
+
+def org_extras(request: Request, name: str) -> dict[str, Any]:
+    """Followers, members and whether the visitor follows, for the organization page."""
+    store, user = store_of(request), current_user(request)
+    followers = store.followers(name)
+    return {
+        "followers": followers,
+        "members": store.org_members(name),
+        "following": bool(user and user.username in followers),
+        "me": user,
+    }

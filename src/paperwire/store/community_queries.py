@@ -1,0 +1,219 @@
+"""Community queries (accounts, sessions, upvotes, comments, organizations), mixed into Store.
+
+Upvotes are rows unique on (user, paper); a paper's local count is ``COUNT(*)`` over them,
+so 100 people voting at once are all counted exactly, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paperwire.store.community_content import ContentQueries
+from paperwire.store.community_models import (
+    User,
+    UserSession,
+    Vote,
+)
+from paperwire.store.community_views import (  # noqa: F401  (re-exported for the web layer)
+    AlreadyListed,
+    CommentView,
+    UsernameTaken,
+    UserView,
+    VoteState,
+    _insert_ignore,
+    _now,
+    _user_view,
+)
+from paperwire.store.models import Paper
+from paperwire.store.views import PaperView
+
+
+class CommunityQueries(ContentQueries):
+    """Mixed into :class:`paperwire.store.Store` (needs ``self.engine`` and ``self.cards``)."""
+
+    engine: object
+
+    # -- accounts ---------------------------------------------------------------------
+    def create_user(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        fullname: str | None = None,
+        is_admin: bool = False,
+    ) -> UserView:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            taken = s.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
+            if taken:
+                raise UsernameTaken(username)
+            u = User(
+                username=username,
+                fullname=fullname or None,
+                password_hash=password_hash,
+                is_admin=is_admin,
+                created_at=_now(),
+            )
+            s.add(u)
+            try:
+                s.commit()
+            except IntegrityError:
+                raise UsernameTaken(username) from None
+            return _user_view(u)
+
+    def user(self, username: str) -> UserView | None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            u = s.scalar(select(User).where(User.username == username))
+            return _user_view(u) if u else None
+
+    def user_credentials(self, username: str) -> tuple[UserView, str] | None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            u = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
+            return (_user_view(u), u.password_hash) if u else None
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            s.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+            s.commit()
+
+    def set_admin(self, username: str, is_admin: bool = True) -> bool:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            n = s.execute(
+                update(User).where(User.username == username).values(is_admin=is_admin)
+            ).rowcount
+            s.commit()
+            return bool(n)
+
+    # -- sessions (the cookie holds a token; the store only its SHA-256) -------------
+    def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            s.execute(delete(UserSession).where(UserSession.expires_at < _now()))
+            s.add(
+                UserSession(
+                    token_hash=token_hash,
+                    user_id=user_id,
+                    created_at=_now(),
+                    expires_at=expires_at,
+                )
+            )
+            s.commit()
+
+    def session_user(self, token_hash: str) -> UserView | None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            u = s.scalar(
+                select(User)
+                .join(UserSession, UserSession.user_id == User.id)
+                .where(UserSession.token_hash == token_hash, UserSession.expires_at > _now())
+            )
+            return _user_view(u) if u else None
+
+    def end_session(self, token_hash: str) -> None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            s.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
+            s.commit()
+
+    def end_sessions(self, user_id: int, *, keep: str | None = None) -> int:
+        """Sign a user out everywhere (except the session ``keep``)."""
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            q = delete(UserSession).where(UserSession.user_id == user_id)
+            if keep:
+                q = q.where(UserSession.token_hash != keep)
+            n = s.execute(q).rowcount
+            s.commit()
+            return n
+
+    # -- upvotes ----------------------------------------------------------------------
+    def local_votes(self, session: Session, paper_ids: list[int]) -> dict[int, int]:
+        """Local upvotes per paper (the trending formula adds them to the HF upvotes)."""
+        out: dict[int, int] = {}
+        for i in range(0, len(paper_ids), 1000):
+            chunk = paper_ids[i : i + 1000]
+            out.update(
+                session.execute(
+                    select(Vote.paper_id, func.count())
+                    .where(Vote.paper_id.in_(chunk))
+                    .group_by(Vote.paper_id)
+                ).all()
+            )
+        return out
+
+    def vote(self, user_id: int, arxiv_id: str, want: bool | None = None) -> VoteState | None:
+        """Upvote (``want`` True), withdraw (False) or toggle (None); None if no such paper.
+
+        The write comes first in its transaction (SQLite then takes the write lock at once
+        and waits its turn); the count is read in the same transaction.
+        """
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            row = s.execute(
+                select(Paper.id, Paper.hf_upvotes).where(Paper.arxiv_id == arxiv_id)
+            ).first()
+            if row is None:
+                return None
+            pid, hf = row
+            if want is False:
+                s.execute(delete(Vote).where(Vote.user_id == user_id, Vote.paper_id == pid))
+                voted = False
+            else:
+                added = _insert_ignore(
+                    s, Vote, {"user_id": user_id, "paper_id": pid, "created_at": _now()}
+                )
+                voted = True
+                if not added and want is None:
+                    s.execute(delete(Vote).where(Vote.user_id == user_id, Vote.paper_id == pid))
+                    voted = False
+            local = s.scalar(select(func.count()).where(Vote.paper_id == pid)) or 0
+            s.commit()
+        return VoteState(voted, hf or 0, local)
+
+    def vote_state(self, arxiv_id: str, user_id: int | None = None) -> VoteState | None:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            row = s.execute(
+                select(Paper.id, Paper.hf_upvotes).where(Paper.arxiv_id == arxiv_id)
+            ).first()
+            if row is None:
+                return None
+            pid, hf = row
+            local = s.scalar(select(func.count()).where(Vote.paper_id == pid)) or 0
+            voted = bool(
+                user_id
+                and s.scalar(select(Vote.id).where(Vote.paper_id == pid, Vote.user_id == user_id))
+            )
+        return VoteState(voted, hf or 0, local)
+
+    def voted_on(self, user_id: int, arxiv_ids: list[str]) -> set[str]:
+        if not arxiv_ids:
+            return set()
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            return set(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .join(Vote, Vote.paper_id == Paper.id)
+                    .where(Vote.user_id == user_id, Paper.arxiv_id.in_(arxiv_ids))
+                )
+            )
+
+    def upvoted_by(self, username: str, limit: int = 100) -> list[PaperView]:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            ids = list(
+                s.scalars(
+                    select(Vote.paper_id)
+                    .join(User, User.id == Vote.user_id)
+                    .where(User.username == username)
+                    .order_by(Vote.created_at.desc(), Vote.id.desc())
+                    .limit(limit)
+                )
+            )
+        return self.cards(ids)  # type: ignore[attr-defined]
+
+    # -- trending over a period -------------------------------------------------------
+    def trending_in(self, start: date, end: date, *, offset: int = 0, limit: int = 50):
+        """Papers listed in [start, end] by the trending score, as of the end of ``end``
+        (or now, if that is sooner): ``sort=trending`` with a date, week or month."""
+        as_of = min(_now(), datetime.combine(end, time.max))
+        window = max((as_of.date() - start).days, 0)
+        return self.trending(  # type: ignore[attr-defined]
+            now=as_of, window_days=window, offset=offset, limit=limit
+        )

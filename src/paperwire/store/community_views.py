@@ -1,0 +1,76 @@
+"""Plain values, errors and helpers shared by the community queries (no ORM leaves here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from paperwire.store.community_models import User
+
+CURATED = ("hf", "community")
+
+
+class UsernameTaken(ValueError):
+    pass
+
+
+class AlreadyListed(ValueError):
+    """The paper is already on a curated list (the message says which day)."""
+
+    def __init__(self, arxiv_id: str, day: date, source: str) -> None:
+        who = "Hugging Face Daily Papers" if source == "hf" else "the community list"
+        super().__init__(f"{arxiv_id} is already on {who} of {day.isoformat()}")
+        self.arxiv_id, self.day, self.source = arxiv_id, day, source
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    username: str
+    fullname: str | None
+    is_admin: bool
+    created_at: datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.fullname or self.username
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    id: int
+    arxiv_id: str
+    author: str
+    author_id: int
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    hidden: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoteState:
+    voted: bool
+    hf: int
+    local: int
+
+    @property
+    def total(self) -> int:
+        return self.hf + self.local
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _user_view(u: User) -> UserView:
+    return UserView(u.id, u.username, u.fullname, bool(u.is_admin), u.created_at)
+
+
+def _insert_ignore(s: Session, model, values: dict) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING; the number of rows inserted (0 or 1)."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    return s.execute(dialect.insert(model).values(**values).on_conflict_do_nothing()).rowcount
