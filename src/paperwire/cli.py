@@ -272,6 +272,11 @@ from paperwire.search.cli import register as _register_search  # noqa: E402
 _register_search(app)
 
 
+from paperwire.community.cli import register as _register_community  # noqa: E402
+
+_register_community(app)  # paperwire user create / paperwire org add-member
+
+
 def main() -> None:
     app()
 

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     sync_sources: str = "hf,arxiv"  # sources the scheduled sync runs
     sync_lock_ttl: float = 900.0  # seconds a sync lock lasts without a heartbeat
 
+    # Community: accounts, votes, submissions, comments (docs/community.md).
+    submission_window_days: int = 14  # days after arXiv publication a paper may be submitted
+    session_days: int = 30  # how long a sign-in lasts
+    argon2_profile: str = "RFC_9106_LOW_MEMORY"  # argon2.profiles name; CHEAPEST for tests
+    login_rate_limit: str = "10/minute"  # per IP, `limits` notation
+    signup_rate_limit: str = "5/hour"  # per IP
+    rate_limit_storage: str = "memory://"  # per process; redis://host for several nodes
+
     import_batch_size: int = 2000
 
     index_dir: Path | None = None

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from paperwire.store.community_queries import CommunityQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
 from paperwire.store.trending import TrendingQueries
@@ -61,14 +62,14 @@ def _paper_view(
         github_stars=p.github_stars,
         project_page=p.project_page,
         keywords=list(p.keywords or []),
-        upvotes=p.hf_upvotes or 0,
-        num_comments=p.hf_num_comments or 0,
+        upvotes=(p.hf_upvotes or 0) + (p.local_upvotes or 0),
+        num_comments=(p.hf_num_comments or 0) + (p.local_comments or 0),
         listing=listing,
         listings=listings or [],
     )
 
 
-class Store(TrendingQueries):
+class Store(CommunityQueries, TrendingQueries):
     """Read and write papers.  Each method opens and closes its own session."""
 
     def __init__(self, engine: Engine) -> None:
@@ -178,11 +179,15 @@ class Store(TrendingQueries):
                 q = q.order_by(
                     Listing.day.desc(),
                     Listing.submitted_at.desc().nulls_last(),
-                    Paper.hf_upvotes.desc(),
+                    (Paper.hf_upvotes + Paper.local_upvotes).desc(),
                     Paper.arxiv_id,
                 )
             else:
-                q = q.order_by(Paper.hf_upvotes.desc(), Listing.day.desc(), Paper.arxiv_id)
+                q = q.order_by(
+                    (Paper.hf_upvotes + Paper.local_upvotes).desc(),
+                    Listing.day.desc(),
+                    Paper.arxiv_id,
+                )
             q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
@@ -214,7 +219,9 @@ class Store(TrendingQueries):
                 )
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(
-                q.order_by(Paper.hf_upvotes.desc(), Paper.arxiv_id).offset(offset).limit(limit)
+                q.order_by((Paper.hf_upvotes + Paper.local_upvotes).desc(), Paper.arxiv_id)
+                .offset(offset)
+                .limit(limit)
             ).all()
             items = [_paper_view(p) for p in rows]
         return Page(items, total, offset, limit)

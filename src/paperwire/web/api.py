@@ -96,6 +96,13 @@ def daily_papers(
         return _error(exc.message, exc.status_code)
     if span is None:
         return []
+    if sort == "trending" and not submitter:  # the documented score (docs/ranking.md)
+        ranked = (
+            store.trending_in(span[0], span[1], offset=page * size, limit=size)
+            if date or week or month
+            else store.trending(offset=page * size, limit=size)
+        )
+        return JSONResponse([daily_item(item.paper) for item in ranked.items])
     result = store.listed(
         span[0],
         span[1],

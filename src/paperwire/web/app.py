@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire import __version__
+from paperwire.community import web as community
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
 from paperwire.web import api, docs, pages, paper_pages, search_routes
@@ -44,6 +45,7 @@ SECURITY_HEADERS = [
 #     from paperwire.web import search
 #     EXTRA_ROUTERS.append(search.router)
 EXTRA_ROUTERS: list = [search_routes.router]
+EXTRA_ROUTERS += community.ROUTERS  # accounts, votes, submit, comments, orgs, trending
 EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
 
 
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store
     app.state.jinja = make_env()
 
+    community.install(app)  # sessions, CSRF on every unsafe request, rate limits
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

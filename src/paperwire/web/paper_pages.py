@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.community.orgs import org_extras, paper_extras
 from paperwire.store import Store
 from paperwire.store.views import PaperView
 from paperwire.web.hf_shapes import paper_markdown
@@ -64,6 +65,7 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         title=f"{found.title} · {request.app.state.settings.site_name}",
         paper=found,
         days=days,
+        **paper_extras(request, found.arxiv_id),
         related=related_papers(request, found.arxiv_id),
     )
 
@@ -88,4 +90,5 @@ def organization_page(request: Request, name: str, p: str | None = None) -> HTML
         org=org,
         page=page,
         page_no=page_no,
+        **org_extras(request, name),
     )
