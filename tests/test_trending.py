@@ -75,3 +75,27 @@ def test_old_archive_is_trending_as_of_its_last_day(store):
     got = store.trending(now=datetime.now(UTC).replace(tzinfo=None))
     assert got.as_of == datetime(2024, 1, 11)
     assert [i.paper.arxiv_id for i in got.items] == ["2608.00001"]
+
+
+def test_local_votes_count_in_the_trending_order(store):
+    """Local upvotes are added to the imported ones, in the score and on the card."""
+    from paperwire.community.passwords import hash_password
+
+    day = date(2026, 8, 21)
+    store.import_records([_paper(1, 20, 0, day), _paper(2, 15, 0, day)])
+    now = datetime(2026, 8, 22, 6, 0)
+    assert [i.paper.arxiv_id for i in store.trending(now=now).items] == [
+        "2608.00001",
+        "2608.00002",
+    ]
+    hashed = hash_password("a long password", "CHEAPEST")
+    for k in range(10):
+        user = store.create_user(f"u{k}", hashed)
+        store.vote(user.id, "2608.00002", True)
+    got = store.trending(now=now)
+    assert [i.paper.arxiv_id for i in got.items] == ["2608.00002", "2608.00001"]
+    age = (now - datetime(2026, 8, 21)).total_seconds() / 3600
+    top = got.items[0]
+    assert top.trending.votes == 25 and top.paper.upvotes == 25
+    assert top.trending.score == pytest.approx(formula(25, 0, age))
+    assert top.trending.reason.startswith("25 upvotes")
