@@ -155,6 +155,11 @@ def serve(
 
         scheduler.start(settings)
         err.print(f"daily sync at {settings.sync_time} UTC (turn off with --no-sync)")
+    if settings.digest_enabled:  # email digests, due at PAPERWIRE_DIGEST_TIME (docs/digest.md)
+        from paperwire.digest import schedule as digest_schedule
+
+        digest_schedule.start(settings)
+        err.print(f"email digests at {settings.digest_time} UTC")
     err.print(f"paperwire on http://{host}:{port}/")
     uvicorn.run(
         "paperwire.web.app:create_app",
@@ -270,6 +275,11 @@ def stats(db: DbOption = None) -> None:
 from paperwire.search.cli import register as _register_search  # noqa: E402
 
 _register_search(app)
+
+
+from paperwire.digest.cli import app as digest_app  # noqa: E402
+
+app.add_typer(digest_app, name="digest")
 
 
 from paperwire.community.cli import register as _register_community  # noqa: E402

@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     sync_sources: str = "hf,arxiv"  # sources the scheduled sync runs
     sync_lock_ttl: float = 900.0  # seconds a sync lock lasts without a heartbeat
 
+    # Email digests (docs/digest.md).  SMTP security: none, starttls or ssl.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "none"
+    smtp_from: str | None = None  # default: "<site_name> <digest@<public_url host>>"
+    smtp_timeout: float = 30.0
+    digest_time: str = "07:00"  # UTC HH:MM; daily digests then, weekly ones on Mondays
+    digest_enabled: bool = True  # send due digests inside `paperwire serve`
+    digest_retries: int = 5  # SMTP retries per message on temporary errors
+    digest_backoff: float = 1.0  # first retry wait in seconds, doubled per retry
+    digest_rate: float = 0.0  # most messages per second (0: as fast as the server takes)
+    digest_trending: int = 10  # trending papers per digest
+    digest_topic_papers: int = 5  # papers per topic or organization per digest
+    digest_topic_search: str = "auto"  # auto (semantic when available) or keyword
+    digest_confirm_hours: int = 72  # how long a confirmation link works
+
     # Community: accounts, votes, submissions, comments (docs/community.md).
     submission_window_days: int = 14  # days after arXiv publication a paper may be submitted
     session_days: int = 30  # how long a sign-in lasts

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from paperwire.store.community_queries import CommunityQueries
+from paperwire.store.digest_queries import DigestQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
 from paperwire.store.trending import TrendingQueries
@@ -69,7 +70,7 @@ def _paper_view(
     )
 
 
-class Store(CommunityQueries, TrendingQueries):
+class Store(CommunityQueries, DigestQueries, TrendingQueries):
     """Read and write papers.  Each method opens and closes its own session."""
 
     def __init__(self, engine: Engine) -> None:

@@ -1,0 +1,1 @@
+"""Email digests: subscriptions, composition, sending exactly once (docs/digest.md)."""

@@ -1,0 +1,132 @@
+"""Which new papers match a reader's topic: one function, :meth:`TopicMatcher.match`.
+
+By words always: every word of the topic (minus a few stopwords, with plurals folded) must
+occur in the paper's title, abstract or keywords.  By meaning too, when the search index has
+vectors and ``PAPERWIRE_DIGEST_TOPIC_SEARCH=auto``: papers whose embedding is close to the
+topic's (cosine at least ``SEMANTIC_MIN``).  Results are cached per (topic, window), so
+10,000 readers following the same topics cost one match each.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from paperwire.settings import Settings
+from paperwire.store.views import SearchDoc
+
+log = logging.getLogger("paperwire.digest")
+WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    ["a", "an", "and", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with", "by"]
+)
+SEMANTIC_MIN = 0.55  # cosine: below this a "nearest" paper is not about the topic
+SEMANTIC_POOL = 50
+
+
+def _fold(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    return [_fold(w) for w in WORD.findall(text.lower())]
+
+
+def topic_words(topic: str) -> list[str]:
+    return [w for w in words(topic) if w not in STOPWORDS] or words(topic)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    doc: SearchDoc
+    how: str  # "words" or "meaning"
+
+
+class _Window:
+    """The window's candidate papers with an inverted index of their words."""
+
+    def __init__(self, docs: list[SearchDoc]) -> None:
+        self.docs = {d.id: d for d in docs}
+        self.index: dict[str, set[int]] = {}
+        self.title: dict[int, set[str]] = {}
+        for d in docs:
+            text = " ".join([d.title, d.abstract, " ".join(d.keywords)])
+            for w in set(words(text)):
+                self.index.setdefault(w, set()).add(d.id)
+            self.title[d.id] = set(words(d.title))
+
+
+class TopicMatcher:
+    def __init__(self, store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._windows: dict[tuple[date, date], _Window] = {}
+        self._cache: dict[tuple[str, date, date], list[Match]] = {}
+        self._index = None
+        self._semantic = settings.digest_topic_search == "auto"
+
+    def window(self, start: date, end: date) -> _Window:
+        key = (start, end)
+        if key not in self._windows:
+            self._windows[key] = _Window(self.store.digest_candidates(start, end))
+        return self._windows[key]
+
+    def by_organization(self, org: str, start: date, end: date) -> list[SearchDoc]:
+        docs = [d for d in self.window(start, end).docs.values() if d.organization == org]
+        return sorted(docs, key=lambda d: (-d.upvotes, d.arxiv_id))
+
+    def match(self, topic: str, start: date, end: date) -> list[Match]:
+        """Papers of the window about ``topic``, best first (word matches, then by meaning)."""
+        key = (" ".join(topic_words(topic)), start, end)
+        if key not in self._cache:
+            self._cache[key] = self._match(topic, start, end)
+        return self._cache[key]
+
+    def _match(self, topic: str, start: date, end: date) -> list[Match]:
+        win = self.window(start, end)
+        wanted = topic_words(topic)
+        if not wanted or not win.docs:
+            return []
+        ids = set.intersection(*(win.index.get(w, set()) for w in wanted))
+        ranked = sorted(
+            ids,
+            key=lambda i: (
+                -len(win.title[i].intersection(wanted)),
+                -win.docs[i].upvotes,
+                win.docs[i].arxiv_id,
+            ),
+        )
+        out = [Match(win.docs[i], "words") for i in ranked]
+        seen = set(ids)
+        for pid in self._by_meaning(topic, start, end):
+            if pid in win.docs and pid not in seen:
+                seen.add(pid)
+                out.append(Match(win.docs[pid], "meaning"))
+        return out
+
+    def _by_meaning(self, topic: str, start: date, end: date) -> list[int]:
+        if not self._semantic:
+            return []
+        try:
+            if self._index is None:
+                from paperwire.search.indexer import open_index
+
+                self._index = open_index(self.settings)
+            from paperwire.search.lexical import Filters
+
+            qvec = self._index.query_vector(topic)
+            if qvec is None:
+                self._semantic = False
+                return []
+            hits = self._index.dense.search(qvec, Filters(start=start, end=end), SEMANTIC_POOL)
+        except Exception as exc:  # the index is derived data: fall back to words, say why
+            log.warning("digest topics matched by words only: %s", exc)
+            self._semantic = False
+            return []
+        return [pid for pid, cos in hits if cos >= SEMANTIC_MIN]
