@@ -20,7 +20,7 @@ from paperwire import __version__
 from paperwire.community import web as community
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
-from paperwire.web import api, docs, pages, paper_pages, search_routes
+from paperwire.web import api, docs, feeds, pages, paper_pages, search_routes, subscribe
 from paperwire.web.sync_page import router as sync_router
 from paperwire.web.templating import make_env, render
 
@@ -44,7 +44,7 @@ SECURITY_HEADERS = [
 # ``/api/papers/search``; they must not reuse a built-in path.  Example:
 #     from paperwire.web import search
 #     EXTRA_ROUTERS.append(search.router)
-EXTRA_ROUTERS: list = [search_routes.router]
+EXTRA_ROUTERS: list = [search_routes.router, feeds.router, subscribe.router]
 EXTRA_ROUTERS += community.ROUTERS  # accounts, votes, submit, comments, orgs, trending
 EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
 
