@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from paperwire.settings import Settings
@@ -15,7 +16,8 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="paperwire: a self-hosted Daily Papers."
 )
 console = Console()
-err = Console(stderr=True)
+# Errors are never wrapped: "file:line: reason" must stay on one line for grep and editors.
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -78,12 +80,12 @@ def import_(
                 items(), strict=strict, on_progress=bar.advance
             )
     except StrictImportError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     finally:
         store.close()
     for line in summary.errors[:50]:
-        err.print(f"[yellow]rejected:[/] {line}", highlight=False, markup=False)
+        err.print(f"[yellow]rejected:[/] {escape(line)}", highlight=False)
     if len(summary.errors) > 50:
         err.print(f"... and {len(summary.errors) - 50} more rejected records")
     table = Table(
