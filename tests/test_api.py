@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -73,8 +74,14 @@ def test_daily_papers_on_both_backends(store, settings, shared_hf_dir):
     assert len(week) == len(expected) == 110
     assert {i["paper"]["id"] for i in week} == expected
     trending = client.get("/api/daily_papers", params={"month": "2026-08", "sort": "trending"})
+    ids = [i["paper"]["id"] for i in trending.json()]
+    # sort=trending is the documented formula (docs/ranking.md), not plain upvotes.
+    ranked = store.trending_in(date(2026, 8, 1), date(2026, 8, 31), limit=50)
+    scores = [item.trending.score for item in ranked.items]
+    assert len(ids) == 50 and ids == [item.paper.arxiv_id for item in ranked.items]
+    assert scores == sorted(scores, reverse=True)
     votes = [i["paper"]["upvotes"] for i in trending.json()]
-    assert len(votes) == 50 and votes == sorted(votes, reverse=True)
+    assert votes != sorted(votes, reverse=True)  # age matters, so it is not an upvote sort
 
 
 def test_item_shape_matches_hf(api):
