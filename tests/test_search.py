@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
 
+from paperwire.ranking import TrendingInputs, trending_score
 from paperwire.search.hybrid import HybridSearcher
 from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
@@ -81,6 +82,18 @@ def test_sorts_and_stable_pagination(loaded):
     assert ups == sorted(ups, reverse=True)
     days = [p.listing.day for p in loaded.search("learning", sort="date", limit=50).items]
     assert days == sorted(days, reverse=True)
+
+
+def test_trending_sort_is_the_documented_formula(loaded, store):
+    as_of = store.trending_as_of()
+    got = loaded.search("learning", sort="trending", limit=50).items
+
+    def score(p):  # docs/ranking.md; the search index has no GitHub stars
+        listed = datetime.combine(p.listing.day, time())
+        return trending_score(TrendingInputs(p.upvotes, 0, listed), as_of).score
+
+    scores = [score(p) for p in got]
+    assert len(got) > 10 and scores == sorted(scores, reverse=True)
 
 
 @pytest.mark.parametrize(

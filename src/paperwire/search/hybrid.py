@@ -4,12 +4,13 @@ a fixed candidate pool, so pages are stable."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
+from paperwire.ranking import TrendingInputs
+from paperwire.ranking import trending_score as ranking_trending_score
 from paperwire.search.lexical import Filters
 from paperwire.search.query import ParsedQuery, parse
 from paperwire.store.views import PaperView
@@ -80,10 +81,18 @@ def combine(
     return sorted(out, key=lambda t: (-t[1], t[0]))
 
 
-def trending_score(upvotes: int, day_ordinal: int, today: int) -> float:
-    """Upvotes with gravity: a day-old paper with 20 upvotes outranks a year-old one with 200."""
-    age = max(today - day_ordinal, 0) if day_ordinal else 3650
-    return (upvotes + 1) / math.pow(age + 2, 1.5)
+def trending_score(upvotes: int, day_ordinal: int, as_of: datetime) -> float:
+    """The documented trending score (docs/ranking.md) of a search hit, listed on its day.
+
+    The search index holds no GitHub stars, so they count as zero here; undated papers are
+    treated as ten years old."""
+    listed = (
+        datetime.combine(date.fromordinal(day_ordinal), time())
+        if day_ordinal
+        else (as_of - timedelta(days=3650))
+    )
+    inputs = TrendingInputs(votes=upvotes, stars=0, listed_at=listed)
+    return ranking_trending_score(inputs, as_of).score
 
 
 class HybridSearcher:
@@ -147,7 +156,8 @@ class HybridSearcher:
         limit = min(max(int(limit), 1), MAX_LIMIT)
         pool, notes = self.ranked(q, filters, mode)
         if sort != "relevance" and pool:
-            pool = self._sorted(pool, sort, today or date.today())
+            as_of = datetime.combine(today, time()) if today else self.store.trending_as_of()
+            pool = self._sorted(pool, sort, as_of)
         page = pool[offset : offset + limit]
         items = self.store.cards([pid for pid, _ in page])
         return SearchResults(
@@ -162,9 +172,8 @@ class HybridSearcher:
             notes=q.notes + notes,
         )
 
-    def _sorted(self, pool, sort, today: date):
+    def _sorted(self, pool, sort, as_of: datetime):
         meta = self.index.dense.meta([pid for pid, _ in pool])
-        t = today.toordinal()
 
         def key(item):
             pid, score = item
@@ -173,7 +182,7 @@ class HybridSearcher:
                 return (-day, -up, pid)
             if sort == "upvotes":
                 return (-up, -day, pid)
-            return (-trending_score(up, day, t), -up, pid)
+            return (-trending_score(up, day, as_of), -up, pid)
 
         return sorted(pool, key=key)
 
