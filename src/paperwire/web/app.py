@@ -6,12 +6,13 @@ Tests pass their own ``Settings`` and ``Store``.
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,11 +21,21 @@ from paperwire import __version__
 from paperwire.community import web as community
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
-from paperwire.web import api, docs, feeds, pages, paper_pages, search_routes, subscribe
+from paperwire.web import (
+    api,
+    browse,
+    docs,
+    feeds,
+    pages,
+    paper_pages,
+    search_routes,
+    subscribe,
+)
 from paperwire.web.sync_page import router as sync_router
 from paperwire.web.templating import make_env, render
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("paperwire.web")
 
 # Avatars come from the HF CDN as plain images; nothing else is loaded from elsewhere.
 CSP = (
@@ -47,6 +58,7 @@ SECURITY_HEADERS = [
 EXTRA_ROUTERS: list = [search_routes.router, feeds.router, subscribe.router]
 EXTRA_ROUTERS += community.ROUTERS  # accounts, votes, submit, comments, orgs, trending
 EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
+EXTRA_ROUTERS.append(browse.router)  # /papers/jump (calendar) and /search/suggest (htmx)
 
 
 class SecurityHeaders:
@@ -103,6 +115,32 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     )
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A 500 that says what to do next (the traceback goes to the log, never to the page)."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    message = "Something went wrong on our side while making this page; it has been logged."
+    headers = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+    if _is_api(request):
+        return JSONResponse({"error": message}, status_code=500, headers=headers)
+    try:
+        response = render(
+            request,
+            "error.html",
+            status_code=500,
+            status=500,
+            message=message + " Reload in a moment, or go on from here:",
+            suggestions=[("Search papers", "/search"), ("This week", "/papers/week")],
+        )
+    except Exception:  # the templates themselves may be what failed
+        response = HTMLResponse(
+            "<!doctype html><title>Server error</title><h1>Server error</h1>"
+            f"<p>{message}</p><p><a href='/'>Latest daily papers</a></p>",
+            status_code=500,
+        )
+    response.headers.update(headers)
+    return response
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     settings = settings or Settings()
     owns_store = store is None
@@ -131,6 +169,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     for router in EXTRA_ROUTERS:

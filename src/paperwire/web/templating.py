@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paperwire.web.periods import month_key, week_key
 
 TEMPLATES = Path(__file__).parent / "templates"
+VENDOR = Path(__file__).parent / "static" / "vendor"
 
 
 class PageError(StarletteHTTPException):
@@ -63,6 +64,11 @@ def month_url(day: date) -> str:
     return f"/papers/month/{month_key(day)}"
 
 
+def vendor_has(name: str) -> bool:
+    """Whether ``scripts/build-assets`` has put ``name`` into static/vendor (pages work without)."""
+    return (VENDOR / name).is_file()
+
+
 def query(**params: object) -> str:
     """``?a=1&b=2`` from the params that are set (None and "" are left out)."""
     kept = {k: v for k, v in params.items() if v not in (None, "")}
@@ -85,6 +91,7 @@ def make_env() -> Environment:
         week_url=week_url,
         month_url=month_url,
         query=query,
+        vendor_has=vendor_has,
     )
     return env
 
