@@ -19,6 +19,7 @@ from paperwire.community.helpers import (
     store_of,
 )
 from paperwire.community.passwords import (
+    email_problem,
     hash_password,
     needs_rehash,
     password_problem,
@@ -26,26 +27,32 @@ from paperwire.community.passwords import (
     verify_password,
 )
 from paperwire.community.security import csrf_token, current_user
-from paperwire.store.community_queries import UsernameTaken
+from paperwire.store.community_queries import EmailTaken, UsernameTaken
 from paperwire.web.templating import PageError, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["community"])
 post_only(router, "/logout")
+EMAIL_TAKEN = "That email address belongs to another account."
 
 
 def _form(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
     ctx.setdefault("error", None)
     ctx.setdefault("message", None)
     ctx.setdefault("next", safe_next(request.query_params.get("next")))
-    titles = {"signin.html": "Sign in", "signup.html": "Sign up", "password.html": "Password"}
+    titles = {
+        "signin.html": "Sign in",
+        "signup.html": "Sign up",
+        "password.html": "Password",
+        "account_email.html": "Email address",
+    }
     site = settings_of(request).site_name
     return render(request, name, status_code=status, title=f"{titles[name]} · {site}", **ctx)
 
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request) -> Response:
-    return _form(request, "signup.html", username="", fullname="")
+    return _form(request, "signup.html", username="", fullname="", email="")
 
 
 @router.post("/signup")
@@ -54,21 +61,30 @@ def signup(
     username: str = Form(""),
     password: str = Form(""),
     fullname: str = Form(""),
+    email: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
     settings = settings_of(request)
     rate_limited(request, "signup", settings.signup_rate_limit)
     username, fullname = username.strip(), fullname.strip()[:255]
-    problem = username_problem(username) or password_problem(password, username)
+    email = email.strip().lower()
+    problem = (
+        username_problem(username)
+        or (email_problem(email) if email else None)
+        or password_problem(password, username)
+    )
     if problem is None:
         try:
             user = store_of(request).create_user(
                 username,
                 hash_password(password, settings.argon2_profile),
                 fullname=fullname or None,
+                email=email or None,
             )
         except UsernameTaken:
             problem = f"The username {username!r} is taken; pick another or sign in."
+        except EmailTaken:
+            problem = EMAIL_TAKEN
     if problem:
         return _form(
             request,
@@ -77,6 +93,7 @@ def signup(
             error=problem,
             username=username,
             fullname=fullname,
+            email=email,
             next=safe_next(next),
         )
     start_session(request, user)
@@ -157,6 +174,33 @@ def change_password(
     store.end_sessions(user.id)  # every other browser is signed out
     start_session(request, user)
     return _form(request, "password.html", message="Password changed; other sessions signed out.")
+
+
+@router.get("/settings/email", response_class=HTMLResponse)
+def email_form(request: Request) -> Response:
+    user = require_user(request, "/settings/email")
+    if isinstance(user, Response):
+        return user
+    return _form(request, "account_email.html", email=user.email or "")
+
+
+@router.post("/settings/email")
+def change_email(request: Request, email: str = Form("")) -> Response:
+    """Set, change or (empty) remove the account's address; it is never shown to others."""
+    user = require_user(request, "/settings/email")
+    if isinstance(user, Response):
+        return user
+    email = email.strip().lower()
+    problem = email_problem(email) if email else None
+    if problem is None:
+        try:
+            store_of(request).set_user_email(user.id, email or None)
+        except EmailTaken:
+            problem = EMAIL_TAKEN
+    if problem:
+        return _form(request, "account_email.html", 400, error=problem, email=email)
+    message = f"Your email address is now {email}." if email else "Email address removed."
+    return _form(request, "account_email.html", message=message, email=email)
 
 
 @router.get("/users/{username}", response_class=HTMLResponse)

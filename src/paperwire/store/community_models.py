@@ -36,6 +36,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Optional, private, stored lowercased; unique when present (migration 0005_user_email).
+    # Never verified by itself: the digest still confirms it by email (docs/digest.md).
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    __table_args__ = (Index("ix_users_email", "email", unique=True),)
 
 
 class UserSession(Base):

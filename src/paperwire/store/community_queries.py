@@ -21,6 +21,7 @@ from paperwire.store.community_models import (
 from paperwire.store.community_views import (  # noqa: F401  (re-exported for the web layer)
     AlreadyListed,
     CommentView,
+    EmailTaken,
     UsernameTaken,
     UserView,
     VoteState,
@@ -30,6 +31,10 @@ from paperwire.store.community_views import (  # noqa: F401  (re-exported for th
 )
 from paperwire.store.models import Paper
 from paperwire.store.views import PaperView
+
+
+def _clean_email(email: str | None) -> str | None:
+    return (email or "").strip().lower() or None
 
 
 class CommunityQueries(ContentQueries):
@@ -45,24 +50,47 @@ class CommunityQueries(ContentQueries):
         *,
         fullname: str | None = None,
         is_admin: bool = False,
+        email: str | None = None,
     ) -> UserView:
+        """A new account; UsernameTaken or EmailTaken (``email`` is stored lowercased)."""
+        email = _clean_email(email)
         with Session(self.engine) as s:  # type: ignore[arg-type]
             taken = s.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
             if taken:
                 raise UsernameTaken(username)
+            if email and s.scalar(select(User.id).where(User.email == email)):
+                raise EmailTaken(email)
             u = User(
                 username=username,
                 fullname=fullname or None,
                 password_hash=password_hash,
                 is_admin=is_admin,
                 created_at=_now(),
+                email=email,
             )
             s.add(u)
             try:
                 s.commit()
-            except IntegrityError:
+            except IntegrityError:  # a concurrent sign-up won the race: say which name
+                s.rollback()
+                if email and s.scalar(select(User.id).where(User.email == email)):
+                    raise EmailTaken(email) from None
                 raise UsernameTaken(username) from None
             return _user_view(u)
+
+    def set_user_email(self, user_id: int, email: str | None) -> str | None:
+        """Set (or, with None or "", remove) an account's address; EmailTaken if another
+        account has it.  Returns the address as stored (lowercased)."""
+        email = _clean_email(email)
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            if email and s.scalar(select(User.id).where(User.email == email, User.id != user_id)):
+                raise EmailTaken(email)
+            s.execute(update(User).where(User.id == user_id).values(email=email))
+            try:
+                s.commit()
+            except IntegrityError:
+                raise EmailTaken(email or "") from None
+            return email
 
     def user(self, username: str) -> UserView | None:
         with Session(self.engine) as s:  # type: ignore[arg-type]

@@ -17,6 +17,10 @@ class UsernameTaken(ValueError):
     pass
 
 
+class EmailTaken(ValueError):
+    """Another account already has this email address."""
+
+
 class AlreadyListed(ValueError):
     """The paper is already on a curated list (the message says which day)."""
 
@@ -33,6 +37,7 @@ class UserView:
     fullname: str | None
     is_admin: bool
     created_at: datetime | None = None
+    email: str | None = None  # private: shown only to its owner
 
     @property
     def display_name(self) -> str:
@@ -67,7 +72,7 @@ def _now() -> datetime:
 
 
 def _user_view(u: User) -> UserView:
-    return UserView(u.id, u.username, u.fullname, bool(u.is_admin), u.created_at)
+    return UserView(u.id, u.username, u.fullname, bool(u.is_admin), u.created_at, u.email)
 
 
 def _insert_ignore(s: Session, model, values: dict) -> int:

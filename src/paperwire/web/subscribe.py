@@ -1,7 +1,9 @@
 """Digest subscriptions on the web: the subscribe form, confirm, manage, unsubscribe.
 
 Double opt-in: the form only sends a confirmation email whose signed, expiring link carries
-the request; the subscription exists once the reader confirms.  No GET changes state: each
+the request; the subscription exists once the reader confirms.  Signed-in users with an
+email address on their account send the form without one (their account's is used), and
+still confirm it by email: nothing ever verified that address.  No GET changes state: each
 link shows a page with a button.  ``POST /digest/unsubscribe?token=...`` is also the RFC 8058
 one-click endpoint mail clients call without a cookie, so it is exempt from CSRF; the signed
 token authenticates it.
@@ -177,10 +179,27 @@ def _send_confirmation(settings, msg: EmailMessage) -> None:
         log.warning("confirmation email to %s failed: %s", msg["To"], exc)
 
 
+def _account_email(request: Request) -> str:
+    """A form without an address: the signed-in account's (the session says whose, never
+    the form).  Still double opt-in: the account's address was never verified."""
+    user = request.scope.get("paperwire.user")  # set by the community middleware
+    if user is None:
+        raise PageError(400, "type your email address in the form and send it again")
+    if not getattr(user, "email", None):
+        raise PageError(
+            400,
+            "your account has no email address: add one, or type an address in the form",
+            [("Add an email address", "/settings/email")],
+        )
+    return user.email
+
+
 @router.post("/digest/subscribe", response_class=HTMLResponse)
 async def subscribe(request: Request, tasks: BackgroundTasks) -> HTMLResponse:
     form = await request.form()
     email = str(form.get("email") or "").strip().lower()
+    if not email:
+        email = _account_email(request)
     if len(email) > 254 or not EMAIL.match(email):
         raise PageError(400, f"{email!r} is not an email address: check it and send the form again")
     req = SubscribeRequest(
