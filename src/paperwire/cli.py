@@ -289,6 +289,11 @@ from paperwire.community.cli import register as _register_community  # noqa: E40
 _register_community(app)  # paperwire user create / paperwire org add-member
 
 
+from paperwire.recommend.cli import register as _register_library  # noqa: E402
+
+_register_library(app)  # paperwire library import --user U FILE
+
+
 def main() -> None:
     app()
 

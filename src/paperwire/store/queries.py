@@ -12,6 +12,7 @@ from paperwire.store.community_queries import CommunityQueries
 from paperwire.store.digest_queries import DigestQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.recommend_queries import RecommendQueries
 from paperwire.store.trending import TrendingQueries
 from paperwire.store.views import (
     ListingView,
@@ -70,7 +71,7 @@ def _paper_view(
     )
 
 
-class Store(CommunityQueries, DigestQueries, TrendingQueries):
+class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
     """Read and write papers.  Each method opens and closes its own session."""
 
     def __init__(self, engine: Engine) -> None:

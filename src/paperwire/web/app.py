@@ -31,6 +31,7 @@ from paperwire.web import (
     search_routes,
     subscribe,
 )
+from paperwire.web.foryou import router as foryou_router
 from paperwire.web.sync_page import router as sync_router
 from paperwire.web.templating import make_env, render
 
@@ -58,6 +59,7 @@ SECURITY_HEADERS = [
 EXTRA_ROUTERS: list = [search_routes.router, feeds.router, subscribe.router]
 EXTRA_ROUTERS += community.ROUTERS  # accounts, votes, submit, comments, orgs, trending
 EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
+EXTRA_ROUTERS.append(foryou_router)  # /for-you, /me/library, not interested
 EXTRA_ROUTERS.append(browse.router)  # /papers/jump (calendar) and /search/suggest (htmx)
 
 

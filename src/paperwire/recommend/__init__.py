@@ -1,0 +1,1 @@
+"""Personal recommendations ("For you"): ranking, library import, CLI."""

@@ -1,0 +1,126 @@
+"""Recommendations for one reader from the store and the search index's vectors.
+
+Candidates are the papers first listed in the last ``WINDOW_DAYS`` days, as of the newest
+listing day (like trending's "as of" for an archive), that the reader has not upvoted, kept
+or dismissed.  Scoring is :func:`paperwire.recommend.model.rank`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from paperwire.recommend import model
+from paperwire.store.views import PaperView
+
+WINDOW_DAYS = 7
+BACKGROUND = 500  # papers sampled as the logistic regression's negatives (docs/ranking.md)
+WHY = {"upvoted": "you upvoted", "library": "in your library", "saved": "you saved"}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    paper: PaperView
+    score: float
+    nearest: list[PaperView]  # the reader's closest papers, best first
+    terms: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ForYou:
+    items: list[Recommendation]
+    positives: int
+    negatives: int
+    as_of: date | None
+
+
+def _vectors(index, ids: list[int], dim: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    vecs = np.zeros((len(ids), dim), dtype=np.float32)
+    has = np.zeros(len(ids), dtype=bool)
+    if index is not None:
+        for i, pid in enumerate(ids):
+            v = index.dense.vector(pid)
+            if v is not None and len(v) == dim:
+                vecs[i], has[i] = v, True
+    return vecs, has
+
+
+def _background(index, exclude: set[int], seed: int) -> np.ndarray | None:
+    """Up to BACKGROUND embedded papers (the reader's own excluded), the same for the same
+    reader while the index does not change."""
+    if index is None:
+        return None
+    dense = index.dense
+    dense.refresh()
+    with dense._lock:
+        rows = [r for r in np.flatnonzero(dense.has_vec) if int(dense.pids[r]) not in exclude]
+        if not rows:
+            return None
+        pick = np.random.default_rng(seed).choice(rows, min(BACKGROUND, len(rows)), replace=False)
+        return dense.vecs[np.sort(pick)].copy()
+
+
+def _reason(nearest: list[PaperView], whys: list[str], terms: list[str]) -> str:
+    parts = []
+    if nearest:
+        kinds = sorted(set(whys), key=list(WHY).index)
+        what = " or ".join(WHY[k] for k in kinds)
+        n = len(nearest)
+        parts.append(f"close to {n} paper{'s' if n > 1 else ''} {what}")
+    if terms:
+        parts.append("shares the words " + ", ".join(terms))
+    return "; ".join(parts) or "new this week"
+
+
+def recommend(store, index, user_id: int, *, limit: int = 20, end: date | None = None) -> ForYou:
+    pos, neg = store.reader_papers(user_id)
+    end = end or store.latest_day()
+    if end is None:
+        return ForYou([], len(pos), len(neg), None)
+    seen = set(pos) | set(neg)
+    cand_ids = [p for p in store.recent_paper_ids(end, WINDOW_DAYS) if p not in seen]
+    if not pos or not cand_ids:
+        return ForYou([], len(pos), len(neg), end)
+    pos_ids = sorted(pos)
+    docs = {d.id: d for d in store.search_docs(pos_ids + cand_ids + neg)}
+    cand_ids = [p for p in cand_ids if p in docs]
+
+    def words(pid: int) -> list[str]:
+        d = docs.get(pid)
+        return model.terms(d.embed_text + " " + " ".join(d.keywords)) if d else []
+
+    pvecs, phas = _vectors(index, pos_ids)
+    nvecs, nhas = _vectors(index, neg)
+    cvecs, chas = _vectors(index, cand_ids)
+    reader = model.Reader(
+        pos_ids=pos_ids,
+        pos_vecs=pvecs[phas],
+        pos_vec_ids=[p for p, h in zip(pos_ids, phas, strict=True) if h],
+        pos_words=[words(p) for p in pos_ids],
+        neg_vecs=nvecs[nhas],
+        neg_words=[words(p) for p in neg],
+    )
+    background = _background(index, set(pos), seed=user_id)
+    scored = model.rank(
+        reader,
+        cand_ids,
+        cvecs,
+        chas,
+        [words(p) for p in cand_ids],
+        background=background,
+        limit=limit,
+    )
+    near_ids = {pid for s in scored for pid, _ in s.nearest}
+    by_id = dict(zip([s.pid for s in scored], store.cards([s.pid for s in scored]), strict=True))
+    near_cards = dict(zip(sorted(near_ids), store.cards(sorted(near_ids)), strict=True))
+    items = []
+    for s in scored:
+        nearest = [near_cards[p] for p, _ in s.nearest if p in near_cards]
+        whys = [pos[p] for p, _ in s.nearest if p in near_cards]
+        items.append(
+            Recommendation(by_id[s.pid], s.score, nearest, s.terms, _reason(nearest, whys, s.terms))
+        )
+    return ForYou(items, len(pos), len(neg), end)

@@ -1,0 +1,162 @@
+"""Queries for personal recommendations, mixed into Store: a reader's positives (upvotes,
+library, saved papers) and negatives (not interested), recent candidates, and resolving
+imported references (arXiv id, DOI, title) to papers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from paperwire.store.community_models import Vote
+from paperwire.store.community_views import _insert_ignore, _now
+from paperwire.store.models import Listing, Paper
+from paperwire.store.recommend_models import LibraryPaper, NotInterested
+
+CURATED = ("hf", "community")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def title_key(title: str) -> str:
+    """A title reduced for matching: accents, case, braces and punctuation dropped."""
+    t = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode().lower()
+    return _NON_WORD.sub(" ", t).strip()
+
+
+class RecommendQueries:
+    """Mixed into :class:`paperwire.store.Store`."""
+
+    engine: object
+
+    # -- the reader -------------------------------------------------------------------
+    def add_to_library(self, user_id: int, paper_ids: list[int], source: str = "library") -> int:
+        """Add papers to a reader's library; the number that were not there yet."""
+        count = select(func.count()).where(LibraryPaper.user_id == user_id)
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            before = s.scalar(count) or 0
+            for pid in dict.fromkeys(paper_ids):  # rowcount is not reliable here on PostgreSQL
+                _insert_ignore(
+                    s,
+                    LibraryPaper,
+                    {"user_id": user_id, "paper_id": pid, "source": source, "created_at": _now()},
+                )
+            after = s.scalar(count) or 0
+            s.commit()
+        return after - before
+
+    def library_count(self, user_id: int) -> int:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(LibraryPaper)
+                    .where(LibraryPaper.user_id == user_id)
+                )
+                or 0
+            )
+
+    def set_not_interested(self, user_id: int, arxiv_id: str, on: bool = True) -> bool | None:
+        """Mark (or unmark) a paper "not interested"; None if there is no such paper."""
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
+            if pid is None:
+                return None
+            if on:
+                _insert_ignore(
+                    s, NotInterested, {"user_id": user_id, "paper_id": pid, "created_at": _now()}
+                )
+            else:
+                s.execute(
+                    delete(NotInterested).where(
+                        NotInterested.user_id == user_id, NotInterested.paper_id == pid
+                    )
+                )
+            s.commit()
+        return on
+
+    def reader_papers(self, user_id: int) -> tuple[dict[int, str], list[int]]:
+        """(positives as ``store id -> why``: 'upvoted', 'library' or 'saved'; negatives)."""
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            pos: dict[int, str] = {}
+            for pid, source in s.execute(
+                select(LibraryPaper.paper_id, LibraryPaper.source).where(
+                    LibraryPaper.user_id == user_id
+                )
+            ):
+                pos[pid] = source
+            for pid in s.scalars(select(Vote.paper_id).where(Vote.user_id == user_id)):
+                pos[pid] = "upvoted"
+            neg = list(
+                s.scalars(
+                    select(NotInterested.paper_id)
+                    .where(NotInterested.user_id == user_id)
+                    .order_by(NotInterested.paper_id)
+                )
+            )
+        return pos, neg
+
+    # -- candidates -------------------------------------------------------------------
+    def recent_paper_ids(self, end: date, days: int = 7) -> list[int]:
+        """Papers first listed (curated) in the ``days`` days up to ``end``."""
+        start = end - timedelta(days=days - 1)
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            first = (
+                select(Listing.paper_id, func.min(Listing.day).label("day"))
+                .where(Listing.source.in_(CURATED))
+                .group_by(Listing.paper_id)
+                .subquery()
+            )
+            return list(
+                s.scalars(
+                    select(first.c.paper_id)
+                    .where(first.c.day >= start, first.c.day <= end)
+                    .order_by(first.c.paper_id)
+                )
+            )
+
+    # -- resolving references ---------------------------------------------------------
+    def paper_ids_by_arxiv(self, arxiv_ids: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            for i in range(0, len(arxiv_ids), 500):
+                chunk = arxiv_ids[i : i + 500]
+                out.update(
+                    s.execute(
+                        select(Paper.arxiv_id, Paper.id).where(Paper.arxiv_id.in_(chunk))
+                    ).all()
+                )
+        return out
+
+    def paper_ids_by_doi(self, dois: list[str]) -> dict[str, int]:
+        """Lower-cased DOI -> store id."""
+        wanted = sorted({d.lower() for d in dois if d})
+        out: dict[str, int] = {}
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                for doi, pid in s.execute(
+                    select(func.lower(Paper.doi), Paper.id).where(func.lower(Paper.doi).in_(chunk))
+                ):
+                    out[doi] = pid
+        return out
+
+    def paper_id_by_title(self, title: str) -> int | None:
+        """The paper whose title matches ``title`` once both are reduced by :func:`title_key`."""
+        key = title_key(title)
+        if len(key) < 8:
+            return None
+        longest = max(key.split(), key=len)
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            rows = s.execute(
+                select(Paper.id, Paper.title)
+                .where(func.lower(Paper.title).contains(longest, autoescape=True))
+                .order_by(Paper.id)
+                .limit(200)
+            ).all()
+        for pid, t in rows:
+            if title_key(t) == key:
+                return pid
+        return None

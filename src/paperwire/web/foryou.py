@@ -1,0 +1,132 @@
+""" "For you": personal recommendations with their reasons, library import, "not interested".
+
+- ``GET /for-you``: the reader's top new papers, each with why it is there.
+- ``GET /me/library`` and ``POST /me/library``: upload a BibTeX, RIS or Zotero CSV library;
+  the page reports what matched and what did not.
+- ``POST /papers/{id}/not-interested`` (``undo=1`` takes it back): teaches the ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from paperwire.community.helpers import (
+    canonical_id,
+    error,
+    post_only,
+    require_user,
+    safe_next,
+    see_other,
+    store_of,
+    wants_json,
+)
+from paperwire.recommend.engine import recommend
+from paperwire.recommend.library import MAX_BYTES, LibraryError, import_library
+from paperwire.web.templating import render
+
+router = APIRouter(tags=["recommendations"])
+post_only(router, "/papers/{arxiv_id:path}/not-interested")
+log = logging.getLogger(__name__)
+
+
+def _index(request: Request):
+    """The search index (for vectors), or None: recommendations then use words only."""
+    settings = request.app.state.settings
+    try:
+        from paperwire.search.indexer import open_index
+
+        return open_index(settings)
+    except Exception:  # pragma: no cover - an unreadable index must not break the page
+        log.exception("search index unavailable; recommendations use words only")
+        return None
+
+
+@router.get("/for-you", include_in_schema=False)
+def for_you(request: Request) -> Response:
+    user = require_user(request, "/for-you")
+    if isinstance(user, Response):
+        return user
+    store = store_of(request)
+    result = recommend(store, _index(request), user.id)
+    return render(
+        request,
+        "foryou.html",
+        title=f"For you · {request.app.state.settings.site_name}",
+        result=result,
+        library_count=store.library_count(user.id),
+    )
+
+
+@router.get("/me/library", include_in_schema=False)
+def library_form(request: Request) -> Response:
+    user = require_user(request, "/me/library")
+    if isinstance(user, Response):
+        return user
+    return render(
+        request,
+        "library.html",
+        title="Your library",
+        report=None,
+        problem=None,
+        library_count=store_of(request).library_count(user.id),
+    )
+
+
+@router.post("/me/library", include_in_schema=False)
+async def library_upload(request: Request, file: UploadFile = File(None)) -> Response:  # noqa: B008
+    user = require_user(request, "/me/library")
+    if isinstance(user, Response):
+        return user
+    store = store_of(request)
+    report, problem, status = None, None, 200
+    data = await file.read(MAX_BYTES + 1) if file is not None else b""
+    name = (file.filename or "") if file is not None else ""
+    if file is None or not name:
+        problem, status = "Choose a file to upload (BibTeX, RIS or Zotero CSV).", 400
+    else:
+        try:
+            report = await run_in_threadpool(import_library, store, user.id, name, data)
+        except LibraryError as exc:
+            problem, status = f"Could not import {name}: {exc}.", 400
+    if wants_json(request):
+        if problem:
+            return JSONResponse({"error": problem}, status_code=status)
+        return JSONResponse(
+            {
+                "entries": report.entries,
+                "added": report.added,
+                "matched": [
+                    {"entry": r.label, "id": aid, "by": how} for r, aid, how in report.matched
+                ],
+                "unmatched": [r.label for r in report.unmatched],
+            }
+        )
+    return render(
+        request,
+        "library.html",
+        status_code=status,
+        title="Your library",
+        report=report,
+        problem=problem,
+        library_count=store.library_count(user.id),
+    )
+
+
+@router.post("/papers/{arxiv_id:path}/not-interested", include_in_schema=False)
+def not_interested(
+    request: Request, arxiv_id: str, undo: str = Form(""), next: str = Form("")
+) -> Response:
+    aid = canonical_id(request, arxiv_id)
+    user = require_user(request, next or "/for-you")
+    if isinstance(user, Response):
+        return user
+    got = store_of(request).set_not_interested(user.id, aid, on=undo not in ("1", "true", "yes"))
+    if got is None:
+        return error(request, 404, f"paper {aid} is not in this database.")
+    if wants_json(request):
+        return JSONResponse({"id": aid, "notInterested": got})
+    return see_other(safe_next(next, "/for-you"))

@@ -1,0 +1,172 @@
+""" "For you" end to end, on SQLite and PostgreSQL: import a BibTeX library over HTTP (and from
+the CLI), see recommendations with their reasons, mark one not interested, see the list change;
+unmatched entries are reported and bad files get a clear error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from community_support import PASSWORD, community_settings, token
+from paperwire.cli import app as cli_app
+from paperwire.store import open_store
+from paperwire.web.app import create_app
+from web_helpers import card_ids, import_files
+
+DAYS = ["2026-08-10", "2026-08-11", "2026-08-12", "2026-08-13", "2026-08-14"]
+RECENT = ["2026-08-17", "2026-08-18", "2026-08-19", "2026-08-20", "2026-08-21"]
+
+
+@pytest.fixture
+def site(settings, shared_hf_dir):
+    cfg = community_settings(settings, search_index_on_import=True, embed_on_import=True)
+    store = open_store(cfg)
+    import_files(store, [shared_hf_dir / f"{d}.json" for d in DAYS + RECENT])
+    with TestClient(create_app(cfg, store), follow_redirects=False) as client:
+        yield client, store, cfg
+    store.close()
+
+
+def _papers(hf_dir, day):
+    return [item["paper"] for item in json.loads((hf_dir / f"{day}.json").read_text())]
+
+
+def _bibtex(hf_dir) -> tuple[str, list[str]]:
+    """Agents papers from before the window: by eprint, by URL, by title only; one unknown."""
+    old = [p for d in DAYS for p in _papers(hf_dir, d)]
+    agents = [p for p in old if "agent" in p["title"].lower()][:4]
+    assert len(agents) == 4
+    a, b, c, d = agents
+    bib = f"""
+@article{{first2026, title={{{a["title"]}}}, eprint={{{a["id"]}}}, archivePrefix={{arXiv}}}}
+@misc{{second2026, title={{{b["title"]}}}, url={{https://arxiv.org/abs/{b["id"]}v2}}}}
+@inproceedings{{third2026, title={{{{{c["title"].upper()}}}}}, booktitle={{Somewhere}}}}
+@article{{fourth2026, title={{{d["title"]}}}, journal={{arXiv preprint arXiv:{d["id"]}}}}}
+@book{{nowhere1999, title={{A Treatise on Nothing in Particular}}, year={{1999}}}}
+"""
+    return bib, [a["id"], b["id"], c["id"], d["id"]]
+
+
+def _signup(client, name="alice"):
+    html = client.get("/signup").text
+    r = client.post(
+        "/signup", data={"csrf_token": token(html), "username": name, "password": PASSWORD}
+    )
+    assert r.status_code == 303, r.text
+
+
+def _upload(client, name: str, data: bytes):
+    html = client.get("/me/library").text
+    return client.post(
+        "/me/library",
+        data={"csrf_token": token(html)},
+        files={"file": (name, data, "application/octet-stream")},
+    )
+
+
+def test_for_you_flow(site, shared_hf_dir):
+    client, store, _cfg = site
+    assert client.get("/for-you").status_code == 303  # signed out: sign in first
+    _signup(client)
+    assert "Nothing to go on yet" in client.get("/for-you").text
+
+    bib, ids = _bibtex(shared_hf_dir)
+    r = _upload(client, "library.bib", bib.encode())
+    assert r.status_code == 200, r.text
+    assert "5 entries: 4 matched (4 new in your library), 1 not found" in r.text
+    assert "nowhere1999" in r.text and "A Treatise on Nothing in Particular" in r.text
+    assert "(by title)" in r.text and "(by arXiv id)" in r.text
+    assert store.library_count(store.user("alice").id) == 4
+
+    page = client.get("/for-you")
+    assert page.status_code == 200
+    first = card_ids(page.text)
+    recent = {p["id"] for d in RECENT for p in _papers(shared_hf_dir, d)}
+    assert len(first) == 20 and set(first) <= recent and not set(first) & set(ids)
+    assert page.text.count("Why for you:") == 20
+    assert "close to 3 papers in your library" in page.text
+    assert "shares the words" in page.text and "agent" in page.text.lower()
+
+    # not interested: the paper leaves the list and teaches the ranking
+    top = first[0]
+    r = client.post(
+        f"/papers/{top}/not-interested",
+        data={"csrf_token": token(page.text), "next": "/for-you"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/for-you"
+    after = client.get("/for-you").text
+    second = card_ids(after)
+    assert top not in second and len(second) == 20
+    assert "you marked not interested" in after
+    # forged (no CSRF) and GET are refused; undo brings it back
+    assert client.post(f"/papers/{first[1]}/not-interested").status_code == 403
+    assert client.get(f"/papers/{first[1]}/not-interested").status_code == 405
+    r = client.post(f"/papers/{top}/not-interested", data={"csrf_token": token(after), "undo": "1"})
+    assert r.status_code == 303
+    assert card_ids(client.get("/for-you").text) == first
+
+
+def test_not_interested_pushes_similar_papers_down(site, shared_hf_dir):
+    client, store, _cfg = site
+    _signup(client, "bob")
+    bib, _ids = _bibtex(shared_hf_dir)
+    assert _upload(client, "lib.bib", bib.encode()).status_code == 200
+    page = client.get("/for-you").text
+    first = card_ids(page)
+    for aid in first[:3]:
+        r = client.post(f"/papers/{aid}/not-interested", data={"csrf_token": token(page)})
+        assert r.status_code == 303
+    second = card_ids(client.get("/for-you").text)
+    assert not set(first[:3]) & set(second)
+    assert second[:17] != first[3:20]  # the rest moved, not just shifted up
+
+
+def test_bad_files_and_other_formats(site, shared_hf_dir):
+    client, store, cfg = site
+    _signup(client, "carol")
+    for name, data, says in [
+        ("empty.bib", b"   \n", "the file is empty"),
+        ("photo.bib", b"\x89PNG\r\n\x1a\n\x00\x00", "binary file"),
+        ("notes.bib", b"just some words, no entries", "no entries found in this BIBTEX file"),
+        ("lib.csv", b"Author,Year\nX,2020\n", "column (export from Zotero as CSV)"),
+        ("thing.xyz", b"hello there", "could not tell the format"),
+    ]:
+        r = _upload(client, name, data)
+        assert r.status_code == 400, name
+        assert "Could not import" in r.text and says in r.text, (name, r.text[-2000:])
+    r = client.post("/me/library", data={"csrf_token": token(client.get("/me/library").text)})
+    assert r.status_code == 400
+
+    p = _papers(shared_hf_dir, DAYS[0])
+    ris = f"TY  - JOUR\nTI  - {p[0]['title']}\nUR  - https://arxiv.org/abs/{p[0]['id']}\nER  - \n"
+    r = _upload(client, "lib.ris", ris.encode())
+    assert r.status_code == 200 and "1 entries: 1 matched" in r.text
+    csv = f'"Key","Title","Url"\n"K1","{p[1]["title"]}",""\n"K2","Unknown paper title here",""\n'
+    r = _upload(client, "zotero.csv", csv.encode())
+    assert r.status_code == 200 and "2 entries: 1 matched" in r.text and "K2" in r.text
+
+
+def test_cli_import(site, shared_hf_dir, tmp_path):
+    client, store, cfg = site
+    _signup(client, "dave")
+    bib, _ids = _bibtex(shared_hf_dir)
+    path = tmp_path / "dave.bib"
+    path.write_text(bib)
+    db = cfg.resolved_database_url
+    run = CliRunner().invoke(
+        cli_app, ["library", "import", "--user", "dave", str(path), "--db", db]
+    )
+    assert run.exit_code == 0, run.output
+    assert "5 entries: 4 matched" in run.output and "not found: nowhere1999" in run.output
+    assert store.library_count(store.user("dave").id) == 4
+    run = CliRunner().invoke(
+        cli_app, ["library", "import", "--user", "nobody", str(path), "--db", db]
+    )
+    assert run.exit_code == 2 and "no user named nobody" in run.output
+    bad = tmp_path / "bad.bib"
+    bad.write_bytes(b"")
+    run = CliRunner().invoke(cli_app, ["library", "import", "--user", "dave", str(bad), "--db", db])
+    assert run.exit_code == 2 and "the file is empty" in run.output
