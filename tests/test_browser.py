@@ -299,6 +299,7 @@ def test_search_as_you_type(desktop):
     assert "/search/suggest" in " ".join(desktop.requests)
     titles = box.locator("li a .t").all_inner_texts()
     assert titles and any("diffus" in t.lower() for t in titles)
+    _shot(page, "search-suggest")
     page.keyboard.press("ArrowDown")
     assert page.evaluate("document.activeElement.closest('#site-q-suggest') !== null")
     page.keyboard.press("Escape")

@@ -21,7 +21,7 @@ from paperwire.web.templating import PageError, render
 
 router = APIRouter(include_in_schema=False)
 
-SUGGESTIONS = 6
+SUGGESTIONS = 5
 MAX_QUERY = 200
 PERIODS = {"day": day_period, "week": week_period, "month": month_period}
 
