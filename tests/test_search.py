@@ -116,3 +116,18 @@ def test_query_parsing():
     assert parse("a" * 1200).notes and len(parse("a" * 1200).raw) == 1000
     assert "unmatched quote" in parse('"open').notes[0]
     assert parse('"open').words == ["open"]
+
+
+def test_single_word_prefix_finds_words_that_start_with_it(loaded):
+    def text(p):
+        return " ".join([p.title, p.abstract, *p.keywords]).lower()
+
+    hits = loaded.search("diffus*", mode="lexical", limit=50).items
+    assert hits, "a one-word prefix must match (tantivy needs two terms for phrase prefixes)"
+    assert all("diffus" in text(p) for p in hits)
+    assert {p.arxiv_id for p in hits} >= {
+        p.arxiv_id for p in loaded.search("diffusion", mode="lexical", limit=50).items
+    }
+    no_video = loaded.search("diffus* -video", mode="lexical", limit=50).items
+    assert no_video and all("video" not in text(p) for p in no_video)
+    assert len(no_video) < len(hits)

@@ -7,6 +7,7 @@ organization) are indexed too, so filters run inside retrieval, not after a top-
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -181,6 +182,8 @@ class LexicalIndex:
         text, _errors = self.index.parse_query_lenient(
             q.tantivy(), FIELDS, field_boosts=BOOSTS, conjunction_by_default=False
         )
+        if q.word_prefixes:
+            text = self._with_word_prefixes(text, q)
         query = self._with_filters(text, filters)
         searcher = self.index.searcher()
         result = searcher.search(query, limit, count=True)
@@ -190,6 +193,31 @@ class LexicalIndex:
             key=lambda t: (-t[1], t[0]),
         )
         return ranked, result.count or 0
+
+    def _with_word_prefixes(self, parsed: tantivy.Query, q: ParsedQuery) -> tantivy.Query:
+        """OR the parsed query with ``word.*`` over each field's (lowercased, stemmed) terms;
+        an automaton over the term dictionary, so it stays fast on a large index."""
+        should = tantivy.Occur.Should
+        subs = [
+            (
+                should,
+                tantivy.Query.boost_query(
+                    tantivy.Query.regex_query(self.schema, f, re.escape(w) + ".*"), BOOSTS[f]
+                ),
+            )
+            for w in q.word_prefixes
+            for f in FIELDS
+        ]
+        if q.words or q.phrases or any(len(p) > 1 for p in q.prefixes):
+            subs.append((should, parsed))  # (a lone "-word" would parse as "all but word")
+        query = tantivy.Query.boolean_query(subs)
+        if q.excluded:  # keep "-word" exclusions, which live in the parsed query
+            must_not = tantivy.Occur.MustNot
+            excl = [  # parsed, so the words are stemmed exactly as the index's terms are
+                (must_not, self.index.parse_query_lenient(w.lower(), FIELDS)[0]) for w in q.excluded
+            ]
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *excl])
+        return query
 
     def _with_filters(self, query: tantivy.Query, filters: Filters) -> tantivy.Query:
         fq = self.filter_query(filters)

@@ -40,11 +40,18 @@ class ParsedQuery:
     def dense_text(self) -> str:
         return " ".join(self.terms)
 
+    @property
+    def word_prefixes(self) -> list[str]:
+        """Single-word prefixes (``diffus*``), lowercased."""
+        return [p[0].lower() for p in self.prefixes if len(p) == 1]
+
     def tantivy(self) -> str:
         """The query in tantivy's language, built only from escaped-safe pieces."""
         parts = [w.lower() for w in self.words]
         parts += ['"' + " ".join(p) + '"' for p in self.phrases]
-        parts += ['"' + " ".join(p) + '"*' for p in self.prefixes]
+        # One-word prefixes cannot be phrase prefixes in tantivy (a phrase needs two terms);
+        # the lexical index answers them as term-dictionary prefix queries instead.
+        parts += ['"' + " ".join(p) + '"*' for p in self.prefixes if len(p) > 1]
         parts += ["-" + w.lower() for w in self.excluded]
         return " ".join(parts)
 
