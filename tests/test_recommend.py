@@ -70,7 +70,9 @@ def _upload(client, name: str, data: bytes):
 def test_for_you_flow(site, shared_hf_dir):
     client, store, _cfg = site
     assert client.get("/for-you").status_code == 303  # signed out: sign in first
+    assert 'href="/for-you"' not in client.get("/").text
     _signup(client)
+    assert 'href="/for-you"' in client.get("/").text  # in the header once signed in
     assert "Nothing to go on yet" in client.get("/for-you").text
 
     bib, ids = _bibtex(shared_hf_dir)
