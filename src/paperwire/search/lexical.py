@@ -175,7 +175,7 @@ class LexicalIndex:
     def search(
         self, q: ParsedQuery, filters: Filters = Filters(), limit: int = 100
     ) -> tuple[list[tuple[int, float]], int]:
-        """``(store id, BM25 score)`` best first (ties by id), and how many documents match."""
+        """``(store id, BM25 score)`` best first (ties by id), and how many were returned."""
         if q.empty:
             return [], 0
         self.refresh()
@@ -186,13 +186,14 @@ class LexicalIndex:
             text = self._with_word_prefixes(text, q)
         query = self._with_filters(text, filters)
         searcher = self.index.searcher()
-        result = searcher.search(query, limit, count=True)
+        # count=False: no caller needs the total, and counting visits every match
+        result = searcher.search(query, limit, count=False)
         pids = searcher.fast_field_values("pid", [a for _, a in result.hits])
         ranked = sorted(
             ((int(p), float(s)) for (s, _), p in zip(result.hits, pids, strict=True)),
             key=lambda t: (-t[1], t[0]),
         )
-        return ranked, result.count or 0
+        return ranked, len(ranked)
 
     def _with_word_prefixes(self, parsed: tantivy.Query, q: ParsedQuery) -> tantivy.Query:
         """OR the parsed query with ``word.*`` over each field's (lowercased, stemmed) terms;
