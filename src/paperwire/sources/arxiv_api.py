@@ -18,7 +18,13 @@ from datetime import date
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.record import ORIGIN_ARXIV, PaperRecord
 from paperwire.sources.errors import RecordError
-from paperwire.sources.http import Fetcher, HttpStatusError, MalformedResponse, SourceError
+from paperwire.sources.http import (
+    Fetcher,
+    HttpStatusError,
+    MalformedResponse,
+    SourceClient,
+    SourceError,
+)
 from paperwire.sources.text import clean_abstract, clean_line, parse_iso
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -137,7 +143,7 @@ def category_query(categories: Iterable[str], start: date, end: date) -> str:
     return f"({cats}) AND {window}"
 
 
-class ArxivClient:
+class ArxivClient(SourceClient):
     """Look papers up by id (in batches) and page through searches."""
 
     def __init__(self, base_url: str, fetcher: Fetcher, *, id_batch: int = 100) -> None:
@@ -154,15 +160,6 @@ class ArxivClient:
             setting_hint="PAPERWIRE_ARXIV_API_URL",
         )
         return cls(settings.arxiv_api_url, fetcher)
-
-    def close(self) -> None:
-        self.fetcher.close()
-
-    def __enter__(self) -> ArxivClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def query(
         self,

@@ -15,12 +15,12 @@ from typing import Any
 from paperwire.record import PaperRecord
 from paperwire.sources import hf_daily
 from paperwire.sources.errors import RecordError
-from paperwire.sources.http import Fetcher, MalformedResponse
+from paperwire.sources.http import Fetcher, MalformedResponse, SourceClient
 
 MAX_PAGES = 100
 
 
-class HfClient:
+class HfClient(SourceClient):
     def __init__(self, base_url: str, fetcher: Fetcher, *, page_size: int = 100) -> None:
         self.base_url = base_url.rstrip("/")
         self.fetcher = fetcher
@@ -32,15 +32,6 @@ class HfClient:
             settings, name="Hugging Face", setting_hint="PAPERWIRE_HF_URL"
         )
         return cls(settings.hf_url, fetcher)
-
-    def close(self) -> None:
-        self.fetcher.close()
-
-    def __enter__(self) -> HfClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def items(self, **query: str) -> Iterator[Any]:
         """Raw items of ``/api/daily_papers`` for ``query``, following the pages."""

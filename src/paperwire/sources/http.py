@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -177,3 +177,18 @@ class Fetcher:
                 f"{self.name} rejected the request with {status} {reason} for {url}{self._hint()}."
             )
         return HttpStatusError(message, status, url, response.text)
+
+
+class SourceClient:
+    """A client of one source that owns a :class:`Fetcher`; usable as a context manager."""
+
+    fetcher: Fetcher
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -18,7 +18,7 @@ from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.record import ORIGIN_ARXIV, PaperRecord
 from paperwire.sources.arxiv_api import PaperNotFound
 from paperwire.sources.errors import RecordError
-from paperwire.sources.http import Fetcher, MalformedResponse, SourceError
+from paperwire.sources.http import Fetcher, MalformedResponse, SourceClient, SourceError
 from paperwire.sources.text import clean_abstract, clean_line, parse_iso, parse_rfc2822
 
 # Archives that arXiv's OAI sets file under the "physics" group ("physics:hep-th").
@@ -208,7 +208,7 @@ def parse_response(text: str | bytes, url: str = "OAI-PMH") -> OaiPage:
     return page
 
 
-class OaiClient:
+class OaiClient(SourceClient):
     def __init__(self, base_url: str, fetcher: Fetcher, metadata_prefix: str = "arXiv") -> None:
         self.base_url = base_url
         self.fetcher = fetcher
@@ -223,15 +223,6 @@ class OaiClient:
             setting_hint="PAPERWIRE_OAI_URL",
         )
         return cls(settings.oai_url, fetcher)
-
-    def close(self) -> None:
-        self.fetcher.close()
-
-    def __enter__(self) -> OaiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _get(self, params: dict[str, str]) -> OaiPage:
         response = self.fetcher.get(self.base_url, params=params)
