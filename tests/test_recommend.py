@@ -172,3 +172,71 @@ def test_cli_import(site, shared_hf_dir, tmp_path):
     bad.write_bytes(b"")
     run = CliRunner().invoke(cli_app, ["library", "import", "--user", "dave", str(bad), "--db", db])
     assert run.exit_code == 2 and "the file is empty" in run.output
+
+
+def _recommended(html: str) -> list[str]:
+    """The recommended cards of /for-you (not the saved papers listed under them)."""
+    return card_ids(html.split('<section class="saved-papers"')[0])
+
+
+def test_save_button_trains_for_you(site, shared_hf_dir):
+    client, store, _cfg = site
+    old = [p for d in DAYS for p in _papers(shared_hf_dir, d)]
+    agents = [p["id"] for p in old if "agent" in p["title"].lower()][:3]
+    target = agents[0]
+    # Signed out: the button is there, and pressing it sends the visitor to sign in.
+    page = client.get(f"/papers/{target}").text
+    assert f'action="/papers/{target}/save"' in page and "☆ Save" in page
+    r = client.post(f"/papers/{target}/save", data={"csrf_token": token(page), "save": "1"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    assert client.get(f"/papers/{target}/save").status_code == 405
+    _signup(client, "erin")
+    erin = store.user("erin").id
+    assert "Nothing to go on yet" in client.get("/for-you").text
+
+    # Forged (no CSRF token) is refused; nothing is saved.
+    assert client.post(f"/papers/{target}/save", data={"save": "1"}).status_code == 403
+    assert store.saved_arxiv_ids(erin) == set()
+
+    # Save three agent papers: from the paper page, from a card (toggle), and via JSON.
+    page = client.get(f"/papers/{target}").text
+    r = client.post(
+        f"/papers/{target}/save",
+        data={"csrf_token": token(page), "save": "1", "next": f"/papers/{target}"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/papers/{target}"
+    page = client.get(f"/papers/{target}").text
+    assert "★ Saved" in page and 'name="undo" value="1"' in page
+    r = client.post(f"/papers/{agents[1]}/save", data={"csrf_token": token(page), "next": "/"})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    r = client.post(
+        f"/papers/{agents[2]}/save",
+        data={"csrf_token": token(page)},
+        headers={"accept": "application/json"},
+    )
+    assert r.json() == {"id": agents[2], "saved": True}
+    assert store.saved_arxiv_ids(erin) == set(agents)
+    assert store.library_count(erin) == 0  # saved papers are not "imported"
+
+    # The saved papers train /for-you and are listed there; reasons name them.
+    page = client.get("/for-you").text
+    recs = _recommended(page)
+    assert len(recs) == 20 and not set(recs) & set(agents)
+    assert "close to 3 papers you saved" in page or "close to 2 papers you saved" in page
+    saved_part = page.split('<section class="saved-papers"')[1]
+    assert set(card_ids(saved_part)) == set(agents) and "★ Saved" in saved_part
+
+    # Toggle off with undo=1 (form) and with ?undo=1: the list changes back.
+    r = client.post(f"/papers/{agents[2]}/save", data={"csrf_token": token(page), "undo": "1"})
+    assert r.status_code == 303
+    r = client.post(f"/papers/{agents[1]}/save?undo=1", data={"csrf_token": token(page)})
+    assert r.status_code == 303
+    assert store.saved_arxiv_ids(erin) == {target}
+    one = client.get("/for-you").text
+    assert "close to 1 paper you saved" in one and _recommended(one) != recs
+    r = client.post(f"/papers/{target}/save", data={"csrf_token": token(page)})  # toggle
+    assert r.status_code == 303 and store.saved_arxiv_ids(erin) == set()
+    assert "Nothing to go on yet" in client.get("/for-you").text
+    assert (
+        client.post("/papers/2101.99999/save", data={"csrf_token": token(page)}).status_code == 404
+    )

@@ -20,7 +20,7 @@ import hmac
 import re
 import secrets
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -58,6 +58,7 @@ class RequestState:
     session: dict[str, Any]
     user: Any  # paperwire.store.community_queries.UserView | None
     path: str
+    cache: dict[str, Any] = field(default_factory=dict)  # per-request lookups for templates
 
 
 _current: ContextVar[RequestState | None] = ContextVar("paperwire_request", default=None)
@@ -88,6 +89,11 @@ def current_user_global() -> Any:
     """The signed-in user (a UserView) or None, for templates."""
     state = _current.get()
     return state.user if state else None
+
+
+def current_state() -> RequestState | None:
+    """This request's state (session, user, path), or None outside a request."""
+    return _current.get()
 
 
 def current_path() -> str:

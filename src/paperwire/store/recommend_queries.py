@@ -8,7 +8,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.store.community_models import Vote
@@ -53,10 +53,64 @@ class RecommendQueries:
                 s.scalar(
                     select(func.count())
                     .select_from(LibraryPaper)
-                    .where(LibraryPaper.user_id == user_id)
+                    .where(LibraryPaper.user_id == user_id, LibraryPaper.source != "saved")
                 )
                 or 0
             )
+
+    def set_saved(self, user_id: int, arxiv_id: str, on: bool | None = None) -> bool | None:
+        """Save (``on=True``), unsave (False) or toggle (None) a paper; the new state, or None
+        if there is no such paper.  Saving a paper already imported into the library marks it
+        saved; unsaving removes the row (the paper leaves the reader's positives)."""
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
+            if pid is None:
+                return None
+            row = (LibraryPaper.user_id == user_id) & (LibraryPaper.paper_id == pid)
+            source = s.scalar(select(LibraryPaper.source).where(row))
+            if on is None:
+                on = source != "saved"
+            if on:
+                if source is None:
+                    _insert_ignore(
+                        s,
+                        LibraryPaper,
+                        {
+                            "user_id": user_id,
+                            "paper_id": pid,
+                            "source": "saved",
+                            "created_at": _now(),
+                        },
+                    )
+                elif source != "saved":
+                    s.execute(update(LibraryPaper).where(row).values(source="saved"))
+            elif source == "saved":
+                s.execute(delete(LibraryPaper).where(row, LibraryPaper.source == "saved"))
+            s.commit()
+        return on
+
+    def saved_arxiv_ids(self, user_id: int) -> set[str]:
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            return set(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .join(LibraryPaper, LibraryPaper.paper_id == Paper.id)
+                    .where(LibraryPaper.user_id == user_id, LibraryPaper.source == "saved")
+                )
+            )
+
+    def saved_papers(self, user_id: int, limit: int = 200):
+        """The reader's saved papers as cards, the most recently saved first."""
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            ids = list(
+                s.scalars(
+                    select(LibraryPaper.paper_id)
+                    .where(LibraryPaper.user_id == user_id, LibraryPaper.source == "saved")
+                    .order_by(LibraryPaper.created_at.desc(), LibraryPaper.paper_id.desc())
+                    .limit(limit)
+                )
+            )
+        return self.cards(ids)  # type: ignore[attr-defined]
 
     def set_not_interested(self, user_id: int, arxiv_id: str, on: bool = True) -> bool | None:
         """Mark (or unmark) a paper "not interested"; None if there is no such paper."""

@@ -31,6 +31,7 @@ from paperwire.web import (
     search_routes,
     subscribe,
 )
+from paperwire.web.foryou import is_saved_global
 from paperwire.web.foryou import router as foryou_router
 from paperwire.web.sync_page import router as sync_router
 from paperwire.web.templating import make_env, render
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.jinja = make_env()
 
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits
+    app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -4,6 +4,9 @@
 - ``GET /me/library`` and ``POST /me/library``: upload a BibTeX, RIS or Zotero CSV library;
   the page reports what matched and what did not.
 - ``POST /papers/{id}/not-interested`` (``undo=1`` takes it back): teaches the ranking.
+- ``POST /papers/{id}/save`` (toggles; ``undo=1`` unsaves, ``save=1`` saves): a saved paper
+  is a positive like an upvote; the Save button is on every card and on the paper page, and
+  the saved papers are listed on /for-you.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from paperwire.community.helpers import (
     store_of,
     wants_json,
 )
+from paperwire.community.security import current_state
 from paperwire.recommend.engine import recommend
 from paperwire.recommend.library import MAX_BYTES, LibraryError, import_library
-from paperwire.web.templating import render
+from paperwire.web.templating import paper_url, render
 
 router = APIRouter(tags=["recommendations"])
-post_only(router, "/papers/{arxiv_id:path}/not-interested")
+post_only(router, "/papers/{arxiv_id:path}/not-interested", "/papers/{arxiv_id:path}/save")
 log = logging.getLogger(__name__)
+YES = ("1", "true", "yes", "on")
 
 
 def _index(request: Request):
@@ -58,6 +63,7 @@ def for_you(request: Request) -> Response:
         title=f"For you · {request.app.state.settings.site_name}",
         result=result,
         library_count=store.library_count(user.id),
+        saved=store.saved_papers(user.id),
     )
 
 
@@ -130,3 +136,41 @@ def not_interested(
     if wants_json(request):
         return JSONResponse({"id": aid, "notInterested": got})
     return see_other(safe_next(next, "/for-you"))
+
+
+@router.post("/papers/{arxiv_id:path}/save", include_in_schema=False)
+def save_paper(
+    request: Request,
+    arxiv_id: str,
+    undo: str = Form(""),
+    save: str = Form(""),
+    next: str = Form(""),
+) -> Response:
+    aid = canonical_id(request, arxiv_id)
+    user = require_user(request, next or paper_url(aid))
+    if isinstance(user, Response):
+        return user
+    undo = undo or request.query_params.get("undo", "")
+    want = False if undo in YES else True if save in YES else None
+    got = store_of(request).set_saved(user.id, aid, want)
+    if got is None:
+        return error(request, 404, f"paper {aid} is not in this database.")
+    if wants_json(request):
+        return JSONResponse({"id": aid, "saved": got})
+    return see_other(safe_next(next, paper_url(aid)))
+
+
+def is_saved_global(store):
+    """``is_saved(arxiv_id)`` for templates: whether the signed-in reader saved the paper
+    (one query per request, on first use; False when signed out)."""
+
+    def is_saved(arxiv_id: str) -> bool:
+        state = current_state()
+        if state is None or state.user is None:
+            return False
+        ids = state.cache.get("saved")
+        if ids is None:
+            ids = state.cache["saved"] = store.saved_arxiv_ids(state.user.id)
+        return arxiv_id in ids
+
+    return is_saved
