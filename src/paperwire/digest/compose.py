@@ -1,8 +1,10 @@
 """Composing one digest: which papers, why, and the email (HTML with inline CSS + plain text).
 
 Order: the period's trending papers (top ``PAPERWIRE_DIGEST_TRENDING``), then the new papers
-of each topic, then of each followed organization.  A paper appears once, in its first
-section, and never if it was sent to this reader before.  Every link is absolute
+of each topic, then of each followed organization, then "For you" (the reader's personal
+ranking, when the address belongs to an account with upvotes, saved or library papers and the
+subscription has it on).  A paper appears once, in its first section, and never if it was
+sent to this reader before.  Every link is absolute
 (``PAPERWIRE_PUBLIC_URL``).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.header import Header
@@ -30,6 +33,8 @@ from paperwire.store.digest_queries import ClaimedDigest, SubscriptionView
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 MAX_CATCH_UP = {"daily": 7, "weekly": 28}  # days a missed-digest window may reach back
+FORYOU_PAPERS = 5
+log = logging.getLogger("paperwire.digest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,8 @@ class Composer:
         self.matcher = matcher or TopicMatcher(store, settings)
         self.base = settings.public_url.rstrip("/")
         self._trending: dict[tuple[date, date], list[Item]] = {}
+        self._index = None
+        self._index_checked = False
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=True,
@@ -177,7 +184,53 @@ class Composer:
                     items.append(self._item(doc, f"from {org}, which you follow"))
             if items:
                 digest.sections.append(Section(f"Organization: {org}", items))
+        if claim.user_id is not None:
+            items = self.foryou(claim.user_id, end, taken)
+            if items:
+                digest.sections.append(Section("For you", items))
         return digest
+
+    def _vectors(self):
+        """The search index, if it has paper vectors; None otherwise (checked once per run)."""
+        if not self._index_checked:
+            self._index_checked = True
+            try:
+                from paperwire.recommend.engine import vectors_available
+                from paperwire.search.indexer import open_index
+
+                index = open_index(self.settings)
+                self._index = index if vectors_available(index) else None
+            except Exception as exc:  # derived data: the digest goes out without "For you"
+                log.warning("search index unavailable, no 'For you' sections this run: %s", exc)
+                self._index = None
+        return self._index
+
+    def foryou(self, user_id: int, end: date, taken: set[str]) -> list[Item]:
+        """Up to ``FORYOU_PAPERS`` papers of the reader's personal ranking (new up to ``end``),
+        none of ``taken``; [] when the index has no vectors or anything goes wrong."""
+        index = self._vectors()
+        if index is None:
+            return []
+        try:
+            from paperwire.recommend.engine import recommend
+
+            result = recommend(
+                self.store, index, user_id, limit=FORYOU_PAPERS, end=end, exclude=taken
+            )
+        except Exception:
+            log.warning("'For you' failed for account %s; section skipped", user_id, exc_info=True)
+            return []
+        items = []
+        for r in result.items:
+            if r.paper.arxiv_id in taken:
+                continue
+            taken.add(r.paper.arxiv_id)
+            reason = f"for you: {r.reason}"
+            if r.nearest:
+                reason += f" (like '{r.nearest[0].title}')"
+            p = r.paper
+            items.append(Item(p.arxiv_id, p.title, p.authors, p.abstract, p.upvotes, reason))
+        return items
 
     @staticmethod
     def _item(doc, reason: str) -> Item:

@@ -7,6 +7,7 @@ or dismissed.  Scoring is :func:`paperwire.recommend.model.rank`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,7 +76,27 @@ def _reason(nearest: list[PaperView], whys: list[str], terms: list[str]) -> str:
     return "; ".join(parts) or "new this week"
 
 
-def recommend(store, index, user_id: int, *, limit: int = 20, end: date | None = None) -> ForYou:
+def vectors_available(index) -> bool:
+    """Whether the search index holds any paper vectors (the digest skips "For you" if not)."""
+    if index is None:
+        return False
+    dense = index.dense
+    dense.refresh()
+    with dense._lock:
+        return bool(np.any(dense.has_vec))
+
+
+def recommend(
+    store,
+    index,
+    user_id: int,
+    *,
+    limit: int = 20,
+    end: date | None = None,
+    exclude: Collection[str] = (),
+) -> ForYou:
+    """The reader's top ``limit`` new papers; ``exclude``: arXiv ids never to recommend
+    (the digest's papers already sent to this reader or already in this digest)."""
     pos, neg = store.reader_papers(user_id)
     end = end or store.latest_day()
     if end is None:
@@ -86,7 +107,9 @@ def recommend(store, index, user_id: int, *, limit: int = 20, end: date | None =
         return ForYou([], len(pos), len(neg), end)
     pos_ids = sorted(pos)
     docs = {d.id: d for d in store.search_docs(pos_ids + cand_ids + neg)}
-    cand_ids = [p for p in cand_ids if p in docs]
+    cand_ids = [p for p in cand_ids if p in docs and docs[p].arxiv_id not in exclude]
+    if not cand_ids:
+        return ForYou([], len(pos), len(neg), end)
 
     def words(pid: int) -> list[str]:
         d = docs.get(pid)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +40,8 @@ class DigestSubscription(Base):
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     organizations: Mapped[list[str]] = mapped_column(JSON, default=list)
     send_empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Add the "For you" section when the address belongs to an account (0007_foryou_digest).
+    foryou: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     status: Mapped[str] = mapped_column(String(16))  # confirmed | unsubscribed
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from paperwire.store.community_models import User
 from paperwire.store.digest_models import DigestDelivery, DigestSentPaper, DigestSubscription
 from paperwire.store.models import Listing, Paper
 from paperwire.store.views import SearchDoc
@@ -38,6 +39,7 @@ class SubscriptionView:
     organizations: list[str]
     send_empty: bool
     status: str
+    foryou: bool = True  # the "For you" section, when the address belongs to an account
 
     @property
     def active(self) -> bool:
@@ -53,6 +55,7 @@ class ClaimedDigest:
     subscription: SubscriptionView
     since: date | None  # end of the last period this subscription got (sent or empty)
     sent: frozenset[str]  # arXiv ids already sent to this subscription
+    user_id: int | None = None  # the account with this address, if "For you" is on
 
 
 def _view(s: DigestSubscription) -> SubscriptionView:
@@ -65,6 +68,7 @@ def _view(s: DigestSubscription) -> SubscriptionView:
         list(s.organizations or []),
         bool(s.send_empty),
         s.status,
+        bool(s.foryou) if s.foryou is not None else True,
     )
 
 
@@ -149,6 +153,7 @@ class DigestQueries:
         topics: list[str],
         organizations: list[str],
         send_empty: bool,
+        foryou: bool = True,
     ) -> bool:
         with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
             res = s.execute(
@@ -159,6 +164,7 @@ class DigestQueries:
                     topics=topics,
                     organizations=organizations,
                     send_empty=send_empty,
+                    foryou=foryou,
                     updated_at=_now(),
                 )
             )
@@ -317,6 +323,16 @@ class DigestQueries:
         ids = [sub.id for _, _, sub in rows]
         since: dict[int, date] = {}
         sent: dict[int, set[str]] = {i: set() for i in ids}
+        # "For you": the accounts owning these addresses, one indexed IN query per chunk
+        # (both columns are stored lowercased; users.email is uniquely indexed).
+        wanted = sorted({sub.email for _, _, sub in rows if sub.foryou is not False})
+        accounts: dict[str, int] = {}
+        for i in range(0, len(wanted), 1000):
+            accounts.update(
+                s.execute(
+                    select(User.email, User.id).where(User.email.in_(wanted[i : i + 1000]))
+                ).all()
+            )
         for i in range(0, len(ids), 1000):
             chunk = ids[i : i + 1000]
             since.update(
@@ -333,7 +349,14 @@ class DigestQueries:
             ):
                 sent[sid].add(aid)
         return [
-            ClaimedDigest(did, mid, _view(sub), since.get(sub.id), frozenset(sent[sub.id]))
+            ClaimedDigest(
+                did,
+                mid,
+                _view(sub),
+                since.get(sub.id),
+                frozenset(sent[sub.id]),
+                accounts.get(sub.email) if sub.foryou is not False else None,
+            )
             for did, mid, sub in rows
         ]
 

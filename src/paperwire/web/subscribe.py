@@ -255,6 +255,7 @@ async def manage(request: Request) -> HTMLResponse:
         split_items(str(form.get("topics") or "")),
         split_items(str(form.get("organizations") or "")),
         bool(form.get("send_empty")),
+        foryou=bool(form.get("foryou")),
     )
     sub = request.app.state.store.digest_subscription(sub.token)
     return _page(request, "manage", sub=sub, token=token, saved=True)
