@@ -2,8 +2,10 @@
 
 Usage: python bench/search_speed.py HF_DIR [SNAPSHOT.jsonl.gz ...]
 Reads the records straight from the files (no database), builds the lexical and dense
-indexes in a temporary directory, then times 1,000 queries (HF titles and keyword phrases)
-per mode.  Prints one figure per line.
+indexes (and the HNSW graph) in a temporary directory, then times 1,000 queries (HF titles
+and keyword phrases) per mode.  Dense and hybrid figures include the query embedding; "dense
+exact" and "dense filtered" time the search alone (flat scan; graph walk with a filter that
+still allows more than ``EXACT_BELOW`` papers).  Prints one figure per line.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import resource
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from paperwire.search.dense import EXACT_BELOW, DenseIndex
 from paperwire.search.hybrid import DENSE_POOL, LEXICAL_POOL, combine
 from paperwire.search.indexer import SearchIndex
 from paperwire.search.lexical import Filters
@@ -80,8 +84,25 @@ def main(paths: list[Path]) -> None:
         t = time.perf_counter()
         index.dense.refresh(force=True)
         print(f"dense load s: {time.perf_counter() - t:.1f}")
-        lat: dict[str, list[float]] = {"lexical": [], "dense": [], "hybrid": []}
+        t = time.perf_counter()
+        index.dense.update_ann()
+        print(f"hnsw build+save s: {time.perf_counter() - t:.1f}")
+        print(f"hnsw file MB: {index.dense.ann_path.stat().st_size / 2**20:.0f}")
+        t = time.perf_counter()
+        reader = DenseIndex(index.dense.path, model=index.dense.model)
+        reader.refresh(force=True)
+        print(f"dense load with hnsw s (a serving process): {time.perf_counter() - t:.1f}")
+        del reader
+        lat: dict[str, list[float]] = {
+            "lexical": [], "dense": [], "hybrid": [], "dense exact": [], "dense filtered": [],
+            "recall@10": [],
+        }  # fmt: skip
         f = Filters()
+        # a filter that still allows more than exact_below papers: the graph walks with it
+        counts = Counter(c for cats in index.dense.cats for c in cats)
+        cat = min(counts, key=lambda c: abs(counts[c] - 40_000))
+        wide = Filters(category=cat)
+        print(f"filtered: category {cat}, {int(index.dense.mask(wide).sum())} papers")
         for text in queries:
             q = parse(text)
             t0 = time.perf_counter()
@@ -93,9 +114,21 @@ def main(paths: list[Path]) -> None:
             cands = [p for p, _ in lh] + [p for p, _ in dh]
             combine(lh, dh, index.dense.similarities(cands, qv))
             t3 = time.perf_counter()
+            index.dense.search(qv, wide, DENSE_POOL)
+            t4 = time.perf_counter()
+            index.dense.exact_below = 10**9
+            t5 = time.perf_counter()
+            exact = index.dense.search(qv, f, DENSE_POOL)
+            t6 = time.perf_counter()
+            index.dense.exact_below = EXACT_BELOW
             lat["lexical"].append(t1 - t0)
             lat["dense"].append(t2 - t1)
             lat["hybrid"].append(t3 - t0)
+            lat["dense filtered"].append(t4 - t3)
+            lat["dense exact"].append(t6 - t5)
+            top = {p for p, _ in exact[:10]}
+            lat["recall@10"].append(len(top & {p for p, _ in dh[:10]}) / max(len(top), 1) / 1000)
+        print(f"hnsw recall@10 vs exact: {np.mean(lat.pop('recall@10')) * 1000:.3f}")
         for mode, xs in lat.items():
             print(f"{mode} p50 ms: {pct(xs, 50):.1f}")
             print(f"{mode} p95 ms: {pct(xs, 95):.1f}")

@@ -1,8 +1,9 @@
 """Keeps the search indexes derived from the store: incremental updates after every committed
 import batch, the resumable embedding job, and a rebuild from scratch.
 
-Layout under ``settings.resolved_index_dir``: ``lexical/`` (tantivy) and ``vectors.sqlite``
-(dense vectors and filter fields).
+Layout under ``settings.resolved_index_dir``: ``lexical/`` (tantivy), ``vectors.sqlite``
+(dense vectors and filter fields) and ``dense.hnsw`` (the HNSW graph over the vectors, saved
+at the end of every embedding run).
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class SearchIndex:
             done += len(docs)
             if advance:
                 advance(len(pids))
+        if done or (self.dense.ann is None and not self.dense.ann_path.exists()):
+            self.dense.update_ann()
         return done
 
     # -- from scratch ---------------------------------------------------------------
@@ -111,6 +114,7 @@ class SearchIndex:
             bulk = self.lexical.bulk()
             bulk.clear()
             self.dense.clear()
+            self.dense.drop_ann()
             try:
                 for docs in store.iter_search_docs():
                     bulk.add(docs)
