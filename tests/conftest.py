@@ -142,3 +142,15 @@ class LiveServer:
 def pytest_sessionstart(session):
     if os.environ.get("CI") and not PG_URL:
         raise pytest.UsageError("CI must run the PostgreSQL tests: set PAPERWIRE_TEST_PG_URL")
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a loopback port, and the inbox it fills."""
+    from digest_data import Inbox, smtp_server
+
+    inbox = Inbox()
+    controller = smtp_server(free_port(), inbox)
+    controller.start()
+    yield controller, inbox
+    controller.stop()

@@ -13,7 +13,6 @@ from itsdangerous import URLSafeSerializer
 
 from conftest import LiveServer, free_port
 from digest_data import (
-    Inbox,
     csrf,
     hidden_token,
     html_part,
@@ -45,15 +44,6 @@ def digest_settings(settings, port: int, **extra):
     )
     values.update(extra)
     return settings.model_copy(update=values)
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = smtp_server(free_port(), inbox)
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -13,12 +13,11 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from conftest import LiveServer, free_port
+from conftest import LiveServer
 from digest_data import (
     CORPUS,
     D21,
     D22,
-    Inbox,
     csrf,
     hidden_token,
     html_part,
@@ -26,7 +25,6 @@ from digest_data import (
     load,
     paper_ids,
     record,
-    smtp_server,
     text_part,
 )
 from paperwire.digest.send import send_digests
@@ -43,15 +41,6 @@ EXTRA = [
     record("2608.00023", "Learning Robot Skills from Video Diffusion", D22, 1),
     record("2608.00024", "Protein Folding with Language Models", D22, 0),
 ]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = smtp_server(free_port(), inbox)
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 @pytest.fixture

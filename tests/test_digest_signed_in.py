@@ -14,22 +14,13 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from community_support import PASSWORD, community_settings
-from conftest import LiveServer, free_port
-from digest_data import Inbox, csrf, hidden_token, link, load, smtp_server
+from conftest import LiveServer
+from digest_data import Inbox, csrf, hidden_token, link, load
 from paperwire.store import open_store
 from paperwire.store.community_queries import EmailTaken
 from paperwire.store.db import migrate
 from paperwire.web.app import create_app
 from test_digest import digest_settings
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = smtp_server(free_port(), inbox)
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 @pytest.fixture
