@@ -118,7 +118,22 @@ def test_sort_by_published_at(site):
     assert set(ids[: len(newest)]) == newest
     by_votes = upvote_counts(site.get("/papers/week/2026-W34").text)
     assert by_votes == sorted(by_votes, reverse=True)
-    assert site.get(f"/papers/date/{DAY}?sort=trending").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "start", "end"),
+    [
+        (f"/papers/date/{DAY}", date(2026, 8, 21), date(2026, 8, 21)),
+        ("/papers/week/2026-W34", date(2026, 8, 17), date(2026, 8, 23)),
+    ],
+)
+def test_sort_by_trending_is_the_documented_formula(site, url, start, end):
+    store = site.app.state.store
+    html = site.get(f"{url}?sort=trending").text
+    expected = [i.paper.arxiv_id for i in store.trending_in(start, end, limit=50).items]
+    assert card_ids(html) == expected
+    assert card_ids(html) != card_ids(site.get(url).text)  # age counts: not the upvote order
+    assert "<strong>trending</strong>" in html
 
 
 def test_prev_next_skip_weekend(site):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.store import Store
+from paperwire.store.views import Page
 from paperwire.web.periods import (
     BadPeriod,
     Period,
@@ -20,7 +21,7 @@ from paperwire.web.templating import PageError, day_url, render
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SORTS = {"upvotes": "upvotes", "trending": "upvotes", "publishedAt": "publishedAt"}
+PAGE_SORTS = ("upvotes", "trending", "publishedAt")
 TABS = ("papers", "arxiv")
 
 
@@ -45,8 +46,18 @@ def _sort(sort: str | None, period: Period | None = None) -> str:
         return "upvotes"
     if sort not in PAGE_SORTS:
         back = [("Sorted by upvotes", period.url)] if period else []
-        raise PageError(400, f"unknown sort {sort!r}: use upvotes or publishedAt", back)
-    return PAGE_SORTS[sort]
+        raise PageError(400, f"unknown sort {sort!r}: use upvotes, trending or publishedAt", back)
+    return sort
+
+
+def _curated_page(store: Store, start: date, end: date, sort: str, page_no: int, size: int):
+    """One page of the curated papers listed in [start, end]; ``trending`` is the documented
+    score (docs/ranking.md) as of the end of the period, the same as the API's."""
+    if sort != "trending":
+        return store.listed(start, end, sort=sort, offset=page_no * size, limit=size)
+    ranked = store.trending_in(start, end, offset=page_no * size, limit=size)
+    total = store.listed(start, end, limit=0).total
+    return Page([item.paper for item in ranked.items], total, page_no * size, size)
 
 
 def _period(kind: str, text: str) -> Period:
@@ -86,7 +97,7 @@ def _render_day(
         page = store.arxiv_published(day, category or None, offset=page_no * size, limit=size)
         curated_total = store.listed(day, limit=0).total
     else:
-        page = store.listed(day, sort=sort_key, offset=page_no * size, limit=size)
+        page = _curated_page(store, day, day, sort_key, page_no, size)
         curated_total = page.total
     return render(
         request,
@@ -139,7 +150,7 @@ def _render_range(request: Request, period: Period, sort: str | None, p: str | N
     sort_key = _sort(sort, period)
     page_no = page_number(p)
     size = request.app.state.settings.page_size
-    page = store.listed(period.start, period.end, sort=sort_key, offset=page_no * size, limit=size)
+    page = _curated_page(store, period.start, period.end, sort_key, page_no, size)
     days = store.day_counts(period.start, period.end)
     earlier = store.neighbour_days(period.start)[0]
     later = store.neighbour_days(period.end)[1]
