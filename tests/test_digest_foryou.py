@@ -152,7 +152,7 @@ def test_migrations_end_in_one_head(db_url):
     engine = create_engine(db_url)
     try:
         heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
-        assert heads == ["0007_foryou_digest"]
+        assert len(heads) == 1  # one head, whatever the latest revision
         migrate(engine)
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT version_num FROM alembic_version")) == heads[0]

@@ -32,9 +32,8 @@ def test_bad_sync_time_fails_at_start(sqlite_settings):
         scheduler.start(sqlite_settings.model_copy(update={"sync_time": "half past six"}))
 
 
-def test_scheduler_catches_up_then_waits(sqlite_settings, monkeypatch):
+def test_scheduler_catches_up_then_waits(sqlite_settings):
     needs_shared(HF_DIR)
-    monkeypatch.setattr(scheduler, "CATCH_UP_DELAY", 0.0)
     with ReplayServer(FIXTURES, HF_DIR) as replay:
         settings = sqlite_settings.model_copy(
             update={
@@ -42,6 +41,7 @@ def test_scheduler_catches_up_then_waits(sqlite_settings, monkeypatch):
                 "sync_sources": "hf,arxiv",  # arxiv is skipped: no categories chosen
                 "hf_refresh_days": 1,
                 "http_backoff": 0.01,
+                "schedule_delay": 0.0,
             }
         )
         thread = scheduler.start(settings)

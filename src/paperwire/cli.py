@@ -132,7 +132,9 @@ def serve(
     import uvicorn
 
     from paperwire.store import open_store
+    from paperwire.web.app import configure_logging
 
+    configure_logging()
     settings = load_settings(db)
     store = open_store(settings)  # migrate once, before workers start
     counts = store.counts()

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     sync_enabled: bool = True  # run the daily sync inside `paperwire serve`
     sync_sources: str = "hf,arxiv"  # sources the scheduled sync runs
     sync_lock_ttl: float = 900.0  # seconds a sync lock lasts without a heartbeat
+    # Seconds after `paperwire serve` starts before its schedules (sync, digests) first look
+    # for a missed run.  Each daily run happens on one node only (docs/deploy.md).
+    schedule_delay: float = 30.0
 
     # Email digests (docs/digest.md).  SMTP security: none, starttls or ssl.
     smtp_host: str = "localhost"
@@ -84,6 +87,9 @@ class Settings(BaseSettings):
     index_dir: Path | None = None
     search_index_on_import: bool = True
     embed_on_import: bool = True
+    # Every serving process follows the database into its search index: papers changed by any
+    # node (or a CLI on another host) are indexed within about this many seconds plus one.
+    index_follow_interval: float = 2.0
 
     @property
     def resolved_database_url(self) -> str:

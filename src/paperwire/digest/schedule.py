@@ -8,10 +8,10 @@ A daily digest covers one listing day and goes out the next day at ``PAPERWIRE_D
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from paperwire.scheduling import DailyJob
 from paperwire.settings import Settings
 
 log = logging.getLogger("paperwire.digest")
@@ -86,36 +86,24 @@ def send_due_digests(settings: Settings, now: datetime | None = None):
         store.close()
 
 
-class DigestScheduler(threading.Thread):
-    """Sends due digests after start (catching up) and then daily at the digest time."""
+class DigestScheduler(DailyJob):
+    """Sends due digests at the digest time, on one node per day (``paperwire.scheduling``);
+    a day missed while every server was down is sent ``PAPERWIRE_SCHEDULE_DELAY`` s after
+    start.  The delivery log makes a repeated send harmless anyway (docs/digest.md)."""
 
-    def __init__(self, settings: Settings, *, catch_up_delay: float = 60.0) -> None:
-        super().__init__(name="paperwire-digest", daemon=True)
-        self.settings = settings
-        self.catch_up_delay = catch_up_delay
-        self._stop = threading.Event()
+    def __init__(self, settings: Settings, *, first_delay: float | None = None) -> None:
+        super().__init__(
+            "digest",
+            settings,
+            parse_time(settings.digest_time),
+            self.send_once,
+            first_delay=first_delay,
+        )
 
-    def stop(self, timeout: float | None = 5.0) -> None:
-        self._stop.set()
-        if self.is_alive():
-            self.join(timeout)
-
-    def send_once(self) -> None:
-        try:
-            report = send_due_digests(self.settings)
-            log.info("digests: %s", report.summary())
-        except Exception:  # keep the server and the schedule alive
-            log.exception("sending digests failed")
-
-    def run(self) -> None:
-        if self._stop.wait(self.catch_up_delay):
-            return
-        self.send_once()  # due periods not sent yet (the server was down at digest time)
-        while not self._stop.is_set():
-            wait = (next_send(self.settings) - naive_utc(None)).total_seconds()
-            if self._stop.wait(max(wait, 0)):
-                return
-            self.send_once()
+    def send_once(self) -> str:
+        report = send_due_digests(self.settings)
+        log.info("digests: %s", report.summary())
+        return report.summary()
 
 
 def start(settings: Settings) -> DigestScheduler | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from paperwire.search.dense import DenseIndex
 from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable, default_embedder
+from paperwire.search.follow_state import FollowState
 from paperwire.search.lexical import LexicalIndex
 from paperwire.settings import Settings
 
@@ -36,6 +37,7 @@ class SearchIndex:
         self._embedder = embedder if isinstance(embedder, Embedder) else None
         self._want_embedder = embedder is not False
         self._write_lock = threading.Lock()
+        self.follow_state = FollowState(self.path)
 
     # -- the model ------------------------------------------------------------------
     @property
@@ -56,14 +58,18 @@ class SearchIndex:
     def index_ids(self, store, ids: list[int], *, embed: bool = False) -> int:
         """(Re)index these papers now; ids no longer in the store are removed."""
         ids = list(dict.fromkeys(ids))
+        docs = store.search_docs(ids)
+        return self.index_docs(store, docs, set(ids) - {d.id for d in docs}, embed=embed)
+
+    def index_docs(self, store, docs: list, gone: set[int] = frozenset(), *, embed: bool = False):
+        """Write these documents (and drop ``gone`` ids); records what was indexed."""
         with self._write_lock:
-            docs = store.search_docs(ids)
-            gone = set(ids) - {d.id for d in docs}
             self.lexical.upsert(docs)
             self.dense.upsert(docs)
             if gone:
                 self.lexical.delete(gone)
                 self.dense.delete(gone)
+            self.follow_state.record(docs, gone)
         if embed and docs:
             self.embed_pending(store, only=[d.id for d in docs])
         return len(docs)
@@ -111,18 +117,22 @@ class SearchIndex:
         """Lexical index and filter fields for every paper, from the store (one commit)."""
         n = 0
         with self._write_lock:
+            since = store.last_modified()  # the follower resumes here (search/follow.py)
             bulk = self.lexical.bulk()
             bulk.clear()
             self.dense.clear()
             self.dense.drop_ann()
+            self.follow_state.clear()
             try:
                 for docs in store.iter_search_docs():
                     bulk.add(docs)
                     self.dense.upsert(docs)
+                    self.follow_state.record(docs)
                     n += len(docs)
                     if advance:
                         advance(len(docs))
                 bulk.commit()
+                self.follow_state.set_watermark(since)
             except BaseException:
                 bulk.writer.rollback()
                 raise

@@ -1,6 +1,6 @@
 """The store: all SQL lives here (SQLAlchemy 2.x; SQLite by default, PostgreSQL by URL)."""
 
-from paperwire.store import sync_models  # noqa: F401  (registers the sync tables)
+from paperwire.store import schedule_models, sync_models  # noqa: F401  (registers tables)
 from paperwire.store.db import open_store
 from paperwire.store.queries import Store
 

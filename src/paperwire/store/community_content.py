@@ -227,6 +227,8 @@ class ContentQueries:
                 s.rollback()
                 found = first or (day, "community")
                 raise AlreadyListed(arxiv_id, found[0], found[1])
+            # the listing changes the paper's search fields: index followers pick it up
+            s.execute(update(Paper).where(Paper.id == pid).values(modified_at=_now()))
             s.commit()
         for hook in getattr(self, "import_listeners", []):
             hook([pid])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from paperwire.settings import Settings
@@ -44,9 +44,17 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+MIGRATE_LOCK = 0x70617065  # "pape": the advisory lock key that serializes migrations
+
+
 def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema up to ``revision`` (idempotent)."""
+    """Bring the schema up to ``revision`` (idempotent).  Several nodes may start at once:
+    on PostgreSQL a transaction-level advisory lock lets one migrate while the others wait
+    (and then find nothing to do).  On SQLite (one host) ``paperwire serve`` migrates once,
+    before its workers start."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

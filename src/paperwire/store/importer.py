@@ -165,6 +165,9 @@ class Importer:
             session.execute(update(Paper), to_update)
         self._write_categories(session, rows, existing, id_of, changed_arxiv)
         listing_changed = self._write_listings(session, records, id_of)
+        touched = [id_of[a] for a in listing_changed if a in existing and a not in changed_arxiv]
+        if touched:  # a new listing changes the paper's index fields (day, organization)
+            session.execute(update(Paper).where(Paper.id.in_(touched)).values(modified_at=now))
 
         for arxiv_id in rows:
             if arxiv_id not in existing:

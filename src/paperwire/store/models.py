@@ -55,6 +55,9 @@ class Paper(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     modified_at: Mapped[datetime] = mapped_column(DateTime)
 
+    # The search index followers read papers by modification time (migration 0008).
+    __table_args__ = (Index("ix_papers_modified", "modified_at", "id"),)
+
 
 class PaperCategory(Base):
     """One row per (paper, arXiv category): the per-category arXiv tab and filters use it."""

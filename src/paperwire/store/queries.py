@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from paperwire.store.community_queries import CommunityQueries
@@ -286,6 +286,20 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
     def last_modified(self) -> datetime | None:
         with Session(self.engine) as s:
             return s.scalar(select(func.max(Paper.modified_at)))
+
+    def changed_papers(
+        self, since: datetime | None, after: tuple[datetime, int] | None = None, limit: int = 2000
+    ) -> list[tuple[int, datetime]]:
+        """``(id, modified_at)`` of papers modified at or after ``since``, in that order,
+        resuming after the key ``after`` (keyset paging for the index followers)."""
+        q = select(Paper.id, Paper.modified_at).order_by(Paper.modified_at, Paper.id)
+        if since is not None:
+            q = q.where(Paper.modified_at >= since)
+        if after is not None:
+            at, pid = after
+            q = q.where(or_(Paper.modified_at > at, and_(Paper.modified_at == at, Paper.id > pid)))
+        with Session(self.engine) as s:
+            return [(pid, mod) for pid, mod in s.execute(q.limit(limit))]
 
     # -- search support (derived indexes read the store through these) ----------------
     def search_docs(self, ids: list[int]) -> list[SearchDoc]:

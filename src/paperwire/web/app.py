@@ -144,6 +144,31 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def configure_logging() -> None:
+    """paperwire's own log lines (schedules, index follower) on stderr, once per process."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
+        )
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _start_follower(settings: Settings, store: Store):
+    """Keep this node's search index in step with the database (search/follow.py)."""
+    if settings.index_follow_interval <= 0:
+        return None
+    try:
+        from paperwire.search import follow
+        from paperwire.search.indexer import open_index
+
+        return follow.start(open_index(settings), store, settings.index_follow_interval)
+    except Exception:  # search is an extra: never keep the site from starting
+        log.exception("the search index follower could not start; search may lag")
+        return None
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     settings = settings or Settings()
     owns_store = store is None
@@ -151,7 +176,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        follower = None
+        if owns_store:  # a real server (tests hand in their store): follow the database
+            configure_logging()
+            follower = _start_follower(settings, store)
         yield
+        if follower is not None:
+            follower.stop()
         if owns_store:
             store.close()
 

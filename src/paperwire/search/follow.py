@@ -1,0 +1,111 @@
+"""Each node's search index follows the database.
+
+Every host keeps its own index directory, but papers reach the database from anywhere: a
+sync on another node, a submission through another web process, ``paperwire import`` on
+another host.  So every serving process runs an ``IndexFollower``: every
+``PAPERWIRE_INDEX_FOLLOW_INTERVAL`` seconds (default 2) it reads the papers modified since the
+directory's watermark and indexes those the directory does not hold as they are now
+(``follow_state.py``).  Readers reload within a second, so a paper imported through node A is
+searchable on node B within about interval + 1 s (docs/deploy.md; tested with two servers).
+
+One process per index directory writes: the follower holds an exclusive ``flock`` on
+``follow.lock`` in the directory (workers of one host share it); the others wait for it and
+take over when its holder exits.  A window of ``OVERLAP`` before the watermark is read again
+each time, because PostgreSQL transactions can commit out of ``modified_at`` order; papers in
+the window that are already indexed cost one comparison.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from datetime import datetime, timedelta
+
+from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
+
+log = logging.getLogger("paperwire.search")
+OVERLAP = timedelta(seconds=120)  # longest write transaction the follower tolerates
+BATCH = 2000
+
+
+class IndexFollower(threading.Thread):
+    def __init__(self, index: SearchIndex, store, interval: float = 2.0) -> None:
+        super().__init__(name="paperwire-index-follow", daemon=True)
+        self.index, self.store, self.interval = index, store, interval
+        self._stop_event = threading.Event()
+        self._lock_fd: int | None = None
+        self.leader = threading.Event()  # set while this process writes the index
+        self.indexed = 0  # papers this follower (re)indexed
+
+    # -- control --------------------------------------------------------------------
+    def stop(self, timeout: float | None = 5.0) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+            self.leader.clear()
+
+    def _try_lead(self) -> bool:
+        if self._lock_fd is not None:
+            return True
+        fd = os.open(self.index.path / "follow.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        self.leader.set()
+        log.info("index follower: this process (pid %d) writes %s", os.getpid(), self.index.path)
+        return True
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                if self._try_lead():
+                    self.step()
+            except Exception:  # logged; the next round tries again
+                log.exception("index follower failed; retrying")
+            if self._stop_event.wait(self.interval):
+                return
+
+    # -- one round ------------------------------------------------------------------
+    def step(self) -> int:
+        """Index every paper changed since the watermark; returns how many were written."""
+        state = self.index.follow_state
+        mark = state.watermark()
+        since = mark - OVERLAP if mark else None
+        after: tuple[datetime, int] | None = None
+        written = 0
+        newest = mark
+        while not self._stop_event.is_set():
+            rows = self.store.changed_papers(since, after, BATCH)
+            if not rows:
+                break
+            after = rows[-1][1], rows[-1][0]
+            ids = [pid for pid, _ in rows]
+            docs = self.store.search_docs(ids)
+            fresh = state.unchanged(docs)
+            todo = [d for d in docs if d.id not in fresh]
+            if todo:
+                self.index.index_docs(self.store, todo, embed=len(todo) <= EMBED_INLINE_MAX)
+                written += len(todo)
+            top = rows[-1][1]
+            newest = top if newest is None or top > newest else newest
+            state.set_watermark(newest)
+        if written:
+            self.indexed += written
+            log.info("index follower: indexed %d changed papers", written)
+        return written
+
+
+def start(index: SearchIndex, store, interval: float) -> IndexFollower | None:
+    if interval <= 0:
+        return None
+    follower = IndexFollower(index, store, interval)
+    follower.start()
+    return follower

@@ -1,0 +1,97 @@
+"""What an index directory has taken in from the database: a watermark and a signature per
+paper, in ``follow.sqlite`` beside the indexes.
+
+The follower (``search/follow.py``) reads papers changed since the watermark and re-indexes
+only those whose signature differs, so a paper indexed at once by the process that imported
+it is not indexed again, and re-reading an overlap window costs only a comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from paperwire.store.views import SearchDoc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (pid INTEGER PRIMARY KEY, sig TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def signature(doc: SearchDoc) -> str:
+    """Everything the indexes hold for a paper, hashed."""
+    fields = [
+        doc.arxiv_id,
+        doc.title,
+        doc.abstract,
+        doc.authors,
+        doc.keywords,
+        sorted(set(doc.categories)),
+        doc.organization,
+        doc.day.isoformat() if doc.day else None,
+        doc.upvotes,
+    ]
+    raw = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+class FollowState:
+    def __init__(self, index_dir: Path) -> None:
+        self.path = Path(index_dir) / "follow.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            with db:  # one transaction
+                yield db
+        finally:
+            db.close()
+
+    # -- the watermark: papers modified before it are in the index --------------------
+    def watermark(self) -> datetime | None:
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='watermark'").fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def set_watermark(self, when: datetime | None) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('watermark', ?)",
+                (when.isoformat() if when else None,),
+            )
+
+    # -- signatures -------------------------------------------------------------------
+    def unchanged(self, docs: Iterable[SearchDoc]) -> set[int]:
+        """Ids among ``docs`` that the index already holds exactly as they are now."""
+        docs = list(docs)
+        known: dict[int, str] = {}
+        with self._db() as db:
+            for i in range(0, len(docs), 900):
+                chunk = [d.id for d in docs[i : i + 900]]
+                marks = ",".join("?" * len(chunk))
+                known.update(db.execute(f"SELECT pid, sig FROM docs WHERE pid IN ({marks})", chunk))
+        return {d.id for d in docs if known.get(d.id) == signature(d)}
+
+    def record(self, docs: Iterable[SearchDoc], gone: Iterable[int] = ()) -> None:
+        with self._db() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO docs VALUES (?, ?)", [(d.id, signature(d)) for d in docs]
+            )
+            db.executemany("DELETE FROM docs WHERE pid = ?", [(p,) for p in gone])
+
+    def clear(self) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM docs")
+            db.execute("DELETE FROM meta WHERE key='watermark'")

@@ -1,0 +1,169 @@
+"""Scheduled work runs once per slot across nodes; each node's index follows the database.
+
+On SQLite and PostgreSQL.  The end-to-end version, with two real servers, is test_nodes.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from digest_data import CORPUS, D20, D21, load, record
+from paperwire.scheduling import DailyJob, latest_slot, slot_key
+from paperwire.search.follow import OVERLAP, IndexFollower
+from paperwire.search.indexer import SearchIndex
+from paperwire.search.query import parse
+from paperwire.store import open_store
+from paperwire.store.models import Paper
+from paperwire.store.scheduled_runs import ScheduleLog
+
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+def test_latest_slot_is_the_last_due_time():
+    assert latest_slot(time(6, 30), NOW) == datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
+    assert latest_slot(time(9, 0), NOW) == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert slot_key(latest_slot(time(8, 0), NOW)) == "2026-11-24T08:00"
+
+
+def test_one_of_many_racing_claims_wins(store):
+    log = ScheduleLog(store.engine)
+    wins: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        if log.claim("sync", "2026-11-24T06:30", f"node{i}"):
+            wins.append(f"node{i}")
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    (run,) = log.runs()
+    assert (run.node, run.status) == (wins[0], "running")
+    assert not log.claim("sync", "2026-11-24T06:30", "late")  # fresh heartbeat: no takeover
+    assert log.claim("sync", "2026-11-25T06:30", "node0")  # the next day is a new slot
+
+
+def test_a_dead_nodes_slot_is_taken_over_once(store):
+    log = ScheduleLog(store.engine)
+    assert log.claim("digest", "s", "dead")
+    assert not log.claim("digest", "s", "other", stale_after=60)
+    with store.engine.begin() as conn:  # the claimant stopped beating ten minutes ago
+        from paperwire.store.schedule_models import ScheduledRun
+
+        conn.execute(
+            update(ScheduledRun).values(heartbeat_at=datetime(2000, 1, 1)),
+        )
+    assert log.claim("digest", "s", "other", stale_after=60)
+    assert not log.claim("digest", "s", "third", stale_after=60)
+    assert not log.heartbeat("digest", "s", "dead")  # the dead node learns it lost the run
+    log.finish("digest", "s", "other", "done", "3 sent")
+    (run,) = log.runs()
+    assert (run.node, run.status, run.detail, run.takeovers) == ("other", "done", "3 sent", 1)
+    assert not log.claim("digest", "s", "third", stale_after=0)  # finished runs stay finished
+
+
+def test_daily_job_runs_a_slot_once_and_records_errors(settings):
+    calls: list[str] = []
+
+    def work() -> str:
+        calls.append("ran")
+        if len(calls) == 2:
+            raise RuntimeError("the SMTP server is down")
+        return "all good"
+
+    at = time(7, 0)
+    a = DailyJob("digest", settings, at, work, first_delay=0)
+    b = DailyJob("digest", settings, at, work, first_delay=0)
+    try:
+        assert a.tick(NOW) == "done"
+        assert b.tick(NOW) == "taken"  # another node: the slot is done
+        assert a.tick(NOW) is None  # and this node does not look again
+        assert b.tick(NOW + timedelta(days=1)) == "error"  # the next day; work fails
+        assert a.tick(NOW + timedelta(days=1)) == "taken"
+        runs = {r.slot: r for r in ScheduleLog(a.engine).runs()}
+    finally:
+        a._engine.dispose()
+        b._engine.dispose()
+    assert calls == ["ran", "ran"]
+    assert runs["2026-11-24T07:00"].status == "done"
+    assert runs["2026-11-24T07:00"].detail == "all good"
+    assert runs["2026-11-25T07:00"].status == "error"
+    assert "SMTP server is down" in runs["2026-11-25T07:00"].detail
+
+
+def test_a_satisfied_slot_does_not_run(settings):
+    ran: list[int] = []
+    job = DailyJob("sync", settings, time(6, 30), lambda: ran.append(1), satisfied=lambda s: True)
+    try:
+        assert job.tick(NOW) == "satisfied"
+    finally:
+        if job._engine is not None:
+            job._engine.dispose()
+    assert ran == []
+
+
+# ------------------------------------------------------------------ the index follower
+
+
+@pytest.fixture
+def store_no_index(settings):
+    """A store whose imports do not touch the index: only the follower writes it."""
+    s = open_store(settings.model_copy(update={"search_index_on_import": False}))
+    yield s
+    s.close()
+
+
+def _found(follower: IndexFollower, words: str) -> list[int]:
+    follower.index.lexical.refresh(force=True)
+    return [pid for pid, _ in follower.index.lexical.search(parse(words))[0]]
+
+
+def _follower(settings, store) -> IndexFollower:
+    index = SearchIndex(settings.data_dir / "index", embedder=False)
+    return IndexFollower(index, store, interval=0.1)
+
+
+def test_the_follower_indexes_changes_once(settings, store_no_index):
+    store = store_no_index
+    load(store)
+    follower = _follower(settings, store)
+    assert follower.step() == len({r.arxiv_id for r in CORPUS})
+    assert follower.step() == 0  # the overlap window is re-read, but nothing changed
+    assert _found(follower, "walrus") == []
+
+    # A changed title is re-indexed, and only that paper.
+    store.import_records([record("2608.00012", "A Study of Quantum Walrus Tokenizers", D21, 10)])
+    assert follower.step() == 1
+    assert _found(follower, "walrus") == [store.paper_id("2608.00012")]
+
+    # A commit that lands late, with a modified_at just before the watermark: still found.
+    store.import_records([record("2608.00099", "Late Walrus Commit", D20, 0)])
+    mark = follower.index.follow_state.watermark()
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(Paper)
+            .where(Paper.arxiv_id == "2608.00099")
+            .values(modified_at=mark - OVERLAP / 2)
+        )
+    assert follower.step() == 1
+    assert store.paper_id("2608.00099") in _found(follower, "walrus")
+
+
+def test_one_follower_writes_an_index_directory(settings, store_no_index):
+    first = _follower(settings, store_no_index)
+    second = _follower(settings, store_no_index)
+    try:
+        assert first._try_lead()
+        assert not second._try_lead()  # another process of the host: it only reads
+    finally:
+        first.stop()
+    assert second._try_lead()  # the writer exited: the next one takes over
+    second.stop()
