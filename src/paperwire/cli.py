@@ -296,6 +296,11 @@ from paperwire.recommend.cli import register as _register_library  # noqa: E402
 _register_library(app)  # paperwire library import --user U FILE
 
 
+from paperwire.ops_cli import register as _register_ops  # noqa: E402
+
+_register_ops(app)  # paperwire migrate / paperwire runs (docs/deploy.md)
+
+
 def main() -> None:
     app()
 
