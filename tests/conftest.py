@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ SNAPSHOT_173K = SHARED / "data" / "arxiv-snapshot" / "arxiv-metadata-173k.jsonl.
 KAGGLE_SAMPLE = SHARED / "data" / "arxiv-snapshot" / "kaggle-format-sample-200.jsonl"
 FIXTURES = SHARED / "fixtures"
 PG_URL = os.environ.get("PAPERWIRE_TEST_PG_URL")
+# Servers under test make static vectors only: the contextual background job would use the
+# cores for minutes and change rankings mid-test.  tests/test_search_contextual.py runs it.
+os.environ.setdefault("PAPERWIRE_EMBED_CONTEXTUAL", "false")
 
 
 def needs_shared(path: Path) -> None:
@@ -54,9 +58,9 @@ def _pg_admin_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database; dropped afterwards."""
     if not PG_URL:
         pytest.skip("PostgreSQL not configured: set PAPERWIRE_TEST_PG_URL (as .ci/run does)")
     name = f"pw_test_{uuid.uuid4().hex[:12]}"
@@ -70,6 +74,23 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request, tmp_path_factory) -> Iterator[str]:
+    """For a module's shared read-only store: its tests run on SQLite, then on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'paperwire.db'}"
+        return
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,12 +20,10 @@ HF_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
+def api(tmp_path_factory, module_db_url):
     needs_shared(HF_DIR)
     tmp = tmp_path_factory.mktemp("api")
-    settings = Settings(
-        data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'pw.db'}", secret_key="t"
-    )
+    settings = Settings(data_dir=tmp / "data", database_url=module_db_url, secret_key="t")
     store = open_store(settings)
     import_files(store, august_files(HF_DIR))
     store.import_records([old_style_record()])
@@ -171,10 +169,10 @@ def test_paper_errors(api):
     assert api.get("/api/nowhere").json() == {"error": "Not Found"}
 
 
-def test_empty_database_gives_empty_list(sqlite_settings):
-    store = open_store(sqlite_settings)
+def test_empty_database_gives_empty_list(settings):
+    store = open_store(settings)
     try:
-        client = TestClient(create_app(sqlite_settings, store))
+        client = TestClient(create_app(settings, store))
         assert client.get("/api/daily_papers").json() == []
         assert client.get("/api/papers/2608.19880").status_code == 404
     finally:

@@ -105,14 +105,14 @@ def _seed(env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
+def server(tmp_path_factory, module_db_url) -> str:
     _require_browser()
     needs_shared(HF_DIR)
     tmp = tmp_path_factory.mktemp("browser")
     dead = f"http://127.0.0.1:{free_port()}"  # no live source is ever reached
     env = {
         **os.environ,
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{tmp / 'paperwire.db'}",
+        "PAPERWIRE_DATABASE_URL": module_db_url,
         "PAPERWIRE_DATA_DIR": str(tmp / "data"),
         "PAPERWIRE_SECRET_KEY": "browser-" + uuid.uuid4().hex,
         "PAPERWIRE_ARGON2_PROFILE": "CHEAPEST",

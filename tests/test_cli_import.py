@@ -1,4 +1,5 @@
-"""`paperwire import` as a user runs it: a real subprocess, a real SQLite file."""
+"""`paperwire import` as a user runs it: a real subprocess, on a SQLite file (given as a bare
+path, as people type it) and on a PostgreSQL database (given as a URL)."""
 
 import json
 import subprocess
@@ -15,8 +16,12 @@ def run(*args, cwd=None):
     )
 
 
-def test_import_reports_summary_and_is_idempotent(tmp_path, shared_hf_dir):
-    db = tmp_path / "pw.db"
+def _db(db_url: str) -> str:
+    return db_url.removeprefix("sqlite:///")  # SQLite: the bare file path
+
+
+def test_import_reports_summary_and_is_idempotent(db_url, shared_hf_dir):
+    db = _db(db_url)
     files = sorted(shared_hf_dir.glob("2026-08-2*.json"))
     first = run("import", "--db", db, *files)
     assert first.returncode == 0, first.stderr
@@ -29,7 +34,7 @@ def test_import_reports_summary_and_is_idempotent(tmp_path, shared_hf_dir):
     assert f"papers: {n}" in stats.stdout
 
 
-def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path):
+def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path, db_url):
     dump = tmp_path / "dump.jsonl"
     ok = {
         "id": "2501.00001",
@@ -39,14 +44,15 @@ def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path):
         "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}],
     }
     dump.write_text(json.dumps(ok) + "\n{broken\n" + json.dumps({**ok, "id": "2501.00002"}) + "\n")
-    strict = run("import", "--db", tmp_path / "s.db", "--strict", dump)
+    db = _db(db_url)
+    strict = run("import", "--db", db, "--strict", dump)
     assert strict.returncode == 1
     assert f"{dump}:2" in strict.stderr and "nothing was imported" in strict.stderr
-    assert "papers: 0" in run("stats", "--db", tmp_path / "s.db").stdout
-    lenient = run("import", "--db", tmp_path / "l.db", dump)
+    assert "papers: 0" in run("stats", "--db", db).stdout
+    lenient = run("import", "--db", db, dump)
     assert lenient.returncode == 0
     assert f"rejected: {dump}:2: malformed JSON" in lenient.stderr  # one unwrapped line
-    assert "papers: 2" in run("stats", "--db", tmp_path / "l.db").stdout
+    assert "papers: 2" in run("stats", "--db", db).stdout
 
 
 def test_missing_path_is_a_clear_error(tmp_path):

@@ -6,10 +6,10 @@ from paperwire.cli import app
 from paperwire.store import open_store
 
 
-def test_user_create_admin_and_org_member(sqlite_settings, monkeypatch):
+def test_user_create_admin_and_org_member(settings, monkeypatch):
     monkeypatch.setenv("PAPERWIRE_ARGON2_PROFILE", "CHEAPEST")
     monkeypatch.setenv("PAPERWIRE_SEARCH_INDEX_ON_IMPORT", "0")
-    db = sqlite_settings.resolved_database_url
+    db = settings.resolved_database_url
     run = CliRunner().invoke
     r = run(
         app,
@@ -21,7 +21,7 @@ def test_user_create_admin_and_org_member(sqlite_settings, monkeypatch):
     assert r.exit_code == 1 and "taken" in r.output
     assert run(app, ["org", "add-member", "acme", "root", "--db", db]).exit_code == 0
     assert run(app, ["org", "add-member", "acme", "nobody", "--db", db]).exit_code == 1
-    store = open_store(sqlite_settings.model_copy(update={"search_index_on_import": False}))
+    store = open_store(settings.model_copy(update={"search_index_on_import": False}))
     assert store.user("root").is_admin
     assert store.org_members("acme") == ["root"]
     store.close()

@@ -228,8 +228,8 @@ def _hash(cfg):
     return hash_password(PASSWORD, cfg.argon2_profile)
 
 
-def test_api_submit_and_org_membership(sqlite_settings, arxiv):
-    cfg = community_settings(sqlite_settings, arxiv_api_url=arxiv.url, submission_window_days=0)
+def test_api_submit_and_org_membership(settings, arxiv):
+    cfg = community_settings(settings, arxiv_api_url=arxiv.url, submission_window_days=0)
     store = open_store(cfg)
     store.create_user("fay", _hash(cfg))
     store.add_member("lab", "fay")
@@ -255,8 +255,8 @@ def test_api_submit_and_org_membership(sqlite_settings, arxiv):
     store.close()
 
 
-def test_login_is_rate_limited(sqlite_settings):
-    cfg = community_settings(sqlite_settings, login_rate_limit="3/minute")
+def test_login_is_rate_limited(settings):
+    cfg = community_settings(settings, login_rate_limit="3/minute")
     store = open_store(cfg)
     with TestClient(create_app(cfg, store), follow_redirects=False) as client:
         codes = [
@@ -267,8 +267,8 @@ def test_login_is_rate_limited(sqlite_settings):
     store.close()
 
 
-def test_password_change_signs_out_other_sessions(sqlite_settings):
-    cfg = community_settings(sqlite_settings)
+def test_password_change_signs_out_other_sessions(settings):
+    cfg = community_settings(settings)
     store = open_store(cfg)
     store.create_user("gus", _hash(cfg))
     app = create_app(cfg, store)

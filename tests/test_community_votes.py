@@ -72,3 +72,20 @@ def test_100_concurrent_voters_are_all_counted(settings):
         for c, _ in clients:
             c.close()
     store.close()
+
+
+def test_toggle_upvotes_then_withdraws(settings):
+    store = open_store(community_settings(settings))
+    try:
+        store.import_records([hf_paper(1, 7, datetime.now(UTC).date())])
+        user = store.create_user("toggler", "x")
+        states = [store.vote(user.id, "2608.00001") for _ in range(3)]
+        assert [(s.voted, s.local, s.total) for s in states] == [
+            (True, 1, 8),
+            (False, 0, 7),
+            (True, 1, 8),
+        ]
+        assert store.vote(user.id, "2608.00001", True).local == 1  # upvoting again: still one
+        assert store.vote(user.id, "2608.00001", False).voted is False
+    finally:
+        store.close()

@@ -15,12 +15,12 @@ DAY = "2026-08-21"
 
 
 @pytest.fixture
-def server(sqlite_settings, shared_hf_dir, monkeypatch):
+def server(settings, shared_hf_dir, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    store = open_store(sqlite_settings)
+    store = open_store(settings)
     import_files(store, august_files(shared_hf_dir))
-    with LiveServer(create_app(sqlite_settings, store)) as live:
+    with LiveServer(create_app(settings, store)) as live:
         yield live
     store.close()
 

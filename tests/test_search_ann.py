@@ -152,12 +152,12 @@ def test_too_many_stale_nodes_rebuild_the_graph(tmp_path, corpus):
 
 
 def test_store_imports_keep_the_graph_current_and_rebuild_equals_it(
-    sqlite_settings, shared_hf_dir, tmp_path
+    settings, shared_hf_dir, tmp_path
 ):
-    store = open_store(sqlite_settings)
+    store = open_store(settings)
     try:
         store.import_records(r for name in DAYS[:2] for r in read_file(shared_hf_dir / name))
-        index = open_index(sqlite_settings)
+        index = open_index(settings)
         assert index.dense.ann is not None and index.dense.ann_path.exists()
         index.dense.exact_below = index.dense.exact_share = 0
         store.import_records(read_file(shared_hf_dir / DAYS[2]))  # a daily sync: embedded inline

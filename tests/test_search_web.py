@@ -13,11 +13,11 @@ from paperwire.web.app import create_app
 
 
 @pytest.fixture
-def server(sqlite_settings, shared_hf_dir):
-    store = open_store(sqlite_settings)
+def server(settings, shared_hf_dir):
+    store = open_store(settings)
     for name in ("2026-08-20.json", "2026-08-21.json"):
         store.import_records(read_file(shared_hf_dir / name))
-    with LiveServer(create_app(sqlite_settings, store)) as live:
+    with LiveServer(create_app(settings, store)) as live:
         yield live
     store.close()
 

@@ -32,10 +32,10 @@ def test_bad_sync_time_fails_at_start(sqlite_settings):
         scheduler.start(sqlite_settings.model_copy(update={"sync_time": "half past six"}))
 
 
-def test_scheduler_catches_up_then_waits(sqlite_settings):
+def test_scheduler_catches_up_then_waits(settings):
     needs_shared(HF_DIR)
     with ReplayServer(FIXTURES, HF_DIR) as replay:
-        settings = sqlite_settings.model_copy(
+        settings = settings.model_copy(
             update={
                 "hf_url": replay.url,
                 "sync_sources": "hf,arxiv",  # arxiv is skipped: no categories chosen
@@ -62,9 +62,9 @@ def test_scheduler_catches_up_then_waits(sqlite_settings):
     assert [(r.source, r.status) for r in runs] == [("hf", "nothing_new")]
 
 
-def test_cli_sync_rejects_bad_input(sqlite_settings):
+def test_cli_sync_rejects_bad_input(settings):
     runner = CliRunner()
-    db = sqlite_settings.resolved_database_url
+    db = settings.resolved_database_url
     out = runner.invoke(app, ["sync", "--db", db, "--source", "nope"])
     assert out.exit_code == 2 and "unknown source" in out.output
     out = runner.invoke(app, ["sync", "--db", db, "--source", "hf", "--since", "August"])

@@ -37,14 +37,14 @@ def _boom_router() -> APIRouter:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, module_db_url):
     needs_shared(HF_DIR)
     from paperwire.settings import Settings
 
     tmp = tmp_path_factory.mktemp("enhance")
     settings = Settings(
         data_dir=tmp / "data",
-        database_url=f"sqlite:///{tmp / 'pw.db'}",
+        database_url=module_db_url,
         secret_key="enhance-test-secret",
         embed_on_import=False,
     )

@@ -28,15 +28,13 @@ DAY = "2026-08-21"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """One SQLite store for the read-only page tests: August 2026, the Kaggle sample, and an
-    old-style id."""
+def site(tmp_path_factory, module_db_url):
+    """One store (SQLite, then PostgreSQL) for the read-only page tests: August 2026, the
+    Kaggle sample, and an old-style id."""
     needs_shared(HF_DIR)
     needs_shared(KAGGLE_SAMPLE)
     tmp = tmp_path_factory.mktemp("site")
-    settings = Settings(
-        data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'pw.db'}", secret_key="t"
-    )
+    settings = Settings(data_dir=tmp / "data", database_url=module_db_url, secret_key="t")
     store = open_store(settings)
     import_files(store, [*august_files(HF_DIR), KAGGLE_SAMPLE])
     store.import_records([old_style_record()])
@@ -287,11 +285,11 @@ def without_our_scripts(html: str) -> str:
     return OUR_SCRIPT.sub("", html)
 
 
-def test_hostile_text_renders_inert(sqlite_settings):
-    store = open_store(sqlite_settings)
+def test_hostile_text_renders_inert(settings):
+    store = open_store(settings)
     try:
         store.import_records([hostile_record(date(2026, 8, 21))])
-        client = TestClient(create_app(sqlite_settings, store))
+        client = TestClient(create_app(settings, store))
         pages = [
             client.get("/papers/date/2026-08-21").text,
             client.get("/papers/2608.99999").text,

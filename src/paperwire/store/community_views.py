@@ -76,6 +76,11 @@ def _user_view(u: User) -> UserView:
 
 
 def _insert_ignore(s: Session, model, values: dict) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING; the number of rows inserted (0 or 1)."""
+    """INSERT ... ON CONFLICT DO NOTHING; the number of rows inserted (0 or 1).
+
+    Counted with RETURNING: the cursor's rowcount is -1 here with SQLAlchemy 2.1 and psycopg 3
+    (a toggle then never withdrew a vote on PostgreSQL)."""
     dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    return s.execute(dialect.insert(model).values(**values).on_conflict_do_nothing()).rowcount
+    key = list(model.__table__.primary_key.columns)
+    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return len(s.execute(stmt).all())
