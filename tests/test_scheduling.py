@@ -160,10 +160,15 @@ def test_the_follower_indexes_changes_once(settings, store_no_index):
 def test_one_follower_writes_an_index_directory(settings, store_no_index):
     first = _follower(settings, store_no_index)
     second = _follower(settings, store_no_index)
+    first.embed = second.embed = True
     try:
         assert first._try_lead()
+        assert first.embedder_job is not None  # the writer runs the embedding job ...
         assert not second._try_lead()  # another process of the host: it only reads
+        assert second.embedder_job is None  # ... and the readers do not
     finally:
         first.stop()
+    assert first.embedder_job is None
     assert second._try_lead()  # the writer exited: the next one takes over
+    assert second.embedder_job is not None
     second.stop()

@@ -10,9 +10,12 @@ searchable on node B within about interval + 1 s (docs/deploy.md; tested with tw
 
 One process per index directory writes: the follower holds an exclusive ``flock`` on
 ``follow.lock`` in the directory (workers of one host share it); the others wait for it and
-take over when its holder exits.  A window of ``OVERLAP`` before the watermark is read again
-each time, because PostgreSQL transactions can commit out of ``modified_at`` order; papers in
-the window that are already indexed cost one comparison.
+take over when its holder exits.  The writer also runs the background embedding job, so
+the workers of a host do not embed the same papers side by side.
+
+A window of ``OVERLAP`` before the watermark is read again each time, because PostgreSQL
+transactions can commit out of ``modified_at`` order; papers in the window that are already
+indexed cost one comparison.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import os
 import threading
 from datetime import datetime, timedelta
 
-from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
+from paperwire.search.indexer import EMBED_INLINE_MAX, BackgroundEmbedder, SearchIndex
 
 log = logging.getLogger("paperwire.search")
 OVERLAP = timedelta(seconds=120)  # longest write transaction the follower tolerates
@@ -31,9 +34,13 @@ BATCH = 2000
 
 
 class IndexFollower(threading.Thread):
-    def __init__(self, index: SearchIndex, store, interval: float = 2.0) -> None:
+    def __init__(
+        self, index: SearchIndex, store, interval: float = 2.0, *, embed: bool = False
+    ) -> None:
         super().__init__(name="paperwire-index-follow", daemon=True)
         self.index, self.store, self.interval = index, store, interval
+        self.embed = embed  # the writer also runs the background embedding job
+        self.embedder_job: BackgroundEmbedder | None = None
         self._stop_event = threading.Event()
         self._lock_fd: int | None = None
         self.leader = threading.Event()  # set while this process writes the index
@@ -44,6 +51,9 @@ class IndexFollower(threading.Thread):
         self._stop_event.set()
         if self.is_alive():
             self.join(timeout)
+        if self.embedder_job is not None:
+            self.embedder_job.close()
+            self.embedder_job = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
@@ -61,6 +71,8 @@ class IndexFollower(threading.Thread):
         self._lock_fd = fd
         self.leader.set()
         log.info("index follower: this process (pid %d) writes %s", os.getpid(), self.index.path)
+        if self.embed:  # one embedding job per index directory, not one per worker
+            self.embedder_job = BackgroundEmbedder(self.index, self.store).start()
         return True
 
     def run(self) -> None:
@@ -103,9 +115,9 @@ class IndexFollower(threading.Thread):
         return written
 
 
-def start(index: SearchIndex, store, interval: float) -> IndexFollower | None:
+def start(index: SearchIndex, store, interval: float, embed: bool) -> IndexFollower | None:
     if interval <= 0:
         return None
-    follower = IndexFollower(index, store, interval)
+    follower = IndexFollower(index, store, interval, embed=embed)
     follower.start()
     return follower

@@ -163,7 +163,12 @@ def _start_follower(settings: Settings, store: Store):
         from paperwire.search import follow
         from paperwire.search.indexer import open_index
 
-        return follow.start(open_index(settings), store, settings.index_follow_interval)
+        return follow.start(
+            open_index(settings),
+            store,
+            settings.index_follow_interval,
+            embed=settings.embed_on_import,
+        )
     except Exception:  # search is an extra: never keep the site from starting
         log.exception("the search index follower could not start; search may lag")
         return None
@@ -180,6 +185,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if owns_store:  # a real server (tests hand in their store): follow the database
             configure_logging()
             follower = _start_follower(settings, store)
+            _app.state.follower = follower  # it runs the embedding job (search_routes.py)
         yield
         if follower is not None:
             follower.stop()

@@ -39,7 +39,9 @@ def searcher(request: Request) -> HybridSearcher:
         if getattr(state, "searcher", None) is None:
             index = open_index(state.settings)
             state.searcher = HybridSearcher(index, state.store)
-            if state.settings.embed_on_import:
+            # A served app's index follower runs the job, in one process per index
+            # directory; an app made without one (tests, embedding) runs its own.
+            if state.settings.embed_on_import and getattr(state, "follower", None) is None:
                 state.embedder_job = BackgroundEmbedder(index, state.store).start()
     return state.searcher
 
