@@ -1,0 +1,284 @@
+"""HTTP load on a running ``paperwire serve``: req/s and p50/p95/p99 latency per endpoint.
+
+Usage::
+
+    PAPERWIRE_DATABASE_URL=... python bench/load.py http://127.0.0.1:8600 \\
+        [--duration 30] [--connections 100] [--endpoints day,paper,search,trending,mix]
+
+The server is not started here: start it yourself (``paperwire serve --port 8600 --no-sync
+--workers 2``, digests off with ``PAPERWIRE_DIGEST_ENABLED=false``) on the same database this
+script reads.  The script reads that database (``--db`` or the ``PAPERWIRE_*`` settings, as the
+server does) only to pick realistic URLs, with a fixed seed:
+
+- ``day``: ``/`` (one URL in ten) and the day pages of 300 real days that have papers;
+- ``paper``: 2,000 paper pages, 70% curated (HF) papers, 30% any paper of the corpus;
+- ``search``: ``/api/papers/search?q=`` with 500 queries drawn from HF titles and keyword
+  phrases (as ``bench/search_speed.py`` draws them);
+- ``trending``: ``/api/daily_papers?sort=trending`` (and its next pages, and ``limit=20``);
+- ``mix``: all of the above interleaved, 30% day, 40% paper, 20% search, 10% trending.
+
+First the first URLs of every endpoint are asked concurrently, twice, and awaited (each
+worker loads the search index on its first search or paper page, which takes seconds; this is
+not timed).  Then every endpoint is driven for ``--duration`` seconds by ``--connections``
+keep-alive connections (closed loop: each sends its next request when the last answer
+arrived), after a short warm-up with 4 connections.  The URLs are requested round-robin
+from a random start per thread.
+
+It needs **wrk** (Debian: ``apt-get install wrk``), which costs the server little CPU (one
+thread by default: on 2 cores the load generator must not starve the server).  Without wrk
+(or with ``--client python``) a fallback closed-loop client on asyncio + httpx runs in this
+process; it takes a whole core at a few thousand req/s, so on a small machine its figures
+are pessimistic; the output says which client ran.
+
+Prints one figure per line (``<endpoint> <figure>: <value>``), with the load average before
+and after each run: ``req/s``, ``p50 ms``, ``p95 ms``, ``p99 ms``, ``errors`` (connect, read,
+write and timeout errors plus answers that are not 2xx or 3xx) and ``requests``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import select
+
+from paperwire.cli import load_settings
+from paperwire.store import open_store
+from paperwire.store.models import Listing, Paper
+
+ENDPOINTS = ("day", "paper", "search", "trending")
+MIX = {"day": 3, "paper": 4, "search": 2, "trending": 1}
+
+LUA = r"""
+local reqs = {}
+local i = 0
+local done_n = 0
+
+function init(args)
+  for line in io.lines(args[1]) do
+    reqs[#reqs + 1] = wrk.format("GET", line)
+  end
+  math.randomseed(os.time() + tonumber(string.format("%d", (os.clock() * 1e6) % 1e6)))
+  i = math.random(#reqs) - 1
+end
+
+function request()
+  i = (i % #reqs) + 1
+  return reqs[i]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %d, "duration_us": %d, "bytes": %d, "p50": %d, "p95": %d, ' ..
+    '"p99": %d, "max": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
+    '"timeout": %d}\n',
+    summary.requests, summary.duration, summary.bytes,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def pick_urls(db: str | None, seed: int = 7) -> dict[str, list[str]]:
+    """Realistic URLs per endpoint, from the database the server serves."""
+    rnd = random.Random(seed)
+    settings = load_settings(db).model_copy(update={"search_index_on_import": False})
+    store = open_store(settings, migrate_schema=False)  # read only: the server migrated it
+    try:
+        days = [d for d, _n in store.day_counts(date.min, date.max)]
+        with store.engine.connect() as conn:
+            curated = sorted(
+                set(
+                    conn.execute(
+                        select(Paper.arxiv_id).join(Listing, Listing.paper_id == Paper.id)
+                    ).scalars()
+                )
+            )
+            everything = list(conn.execute(select(Paper.arxiv_id).order_by(Paper.id)).scalars())
+            hf = conn.execute(
+                select(Paper.title, Paper.keywords).where(Paper.in_hf.is_(True)).order_by(Paper.id)
+            ).all()
+    finally:
+        store.close()
+    if not days or not curated:
+        raise SystemExit("the database has no curated days: import the HF daily papers first")
+    day_urls = [f"/papers/date/{d.isoformat()}" for d in rnd.sample(days, min(300, len(days)))]
+    day_urls = [u for i, u in enumerate(day_urls) for u in (["/", u] if i % 9 == 0 else [u])]
+    ids = rnd.sample(curated, min(1400, len(curated))) + rnd.sample(
+        everything, min(600, len(everything))
+    )
+    rnd.shuffle(ids)
+    paper_urls = ["/papers/" + quote(a, safe="/") for a in ids]
+    queries: list[str] = []
+    for title, keywords in hf:
+        queries.append(" ".join(title.split()))
+        queries.extend(" ".join(k.split()[:3]) for k in (keywords or [])[:2])
+    queries = rnd.sample(queries, min(500, len(queries)))
+    search_urls = ["/api/papers/search?" + urlencode({"q": q}) for q in queries]
+    trending_urls = [
+        "/api/daily_papers?sort=trending",
+        "/api/daily_papers?sort=trending&p=1",
+        "/api/daily_papers?sort=trending&p=2",
+        "/api/daily_papers?sort=trending&limit=20",
+    ]
+    urls = {"day": day_urls, "paper": paper_urls, "search": search_urls, "trending": trending_urls}
+    mix: list[str] = []
+    cursors = dict.fromkeys(MIX, 0)
+    for _ in range(2000 // sum(MIX.values())):
+        for name, weight in MIX.items():
+            for _ in range(weight):
+                mix.append(urls[name][cursors[name] % len(urls[name])])
+                cursors[name] += 1
+    urls["mix"] = mix
+    return urls
+
+
+def run_wrk(
+    base: str, urls: list[str], seconds: float, connections: int, threads: int, tmp: Path
+) -> dict:
+    script, listing = tmp / "load.lua", tmp / "urls.txt"
+    script.write_text(LUA)
+    listing.write_text("\n".join(urls) + "\n")
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+        "-s", str(script), base, "--", str(listing),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    r = json.loads(line[4:])
+    errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+    return {
+        "requests": r["requests"],
+        "req/s": r["requests"] / (r["duration_us"] / 1e6),
+        "p50 ms": r["p50"] / 1000,
+        "p95 ms": r["p95"] / 1000,
+        "p99 ms": r["p99"] / 1000,
+        "errors": errors,
+    }
+
+
+async def _python_load(base: str, urls: list[str], seconds: float, connections: int) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+
+        async def worker(start: int) -> None:
+            nonlocal errors
+            i = start
+            while time.perf_counter() < deadline:
+                t = time.perf_counter()
+                try:
+                    r = await client.get(urls[i % len(urls)])
+                    await r.aread()
+                    if r.status_code >= 400:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append(time.perf_counter() - t)
+                i += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(random.randrange(len(urls))) for _ in range(connections)))
+        elapsed = time.perf_counter() - t0
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+
+    return {
+        "requests": len(latencies),
+        "req/s": len(latencies) / elapsed,
+        "p50 ms": pct(50),
+        "p95 ms": pct(95),
+        "p99 ms": pct(99),
+        "errors": errors,
+    }
+
+
+def run_python(base: str, urls: list[str], seconds: float, connections: int) -> dict:
+    return asyncio.run(_python_load(base, urls, seconds, connections))
+
+
+def prime(base: str, urls: dict[str, list[str]], per_url: int = 8) -> None:
+    """First use in every worker (the search index loads on the first search or paper page,
+    which can take seconds): ask each endpoint's first URLs concurrently and wait (untimed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    firsts = [u for name in ENDPOINTS for u in urls[name][:per_url]]
+    with httpx.Client(base_url=base, timeout=300) as client, ThreadPoolExecutor(16) as pool:
+        t = time.perf_counter()
+        for _ in range(2):
+            statuses = list(pool.map(lambda u: client.get(u).status_code, firsts))
+        bad = [s for s in statuses if s >= 400]
+        print(f"primed in {time.perf_counter() - t:.1f} s ({len(bad)} errors)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("base", help="the server's base URL, e.g. http://127.0.0.1:8600")
+    ap.add_argument("--db", help="database URL or SQLite path (default: the PAPERWIRE_* settings)")
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds per endpoint")
+    ap.add_argument("--connections", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1, help="wrk threads")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds per endpoint, 4 conns")
+    ap.add_argument("--endpoints", default=",".join(ENDPOINTS), help="day,paper,search,...,mix")
+    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    args = ap.parse_args()
+    base = args.base.rstrip("/")
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+    if client == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk), or use --client python")
+    urls = pick_urls(args.db)
+    names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
+    unknown = [n for n in names if n not in urls]
+    if unknown:
+        raise SystemExit(f"unknown endpoint {unknown[0]!r}: choose from {', '.join(urls)}")
+    prime(base, urls)
+    print(f"client: {client}, {args.connections} connections, {args.duration:g} s per endpoint")
+    print(f"cpus: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            print(f"{name} urls: {len(urls[name])} (e.g. {urls[name][1]})")
+            if args.warmup > 0:
+                if client == "wrk":
+                    run_wrk(base, urls[name], args.warmup, 4, 1, Path(tmp))
+                else:
+                    run_python(base, urls[name], args.warmup, 4)
+            before = os.getloadavg()[0]
+            if client == "wrk":
+                r = run_wrk(
+                    base, urls[name], args.duration, args.connections, args.threads, Path(tmp)
+                )
+            else:
+                r = run_python(base, urls[name], args.duration, args.connections)
+            after = os.getloadavg()[0]
+            print(f"{name} load average (1 min) before / after: {before:.2f} / {after:.2f}")
+            for key in ("req/s", "p50 ms", "p95 ms", "p99 ms"):
+                print(f"{name} {key}: {r[key]:.1f}")
+            print(f"{name} errors: {r['errors']}")
+            print(f"{name} requests: {r['requests']}")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
