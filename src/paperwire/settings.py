@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     site_name: str = "paperwire"
     page_size: int = 50
+    # Anonymous GET answers kept in memory per process (web/cache.py): seconds an entry
+    # lives (0: off), how often writes of other processes are looked for, most MB held.
+    page_cache_ttl: float = 30.0
+    page_cache_check: float = 1.0
+    page_cache_mb: int = 256
 
     hf_url: str = "https://huggingface.co"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"

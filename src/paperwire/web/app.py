@@ -31,6 +31,7 @@ from paperwire.web import (
     search_routes,
     subscribe,
 )
+from paperwire.web import cache as page_cache
 from paperwire.web.foryou import is_saved_global
 from paperwire.web.foryou import router as foryou_router
 from paperwire.web.sync_page import router as sync_router
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store
     app.state.jinja = make_env()
 
+    page_cache.install(app)  # anonymous GETs from memory; added first: runs inside the next
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits
     app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
     app.add_middleware(SecurityHeaders)
