@@ -136,12 +136,17 @@ def test_the_follower_indexes_changes_once(settings, store_no_index):
     load(store)
     follower = _follower(settings, store)
     assert follower.step() == len({r.arxiv_id for r in CORPUS})
-    assert follower.step() == 0  # the overlap window is re-read, but nothing changed
+    fetched: list[int] = []
+    real = store.search_docs
+    store.search_docs = lambda ids: fetched.extend(ids) or real(ids)
+    assert follower.step() == 0  # the overlap window is listed again ...
+    assert fetched == []  # ... but papers already seen as they are now are not read again
     assert _found(follower, "walrus") == []
 
     # A changed title is re-indexed, and only that paper.
     store.import_records([record("2608.00012", "A Study of Quantum Walrus Tokenizers", D21, 10)])
     assert follower.step() == 1
+    assert fetched == [store.paper_id("2608.00012")]
     assert _found(follower, "walrus") == [store.paper_id("2608.00012")]
 
     # A commit that lands late, with a modified_at just before the watermark: still found.

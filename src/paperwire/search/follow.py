@@ -24,7 +24,7 @@ import fcntl
 import logging
 import os
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from paperwire.search.indexer import EMBED_INLINE_MAX, BackgroundEmbedder, SearchIndex
 
@@ -45,6 +45,8 @@ class IndexFollower(threading.Thread):
         self._lock_fd: int | None = None
         self.leader = threading.Event()  # set while this process writes the index
         self.indexed = 0  # papers this follower (re)indexed
+        self._seen: dict[int, datetime] = {}  # (id, modified_at) read within the window
+        self._last_read: datetime | None = None
 
     # -- control --------------------------------------------------------------------
     def stop(self, timeout: float | None = 5.0) -> None:
@@ -87,10 +89,21 @@ class IndexFollower(threading.Thread):
 
     # -- one round ------------------------------------------------------------------
     def step(self) -> int:
-        """Index every paper changed since the watermark; returns how many were written."""
+        """Index every paper changed since the watermark; returns how many were written.
+
+        Rows that might still commit late have ``modified_at`` after (the previous read -
+        OVERLAP), so that is how far back a round looks; once a quiet spell passes, only
+        new rows are read.  A row seen already (same id, same ``modified_at``) in the window
+        costs nothing more than being listed again."""
         state = self.index.follow_state
         mark = state.watermark()
-        since = mark - OVERLAP if mark else None
+        read_at = datetime.now(UTC).replace(tzinfo=None)
+        if mark is None:
+            since = None
+        elif self._last_read is None:
+            since = mark - OVERLAP
+        else:
+            since = min(mark, self._last_read - OVERLAP)
         after: tuple[datetime, int] | None = None
         written = 0
         newest = mark
@@ -99,16 +112,22 @@ class IndexFollower(threading.Thread):
             if not rows:
                 break
             after = rows[-1][1], rows[-1][0]
-            ids = [pid for pid, _ in rows]
-            docs = self.store.search_docs(ids)
-            fresh = state.unchanged(docs)
-            todo = [d for d in docs if d.id not in fresh]
-            if todo:
-                self.index.index_docs(self.store, todo, embed=len(todo) <= EMBED_INLINE_MAX)
-                written += len(todo)
+            ids = [pid for pid, mod in rows if self._seen.get(pid) != mod]
+            if ids:
+                docs = self.store.search_docs(ids)
+                fresh = state.unchanged(docs)
+                todo = [d for d in docs if d.id not in fresh]
+                if todo:
+                    self.index.index_docs(self.store, todo, embed=len(todo) <= EMBED_INLINE_MAX)
+                    written += len(todo)
+            self._seen.update(rows)
             top = rows[-1][1]
-            newest = top if newest is None or top > newest else newest
-            state.set_watermark(newest)
+            if newest is None or top > newest:
+                newest = top
+                state.set_watermark(newest)
+        self._last_read = read_at
+        keep_from = read_at - OVERLAP
+        self._seen = {p: m for p, m in self._seen.items() if m >= keep_from}
         if written:
             self.indexed += written
             log.info("index follower: indexed %d changed papers", written)

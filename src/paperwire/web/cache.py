@@ -43,10 +43,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import event, func, select
 from starlette.concurrency import run_in_threadpool
@@ -99,11 +101,36 @@ def watermark(store) -> tuple:
         return tuple(conn.execute(q).one())
 
 
+def index_stamp(index_dir: Path | None) -> tuple:
+    """Moves whenever this host's search index takes papers in (the follower's and the
+    importers' bookkeeping in ``follow.sqlite``): a search answer cached after the database
+    moved but before the index caught up is dropped once it has (docs/deploy.md)."""
+    if index_dir is None:
+        return ()
+    out = []
+    for name in ("follow.sqlite", "follow.sqlite-wal"):
+        try:
+            st = os.stat(index_dir / name)
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 class ResponseCache:
     """The entries and their validity (one per app, i.e. per worker process)."""
 
-    def __init__(self, store, ttl: float, check: float, max_bytes: int = 256 << 20) -> None:
+    def __init__(
+        self,
+        store,
+        ttl: float,
+        check: float,
+        max_bytes: int = 256 << 20,
+        index_dir: Path | None = None,
+    ) -> None:
         self.store = store
+        self.index_dir = index_dir
         self.max_bytes = max_bytes
         self.ttl = ttl
         self.check = check
@@ -145,7 +172,9 @@ class ResponseCache:
             return
         self._checking = True
         try:
-            mark = await run_in_threadpool(watermark, self.store)
+            mark = await run_in_threadpool(
+                lambda: (watermark(self.store), index_stamp(self.index_dir))
+            )
         finally:
             self._checking = False
         self._next_check = time.monotonic() + self.check
@@ -335,6 +364,7 @@ def install(app) -> ResponseCache | None:
         settings.page_cache_ttl,
         settings.page_cache_check,
         settings.page_cache_mb << 20,
+        settings.resolved_index_dir,
     )
     app.state.page_cache = cache
     app.add_middleware(PageCacheMiddleware, cache=cache)
