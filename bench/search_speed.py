@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -183,6 +184,34 @@ def contextual(index: SearchIndex, docs: list[SearchDoc], queries: list[str], la
         t2 = time.perf_counter()
         lat["contextual query embed"].append(t1 - t0)
         lat["hybrid two-tier"].append(t2 - t1)
+    # what a server holds: a fresh process opens the index (both tiers and graphs) and searches
+    got = subprocess.run(
+        [sys.executable, "-c", SERVE, str(index.path), *queries[:100]],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    load_s, rss = got.stdout.split()
+    print(f"serving process load s (both tiers): {float(load_s):.1f}")
+    print(f"serving process max rss MB (both tiers, 100 hybrid queries): {float(rss):.0f}")
+
+
+SERVE = """
+import sys, time
+from pathlib import Path
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.indexer import SearchIndex
+from paperwire.search.query import parse
+t = time.perf_counter()
+index = SearchIndex(Path(sys.argv[1]))
+index.dense.refresh(force=True)
+index.contextual.refresh(force=True)
+print(time.perf_counter() - t)
+searcher = HybridSearcher(index, None)
+for text in sys.argv[2:]:
+    searcher.ranked(parse(text))
+# the peak resident set of this process (ru_maxrss would include the parent's, from fork)
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(int(hwm.split()[1]) / 1024)
+"""
 
 
 if __name__ == "__main__":

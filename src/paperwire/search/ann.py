@@ -14,8 +14,8 @@ vectors-table sequence number it reflects), written to a temporary name and rena
 
 from __future__ import annotations
 
-import io
 import os
+import zipfile
 from pathlib import Path
 
 import faiss
@@ -26,6 +26,7 @@ EF_CONSTRUCTION = 100
 EF_SEARCH = 128  # at least 2 * k; see search()
 REBUILD_STALE = 0.10  # rebuild when this share of the graph's nodes is stale
 FORMAT = 1
+CHUNK = 16_384  # vectors compared at a time when syncing
 
 
 class AnnGraph:
@@ -69,9 +70,11 @@ class AnnGraph:
         vecs = np.ascontiguousarray(vecs, dtype=np.float32)
         known = np.fromiter((int(p) in self.live for p in pids), bool, len(pids))
         todo = ~known
-        if known.any():
-            old = self.index.reconstruct_batch(pids[known])
-            todo[np.flatnonzero(known)] = ~np.all(old == vecs[known], axis=1)
+        at = np.flatnonzero(known)
+        for i in range(0, len(at), CHUNK):  # chunks: a full reconcile would copy every vector
+            rows = at[i : i + CHUNK]
+            old = self.index.reconstruct_batch(pids[rows])
+            todo[rows] = ~np.all(old == vecs[rows], axis=1)
         if not todo.any():
             return 0
         self.index.add_with_ids(vecs[todo], pids[todo])
@@ -115,18 +118,29 @@ class AnnGraph:
 
     @classmethod
     def load(cls, path: Path, dim: int, model: str = "") -> AnnGraph | None:
-        """The saved graph, or None when missing, unreadable or for another model."""
+        """The saved graph, or None when missing, unreadable or for another model.
+
+        The open file stays the same even if a writer replaces the path meanwhile, and the
+        faiss index is read straight from its zip member, so loading holds one copy of the
+        graph (a 300 MB graph once took three: file bytes, array, index)."""
         try:
-            with np.load(io.BytesIO(Path(path).read_bytes())) as z:
+            with np.load(Path(path)) as z:
                 fmt, fdim, seq = (int(x) for x in z["meta"])
                 if fmt != FORMAT or fdim != dim or (model and str(z["model"]) != model):
                     return None
                 g = cls(dim, model)
-                g.index = faiss.deserialize_index(z["index"])
+                with z.zip.open("index.npy") as member:
+                    fmt_ = np.lib.format
+                    header = {(1, 0): fmt_.read_array_header_1_0}.get(
+                        fmt_.read_magic(member), fmt_.read_array_header_2_0
+                    )
+                    header(member)  # skip the .npy header: the raw bytes follow
+                    reader = faiss.PyCallbackIOReader(member.read)
+                    g.index = faiss.read_index(reader)
                 g.live = set(z["live"].tolist())
                 g.seq = seq
                 return g
-        except (OSError, ValueError, KeyError, RuntimeError):
+        except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile):
             return None
 
 

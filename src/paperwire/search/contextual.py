@@ -48,7 +48,8 @@ class ContextualEmbedder:
     """Text to unit vectors (float32, 384 dimensions).  Thread-safe; loads once per process.
 
     Two onnxruntime sessions share the model file: queries run on their own single-threaded
-    session, so a query never waits behind a bulk batch of the background embedding job.
+    session, so a query never waits behind a bulk batch of the background embedding job; the
+    bulk session (``threads`` intra-op threads) is made on the first :meth:`embed`.
     """
 
     name = MODEL_NAME
@@ -82,15 +83,19 @@ class ContextualEmbedder:
             opts.intra_op_num_threads = n
             opts.inter_op_num_threads = 1
             opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.enable_cpu_mem_arena = False  # the arena kept ~150 MB after a bulk batch
             opts.log_severity_level = 3
-            return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+            try:
+                return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own types for a bad file
+                raise EmbedderUnavailable(f"onnxruntime could not load {model}: {exc}") from exc
 
-        try:
-            self._bulk = session(threads or _threads())
-            self._query = session(1)
-        except Exception as exc:  # onnxruntime raises its own types for a bad file
-            raise EmbedderUnavailable(f"onnxruntime could not load {model}: {exc}") from exc
-        self._inputs = {i.name for i in self._bulk.get_inputs()}
+        # each session holds about 160 MB: made on first use, so a server holds the query one
+        # and its background job one single-threaded bulk session (BackgroundEmbedder)
+        self._session, self._threads = session, threads or _threads()
+        self._query = session(1)  # loads now, so a broken install shows at once
+        self._bulk = None
+        self._inputs = {i.name for i in self._query.get_inputs()}
         self._bulk_lock = threading.Lock()
         self._query_lock = threading.Lock()
 
@@ -133,6 +138,9 @@ class ContextualEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with self._bulk_lock:
+            if self._bulk is None:
+                self._bulk = self._session(self._threads)
         for s in range(0, len(order), batch_size):
             idx = order[s : s + batch_size]
             out[idx] = self._run(self._bulk, self._bulk_lock, [texts[i] for i in idx])

@@ -222,15 +222,19 @@ class DenseIndex:
                     return
                 if epoch != self._epoch:
                     self._seq = -1
-                if self._seq < 0:
+                full = self._seq < 0
+                if full:
                     self._reset()
-                rows = db.execute(
-                    "SELECT pid, day, upvotes, org, cats, vec FROM vectors WHERE seq > ?",
-                    (max(self._seq, 0),),
-                ).fetchall()
+                    self._load_all(db)
+                    rows = []
+                else:
+                    rows = db.execute(
+                        "SELECT pid, day, upvotes, org, cats, vec FROM vectors WHERE seq > ?",
+                        (self._seq,),
+                    ).fetchall()
             self._apply(rows)
             if self.ann is not None:
-                if graph is not None or self._seq < 0:
+                if graph is not None or full:
                     self._reconcile()
                 else:
                     self._sync_rows([r[0] for r in rows])
@@ -295,6 +299,17 @@ class DenseIndex:
         self.upvotes = np.zeros(0, dtype=np.int32)
         self.org = np.zeros(0, dtype=object)
         self.cats = []
+
+    def _load_all(self, db) -> None:
+        """Every row: the filter fields first, then the vectors streamed into the matrix in
+        chunks (fetching all the blobs at once held a second copy of the vectors)."""
+        self._apply(db.execute("SELECT pid, day, upvotes, org, cats, NULL FROM vectors").fetchall())
+        cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL")
+        while chunk := cur.fetchmany(8192):
+            rows = np.fromiter((self._row[p] for p, _ in chunk), np.int64, len(chunk))
+            blob = b"".join(v for _, v in chunk)
+            self.vecs[rows] = np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self.dim)
+            self.has_vec[rows] = True
 
     def _apply(self, rows: list[tuple]) -> None:
         new = [r for r in rows if r[0] not in self._row]
