@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +25,7 @@ import httpx
 import pytest
 
 from conftest import HF_DIR, ROOT, free_port, needs_shared
+from serve_process import ServeProcess
 from web_helpers import HOSTILE_TITLE, hostile_record
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -127,34 +125,10 @@ def server(tmp_path_factory, module_db_url) -> str:
         "PAPERWIRE_OAI_URL": dead,
     }
     _seed(env)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp / "serve.log").open("w")
-    cmd = [sys.executable, "-c", "from paperwire.cli import main; main()"]
-    cmd += ["serve", "--no-sync", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/whoami", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                why = (tmp / "serve.log").read_text()
-                raise RuntimeError("paperwire serve did not start:\n" + why)
-            time.sleep(0.2)
+    with ServeProcess(env, tmp / "serve.log", "--no-sync") as node:
         # Warm the search index once, so the first keystroke in the browser is not the slow one.
-        httpx.get(url + "/search/suggest", params={"q": "model"}, timeout=60)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        httpx.get(node.url + "/search/suggest", params={"q": "model"}, timeout=60)
+        yield node.url
 
 
 # ---------------------------------------------------------------- the browser

@@ -79,16 +79,11 @@ def test_two_nodes_run_each_scheduled_job_once(pg_url, smtp, tmp_path):
             b.wait_ready()
             engine = create_engine(pg_url)
             try:
-                runs = _wait(
-                    "the sync and the digest run",
+                _wait(
+                    "the sync and the digest to finish",
                     lambda: (
-                        [
-                            r
-                            for r in ScheduleLog(engine).runs()
-                            if r.status != "running" and r.job in ("sync", "digest")
-                        ]
-                        if len(ScheduleLog(engine).runs()) >= 2
-                        else None
+                        {(r.job, r.status) for r in ScheduleLog(engine).runs()}
+                        >= {("sync", "done"), ("digest", "done")}
                     ),
                 )
                 (mail,) = inbox.wait(1, timeout=30)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from paperwire.scheduling import DailyJob
+from paperwire.scheduling import DailyJob, parse_hhmm
 from paperwire.settings import Settings
 
 log = logging.getLogger("paperwire.digest")
@@ -32,13 +32,7 @@ class Period:
 
 
 def parse_time(text: str) -> time:
-    try:
-        hours, minutes = (int(x) for x in text.strip().split(":"))
-        return time(hours, minutes)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"PAPERWIRE_DIGEST_TIME must be HH:MM (UTC), e.g. 07:00; got {text!r}"
-        ) from None
+    return parse_hhmm(text, "PAPERWIRE_DIGEST_TIME", "07:00")
 
 
 def naive_utc(now: datetime | None) -> datetime:
@@ -65,13 +59,6 @@ def due_period(frequency: str, now: datetime | None, at: time) -> Period:
         monday = send_day - timedelta(days=send_day.weekday())
         return weekly_period(monday - timedelta(days=7))
     raise ValueError(f"unknown frequency {frequency!r}: use daily or weekly")
-
-
-def next_send(settings: Settings, now: datetime | None = None) -> datetime:
-    """The next time digests fall due (naive UTC)."""
-    now = naive_utc(now)
-    at = datetime.combine(now.date(), parse_time(settings.digest_time))
-    return at if at > now else at + timedelta(days=1)
 
 
 def send_due_digests(settings: Settings, now: datetime | None = None):
