@@ -34,6 +34,13 @@ PG_URL = os.environ.get("PAPERWIRE_TEST_PG_URL")
 os.environ.setdefault("PAPERWIRE_EMBED_CONTEXTUAL", "false")
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path, monkeypatch) -> None:
+    """Every test (and every CLI or server it starts) gets its own data directory, so no two
+    tests share a search index or a secret through the user's default one."""
+    monkeypatch.setenv("PAPERWIRE_DATA_DIR", str(tmp_path / "default-data"))
+
+
 def needs_shared(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"shared data missing: {path} (tests read it from ../shared beside the repo)")

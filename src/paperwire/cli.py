@@ -74,15 +74,29 @@ def import_(
             yield from read_file(path)
 
     summary = ImportSummary()
+    index = _bulk_index(settings)
+    piped, ok = 0, False
     try:
+        if index is not None:
+            from paperwire.search.pipeline import EmbedPipeline
+
+            index.recover(store)  # papers a killed import left out of the index
+            index.begin_bulk()  # one lexical writer, committed every 25,000 papers
+            index.pipeline = EmbedPipeline(index.dense)  # static vectors in a worker meanwhile
         with progress("importing papers") as bar:
             summary = store.importer(batch_size).run(
                 items(), strict=strict, on_progress=bar.advance
             )
+        ok = True
     except StrictImportError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     finally:
+        if index is not None:  # on failure the journal keeps what the index lacks
+            index.end_bulk(commit=ok)
+            if index.pipeline is not None:
+                piped = index.pipeline.close(wait=ok)
+                index.pipeline = None
         store.close()
     for line in summary.errors[:50]:
         err.print(f"[yellow]rejected:[/] {escape(line)}", highlight=False)
@@ -100,17 +114,26 @@ def import_(
         f"{summary.rejected:,}",
     )
     console.print(table)
-    if summary.new or summary.updated:  # the lexical index is already up to date
+    if index is not None:  # the lexical index is already up to date
         from paperwire.search.cli import embed_pending
-        from paperwire.search.indexer import open_index
 
         store = open_store(settings)
-        try:
-            embed_pending(settings, store, open_index(settings))
+        try:  # papers the worker did not get to (or an earlier, killed import left)
+            if not embed_pending(settings, store, index) and piped:
+                index.dense.update_ann()  # (embed_pending does this when it embeds)
         finally:
             store.close()
     if summary.new == 0 and summary.updated == 0 and summary.rejected == 0:
         console.print("Nothing changed: everything was already imported.")
+
+
+def _bulk_index(settings: Settings):
+    """The search index a bulk import feeds, or None when imports leave it alone."""
+    if not (settings.search_index_on_import and settings.embed_on_import):
+        return None
+    from paperwire.search.indexer import open_index
+
+    return open_index(settings)
 
 
 @app.command()
@@ -302,7 +325,13 @@ _register_ops(app)  # paperwire migrate / paperwire runs (docs/deploy.md)
 
 
 def main() -> None:
-    app()
+    from paperwire.search.indexer import IndexMismatch
+
+    try:
+        app(standalone_mode=True)
+    except IndexMismatch as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -121,13 +121,23 @@ def index(
     """Show the search index, or rebuild it from the store (in the foreground)."""
     from paperwire.progress import progress
 
-    settings, store, ix = _open(db)
+    if rebuild:  # (another database's index may be here: rebuilt, not refused)
+        from paperwire.cli import load_settings
+        from paperwire.search.indexer import bind, open_index
+        from paperwire.store import open_store
+
+        settings = load_settings(db)
+        store = open_store(settings.model_copy(update={"search_index_on_import": False}))
+        ix = open_index(settings)
+    else:
+        settings, store, ix = _open(db)
     try:
         if rebuild:
             n_papers = store.counts().papers
             t = time.perf_counter()
             with progress("indexing papers (lexical)", total=n_papers) as bar:
                 n = ix.rebuild(store, bar.advance)
+            bind(ix, store, rebind=True)
             t_lex = time.perf_counter() - t
             t = time.perf_counter()
             e = embed_pending(settings, store, ix)

@@ -143,16 +143,24 @@ class DenseIndex:
             )
         return len(docs)
 
-    def set_vectors(self, pids: list[int], vecs: np.ndarray) -> None:
+    def set_vectors(
+        self, pids: list[int], vecs: np.ndarray, hashes: list[str] | None = None
+    ) -> None:
+        """Store vectors; with ``hashes`` only where the paper's text hash is still that one
+        (a vector computed elsewhere while the text changed again is dropped)."""
+        vecs = np.asarray(vecs, dtype=np.float32)
         with self._db() as db:
             seq = self._next_seq(db)
-            db.executemany(
-                "UPDATE vectors SET vec=?, seq=? WHERE pid=?",
-                [
-                    (np.asarray(v, dtype=np.float32).tobytes(), seq, p)
-                    for p, v in zip(pids, vecs, strict=True)
-                ],
-            )
+            if hashes is None:
+                db.executemany(
+                    "UPDATE vectors SET vec=?, seq=? WHERE pid=?",
+                    [(v.tobytes(), seq, p) for p, v in zip(pids, vecs, strict=True)],
+                )
+            else:
+                db.executemany(
+                    "UPDATE vectors SET vec=?, seq=? WHERE pid=? AND text_hash=?",
+                    [(v.tobytes(), seq, p, h) for p, v, h in zip(pids, vecs, hashes, strict=True)],
+                )
 
     def delete(self, pids: Iterable[int]) -> None:
         with self._db() as db:

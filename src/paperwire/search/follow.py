@@ -96,6 +96,7 @@ class IndexFollower(threading.Thread):
         new rows are read.  A row seen already (same id, same ``modified_at``) in the window
         costs nothing more than being listed again."""
         state = self.index.follow_state
+        self.index.recover(self.store)  # what a killed import left unindexed
         mark = state.watermark()
         read_at = datetime.now(UTC).replace(tzinfo=None)
         if mark is None:

@@ -21,6 +21,7 @@ from paperwire.store.views import SearchDoc
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (pid INTEGER PRIMARY KEY, sig TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS unindexed (pid INTEGER PRIMARY KEY);
 """
 
 
@@ -72,6 +73,16 @@ class FollowState:
                 (when.isoformat() if when else None,),
             )
 
+    # -- which database the index holds (store_meta.identity) ----------------------------
+    def store_identity(self) -> str | None:
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='store'").fetchone()
+        return row[0] if row else None
+
+    def set_store_identity(self, identity: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('store', ?)", (identity,))
+
     # -- signatures -------------------------------------------------------------------
     def unchanged(self, docs: Iterable[SearchDoc]) -> set[int]:
         """Ids among ``docs`` that the index already holds exactly as they are now."""
@@ -91,7 +102,28 @@ class FollowState:
             )
             db.executemany("DELETE FROM docs WHERE pid = ?", [(p,) for p in gone])
 
+    # -- the journal: papers written to the store but not yet committed to the index ------
+    def journal(self, ids: Iterable[int]) -> None:
+        """Called before the store commits a batch: if the process dies before the index
+        commits these papers, the next import (or the follower) indexes them from here."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self._db() as db:
+            db.executemany("INSERT OR IGNORE INTO unindexed VALUES (?)", [(p,) for p in ids])
+
+    def unjournal(self, ids: Iterable[int]) -> None:
+        with self._db() as db:
+            db.executemany("DELETE FROM unindexed WHERE pid = ?", [(p,) for p in ids])
+
+    def journaled(self, limit: int = 2000) -> list[int]:
+        with self._db() as db:
+            return [
+                r[0] for r in db.execute("SELECT pid FROM unindexed ORDER BY pid LIMIT ?", (limit,))
+            ]
+
     def clear(self) -> None:
         with self._db() as db:
+            db.execute("DELETE FROM unindexed")
             db.execute("DELETE FROM docs")
             db.execute("DELETE FROM meta WHERE key='watermark'")

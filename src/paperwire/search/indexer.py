@@ -30,12 +30,14 @@ from paperwire.search.contextual import ContextualEmbedder, contextual_embedder
 from paperwire.search.dense import DenseIndex
 from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable, default_embedder
 from paperwire.search.follow_state import FollowState
-from paperwire.search.lexical import LexicalIndex
+from paperwire.search.lexical import BulkUpserter, LexicalIndex
+from paperwire.search.pipeline import EmbedPipeline
 from paperwire.settings import Settings
 
 log = logging.getLogger(__name__)
 EMBED_INLINE_MAX = 500  # batches up to this size (a daily sync) are embedded at once
 EMBED_BATCH = 512
+BULK_COMMIT_EVERY = 25_000  # papers per lexical commit during a bulk import
 CONTEXTUAL_BATCH = 64  # papers per write of the contextual job (about 6 s on 2 cores)
 CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between graph saves while the contextual job runs
 TIERS = ("static", "contextual")
@@ -64,6 +66,17 @@ class SearchIndex:
         self._contextual_saved = time.monotonic()
         self._write_lock = threading.Lock()
         self.follow_state = FollowState(self.path)
+        if self.lexical.was_reset:  # a new lexical layout: index every paper again
+            log.warning(
+                "the lexical index in %s had an older layout and was dropped; it is rebuilt "
+                "by `paperwire index --rebuild` or by a running server",
+                self.path,
+            )
+            self.follow_state.clear()
+        self.pipeline: EmbedPipeline | None = None  # set for a bulk import (search/pipeline.py)
+        self._bulk: BulkUpserter | None = None  # set between begin_bulk and end_bulk
+        self._staged: list = []
+        self._staged_gone: list[int] = []
 
     # -- the model ------------------------------------------------------------------
     @property
@@ -108,17 +121,63 @@ class SearchIndex:
     def index_docs(self, store, docs: list, gone: set[int] = frozenset(), *, embed: bool = False):
         """Write these documents (and drop ``gone`` ids); records what was indexed."""
         with self._write_lock:
-            self.lexical.upsert(docs)
+            if self._bulk is not None:
+                self._bulk.stage(docs, gone)
+            else:
+                self.lexical.upsert(docs)
+                if gone:
+                    self.lexical.delete(gone)
             self.dense.upsert(docs)
             self.contextual.upsert(docs)
             if gone:
-                self.lexical.delete(gone)
                 self.dense.delete(gone)
                 self.contextual.delete(gone)
-            self.follow_state.record(docs, gone)
-        if embed and docs:
+            if self._bulk is not None:
+                self._staged.extend(docs)
+                self._staged_gone.extend(gone)
+                if len(self._staged) >= BULK_COMMIT_EVERY:
+                    self._commit_bulk()
+            else:
+                self.follow_state.record(docs, gone)
+                self.follow_state.unjournal([d.id for d in docs] + list(gone))
+        if self.pipeline is not None and docs:  # a bulk import: embedded in a worker
+            self.pipeline.submit(docs)
+        elif embed and docs:
             self.embed_pending(store, only=[d.id for d in docs])
         return len(docs)
+
+    # -- bulk imports ---------------------------------------------------------------
+    def begin_bulk(self) -> None:
+        """Keep one lexical writer open and commit it every ``BULK_COMMIT_EVERY`` papers."""
+        with self._write_lock:
+            if self._bulk is None:
+                self._bulk = self.lexical.bulk_upserter()
+                self._staged, self._staged_gone = [], []
+
+    def end_bulk(self, commit: bool = True) -> None:
+        with self._write_lock:
+            if self._bulk is None:
+                return
+            if commit:
+                self._commit_bulk()
+            self._bulk.close(commit=commit)
+            self._bulk = None
+
+    def _commit_bulk(self) -> None:
+        """Commit the staged papers, then record them and take them off the journal."""
+        assert self._bulk is not None
+        self._bulk.commit()
+        self.follow_state.record(self._staged, self._staged_gone)
+        self.follow_state.unjournal([d.id for d in self._staged] + self._staged_gone)
+        self._staged, self._staged_gone = [], []
+
+    def recover(self, store) -> int:
+        """Index the papers a killed import committed to the store but not to the index."""
+        n = 0
+        while ids := self.follow_state.journaled():
+            n += self.index_ids(store, ids)
+            self.follow_state.unjournal(ids)  # (ids gone from the store were removed)
+        return n
 
     def embed_pending(
         self,
@@ -227,16 +286,45 @@ def open_index(settings: Settings) -> SearchIndex:
     return _open(str(settings.resolved_index_dir.resolve()), settings.embed_contextual)
 
 
+class IndexMismatch(RuntimeError):
+    """The index directory was built from another database."""
+
+
+def bind(index: SearchIndex, store, *, rebind: bool = False) -> None:
+    """Check that ``index`` holds ``store``'s papers (each database has a random identity,
+    which the index records the first time); ``rebind`` after a rebuild from ``store``.
+
+    An empty index is taken over; one from before identities existed is adopted when it holds
+    as many papers as the store.  Otherwise IndexMismatch says what to do."""
+    mine = store.identity()
+    state = index.follow_state
+    got = state.store_identity()
+    if got == mine:
+        return
+    held = index.lexical.count()
+    if rebind or held == 0 or (got is None and held == store.counts().papers):
+        state.set_store_identity(mine)
+        return
+    raise IndexMismatch(
+        f"the search index in {index.path} was built from another database"
+        f" ({held:,} papers). Give this database an index directory of its"
+        " own (PAPERWIRE_INDEX_DIR, or another PAPERWIRE_DATA_DIR), or rebuild this one for it"
+        " with `paperwire index --rebuild` (the other database's index is then lost)."
+    )
+
+
 def attach(store, settings: Settings) -> SearchIndex | None:
     """Make every committed import batch of ``store`` update the search index."""
     if not settings.search_index_on_import:
         return None
     index = open_index(settings)
+    bind(index, store)
     embed_small = settings.embed_on_import
 
     def on_import(ids: list[int]) -> None:
         index.index_ids(store, ids, embed=embed_small and len(ids) <= EMBED_INLINE_MAX)
 
+    store.import_journal.append(index.follow_state.journal)
     store.import_listeners.append(on_import)
     return index
 

@@ -102,3 +102,13 @@ class Listing(Base):
         UniqueConstraint("paper_id", "day", "source", name="uq_listings_paper_day_source"),
         Index("ix_listings_day", "day"),
     )
+
+
+class StoreMeta(Base):
+    """Facts about this database itself; ``identity`` is a random id written by the
+    migration that made the table, so derived indexes can tell which database they hold."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)

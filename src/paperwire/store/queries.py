@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from paperwire.store.community_queries import CommunityQueries
 from paperwire.store.digest_queries import DigestQueries
 from paperwire.store.importer import Importer, ImportSummary
-from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.recommend_queries import RecommendQueries
 from paperwire.store.trending import TrendingQueries
 from paperwire.store.views import (
@@ -79,13 +79,27 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
         # Called with the ids of new or changed papers after each committed import batch
         # (the search index attaches here, see paperwire.search.indexer.attach).
         self.import_listeners: list[Callable[[list[int]], None]] = []
+        # called inside each import batch's transaction, before it commits (the search
+        # index's journal: search/follow_state.py)
+        self.import_journal: list[Callable[[list[int]], None]] = []
 
     def close(self) -> None:
         self.engine.dispose()
 
+    def identity(self) -> str:
+        """This database's random id (migration 0009): the search index records it."""
+        with Session(self.engine) as s:
+            got = s.scalar(select(StoreMeta.value).where(StoreMeta.key == "identity"))
+        if got is None:  # pragma: no cover - a database migrated without its data step
+            raise RuntimeError("this database has no identity: run `paperwire migrate`")
+        return got
+
     # -- writing ----------------------------------------------------------------------
     def importer(self, batch_size: int = 2000) -> Importer:
-        return Importer(self.engine, batch_size=batch_size, after_commit=self.import_listeners)
+        hooks = [lambda _session, ids, note=note: note(ids) for note in self.import_journal]
+        return Importer(
+            self.engine, batch_size=batch_size, hooks=hooks, after_commit=self.import_listeners
+        )
 
     def import_records(
         self, items: Iterable, *, strict: bool = False, batch_size: int = 2000
@@ -328,7 +342,23 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
             return list(s.scalars(select(Paper.id).order_by(Paper.id)))
 
     def _search_docs(self, s: Session, where) -> list[SearchDoc]:
-        papers = s.scalars(select(Paper).where(where).order_by(Paper.id)).all()
+        # columns, not ORM objects: this runs for every imported batch and every rebuild
+        papers = s.execute(
+            select(
+                Paper.id,
+                Paper.arxiv_id,
+                Paper.title,
+                Paper.abstract,
+                Paper.authors,
+                Paper.keywords,
+                Paper.categories,
+                Paper.hf_upvotes,
+                Paper.published_on,
+                Paper.published_at,
+            )
+            .where(where)
+            .order_by(Paper.id)
+        ).all()
         first: dict[int, tuple[date, str | None]] = {}
         if papers:
             rows = s.execute(
