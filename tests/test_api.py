@@ -84,7 +84,11 @@ def test_daily_papers_on_both_backends(store, settings, shared_hf_dir):
 
 def test_item_shape_matches_hf(api):
     ours = {i["paper"]["id"]: i for i in api.get("/api/daily_papers", params={"date": DAY}).json()}
-    for theirs in recorded(DAY):
+    theirs_all = recorded(DAY)
+    assert len(theirs_all) >= 10 and set(ours) == {t["paper"]["id"] for t in theirs_all}
+    with_org = [t for t in theirs_all if t["paper"].get("organization")]
+    assert with_org, "the recorded day must exercise the organization fields"
+    for theirs in with_org:
         mine = ours[theirs["paper"]["id"]]
         missing = key_paths(theirs) - key_paths(mine) - NOT_KEPT
         missing = {k for k in missing if not k.startswith("submittedBy.is")}

@@ -3,7 +3,7 @@ comment, follow, sign out; forged CSRF and GET mutations refused; hostile text i
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -288,7 +288,3 @@ def test_password_change_signs_out_other_sessions(settings):
         assert "/users/gus" in a.get("/").text
         assert "/users/gus" not in b.get("/").text
     store.close()
-
-
-def test_unused_date_import():
-    assert isinstance(TODAY, date)

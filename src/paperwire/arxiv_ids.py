@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_NEW = re.compile(r"^(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$")
-_OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*)(?:\.[A-Za-z\-]+)?/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
+# re.ASCII everywhere: \d also matches Arabic-Indic and other digits, and 2608.19880 written
+# in them would become a second row for the same paper
+_NEW = re.compile(r"^(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$", re.ASCII)
+_OLD = re.compile(
+    r"^(?P<arch>[a-z][a-z\-]*)(?:\.[A-Za-z\-]+)?/(?P<num>\d{7})(?:v(?P<v>\d+))?$", re.ASCII
+)
 _URL = re.compile(
     r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$"
 )

@@ -43,6 +43,9 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+IMPORT_REJECTED = 3  # exit status of an import that rejected records (1: --strict, 2: usage)
+
+
 @app.command("import")
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to import.")],
@@ -125,6 +128,12 @@ def import_(
             store.close()
     if summary.new == 0 and summary.updated == 0 and summary.rejected == 0:
         console.print("Nothing changed: everything was already imported.")
+    if summary.rejected:  # the good records are in; the exit status says some were not
+        err.print(
+            f"{summary.rejected:,} record(s) or file(s) were rejected (listed above); "
+            "everything else was imported."
+        )
+        raise typer.Exit(IMPORT_REJECTED)
 
 
 def _bulk_index(settings: Settings):

@@ -27,6 +27,7 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_FIELD = "csrf_token"
@@ -138,7 +139,11 @@ class CommunityMiddleware:
                 session.pop("sid", None)
         scope[USER_KEY] = user
 
-        if scope["method"] not in SAFE_METHODS and not _exempt(scope["path"]):
+        if (
+            scope["method"] not in SAFE_METHODS
+            and not _exempt(scope["path"])
+            and _handled(scope)  # else the router answers 404 or 405 and nothing runs
+        ):
             ok, receive, why = await _check_csrf(scope, receive, session)
             if not ok:
                 await _forbidden(scope, why)(scope, receive, send)
@@ -151,6 +156,29 @@ class CommunityMiddleware:
             await self.app(scope, receive, send)
         finally:
             _current.reset(reset)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def route_methods(scope: Scope) -> set[str] | None:
+    """The methods some route of the app takes at this path (None: no app to ask)."""
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", None)
+    if routes is None:
+        return None
+    found = {
+        m
+        for m in HTTP_METHODS
+        if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)
+    }
+    return found | {"HEAD"} if "GET" in found else found
+
+
+def _handled(scope: Scope) -> bool:
+    """Whether a route takes this path with this method: else the router answers 404 or 405,
+    nothing runs, and a CSRF 403 would only hide the real answer."""
+    methods = route_methods(scope)
+    return methods is None or scope["method"] in methods
 
 
 def _exempt(path: str) -> bool:

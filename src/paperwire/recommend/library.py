@@ -16,7 +16,7 @@ FORMATS = ("bibtex", "ris", "csv")
 _ARXIV_IN_TEXT = re.compile(
     r"(?:arxiv[:./\s]*(?:abs/|pdf/)?|arxiv\.org/(?:abs|pdf)/)"
     r"(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[a-z\-]+)?/\d{7}(?:v\d+)?)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
 

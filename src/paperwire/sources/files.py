@@ -22,7 +22,7 @@ from paperwire.record import PaperRecord
 from paperwire.sources import hf_daily, snapshot
 from paperwire.sources.errors import RecordError
 
-_DAY_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_DAY_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})", re.ASCII)
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".ndjson")
 
 
@@ -44,9 +44,10 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 def _open_text(path: Path) -> io.TextIOBase:
     with path.open("rb") as fh:
         magic = fh.read(2)
+    # utf-8-sig: a byte order mark (editors on Windows write one) is skipped, not a format
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")  # type: ignore[return-value]
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")  # type: ignore[return-value]
+    return path.open("r", encoding="utf-8-sig")
 
 
 def _day_from_name(path: Path) -> date | None:
@@ -75,6 +76,7 @@ def read_file(path: Path) -> Iterator[PaperRecord | RecordError]:
         yield RecordError(str(path), f"cannot read file: {exc}")
         return
     if first == "":
+        yield RecordError(str(path), "empty file: it holds no papers")
         return
     if first == "[":
         yield from _read_json_list(path)
@@ -93,6 +95,9 @@ def _read_json_list(path: Path) -> Iterator[PaperRecord | RecordError]:
         return
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         yield RecordError(str(path), f"malformed JSON: {exc}")
+        return
+    except RecursionError:
+        yield RecordError(str(path), "malformed JSON: nested too deeply to be a papers file")
         return
     if items and isinstance(items[0], dict) and "paper" not in items[0] and "abstract" in items[0]:
         for index, obj in enumerate(items):
@@ -117,6 +122,9 @@ def _read_json_lines(path: Path) -> Iterator[PaperRecord | RecordError]:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
                     yield RecordError(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
+                    continue
+                except RecursionError:
+                    yield RecordError(where, "malformed JSON: nested too deeply")
                     continue
                 try:
                     if isinstance(obj, dict) and "paper" in obj:

@@ -6,19 +6,21 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from paperwire.safetext import xml_safe
+
 _WS = re.compile(r"\s+")
 
 
 def clean_line(text: str | None) -> str:
-    """Collapse all whitespace (titles, names)."""
-    return _WS.sub(" ", text or "").strip()
+    """Collapse all whitespace (titles, names); drop what XML cannot hold (safetext.py)."""
+    return _WS.sub(" ", xml_safe(text or "")).strip()
 
 
 def clean_abstract(text: str | None) -> str:
     """Unwrap hard-wrapped abstracts while keeping blank-line paragraph breaks."""
     if not text:
         return ""
-    paragraphs = re.split(r"\n\s*\n", text.strip())
+    paragraphs = re.split(r"\n\s*\n", xml_safe(text).strip())
     return "\n\n".join(clean_line(p) for p in paragraphs if p.strip())
 
 

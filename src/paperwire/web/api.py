@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.store import Store
 from paperwire.web.hf_shapes import daily_item, full_paper, paper_object
+from paperwire.web.pages import MAX_PAGE
 from paperwire.web.periods import BadPeriod, day_period, parse_period
 from paperwire.web.search_routes import related_papers
 
@@ -38,10 +39,9 @@ def _error(message: str, status_code: int = 400) -> JSONResponse:
 def _int(name: str, value: str | None, default: int, low: int, high: int | None) -> int:
     if value in (None, ""):
         return default
-    try:
-        n = int(value)
-    except ValueError:
-        raise ApiError(f"{name} must be an integer, got {value!r}") from None
+    if not (value.isascii() and value.lstrip("-").isdigit()):
+        raise ApiError(f"{name} must be an integer, got {value!r}")
+    n = int(value)
     if n < low or (high is not None and n > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ApiError(f"{name} must be {bound}, got {n}")
@@ -89,7 +89,7 @@ def daily_papers(
         sort_key = API_SORTS.get(sort or "publishedAt")
         if sort_key is None:
             raise ApiError(f"sort must be publishedAt or trending, got {sort!r}")
-        page = _int("p", p, 0, 0, None)
+        page = _int("p", p, 0, 0, MAX_PAGE)
         size = _int("limit", limit, 50, 1, MAX_LIMIT)
         span = _range(date, week, month, submitter, store)
     except ApiError as exc:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire import __version__
 from paperwire.community import web as community
+from paperwire.community.security import route_methods
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
 from paperwire.web import (
@@ -93,9 +94,14 @@ def _is_api(request: Request) -> bool:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 405:
+        # every method taken at this path (Starlette names the first route's only, and
+        # /login has a GET route and a POST route)
+        methods = route_methods(request.scope) or set()
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
     if _is_api(request):
         return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
-    return render(
+    response = render(
         request,
         "error.html",
         status_code=exc.status_code,
@@ -104,6 +110,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         message=detail,
         suggestions=getattr(exc, "suggestions", None) or [],
     )
+    if exc.headers:  # Retry-After on a 429, Allow on a 405: the page keeps them too
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -9,13 +9,11 @@ fast enough to answer at every pause in typing.  Stemming lets an unfinished wor
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.search.lexical import Filters
-from paperwire.web.periods import day_period, month_period, week_period
+from paperwire.web.periods import BadPeriod, day_period, month_period, parse_day, week_period
 from paperwire.web.search_routes import searcher
 from paperwire.web.templating import PageError, render
 
@@ -32,11 +30,9 @@ def jump(request: Request, day: str = "", kind: str = "day") -> RedirectResponse
     if kind not in PERIODS:
         raise PageError(400, f"unknown view {kind!r}: choose day, week or month", examples)
     try:
-        when = date.fromisoformat(day.strip())
-    except ValueError:
-        raise PageError(
-            400, f"{day!r} is not a date: pick one in the calendar or type 2026-08-21", examples
-        ) from None
+        when = parse_day(day)
+    except BadPeriod as exc:
+        raise PageError(400, f"{exc}: pick a day in the calendar", examples) from None
     return RedirectResponse(PERIODS[kind](when).url, status_code=303)
 
 

@@ -7,6 +7,7 @@ Entry ids are the paper URLs, so a reader never shows a paper twice.
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlencode
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
+from paperwire.safetext import xml_safe
 from paperwire.store.views import PaperView
 from paperwire.web.templating import PageError
 
@@ -37,11 +39,6 @@ def _when(p: PaperView) -> datetime:
     return _aware(p.published_at)
 
 
-def _xml_safe(text: str) -> str:
-    """Drop the control characters XML 1.0 cannot hold (they occur in scraped abstracts)."""
-    return "".join(c for c in text if c in "\t\n\r" or ord(c) >= 0x20)
-
-
 def render_feed(
     request: Request,
     kind: str,
@@ -55,11 +52,11 @@ def render_feed(
     base = settings.public_url.rstrip("/")
     fg = FeedGenerator()
     fg.id(base + feed_path)
-    fg.title(_xml_safe(f"{settings.site_name}: {title}"))
+    fg.title(xml_safe(f"{settings.site_name}: {title}"))
     fg.link(href=base + page_path, rel="alternate")
     fg.link(href=base + feed_path, rel="self")
-    fg.description(_xml_safe(description))
-    fg.subtitle(_xml_safe(description))
+    fg.description(xml_safe(description))
+    fg.subtitle(xml_safe(description))
     fg.language("en")
     newest = max((_when(p) for p in papers), default=_aware(date.today()))
     fg.updated(newest)
@@ -69,13 +66,20 @@ def render_feed(
         fe = fg.add_entry()
         fe.id(url)
         fe.guid(url, permalink=True)
-        fe.title(_xml_safe(p.title))
         fe.link(href=url, rel="alternate")
-        fe.summary(_xml_safe(p.abstract or p.title))
+        title, summary = xml_safe(p.title), xml_safe(p.abstract or p.title)
+        if kind == "rss":
+            # RSS readers read <title> and <description> as HTML: escaped once more, an
+            # abstract's "<img onerror=...>" shows as text instead of becoming markup
+            fe.title(html.escape(title, quote=False))
+            fe.description(html.escape(summary, quote=False), isSummary=True)
+        else:  # Atom says what it holds: plain text
+            fe.title(title)
+            fe.summary(summary, type="text")
         fe.published(_when(p))
         fe.updated(_when(p))
         for name in p.authors[:20]:
-            fe.author(name=_xml_safe(name))
+            fe.author(name=xml_safe(name))
         for cat in p.categories:
             fe.category(term=cat)
     body = fg.atom_str(pretty=True) if kind == "atom" else fg.rss_str(pretty=True)

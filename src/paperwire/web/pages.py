@@ -29,15 +29,19 @@ def _store(request: Request) -> Store:
     return request.app.state.store
 
 
+MAX_PAGE = 1_000_000  # page * page size stays far inside a 64-bit SQL integer
+
+
 def page_number(p: str | None) -> int:
     if p in (None, ""):
         return 0
-    try:
-        n = int(p)
-    except ValueError:
-        raise PageError(400, f"page {p!r} is not a number: use ?p=0, ?p=1, ...") from None
+    if not (p.isascii() and p.lstrip("-").isdigit()):
+        raise PageError(400, f"page {p!r} is not a number: use ?p=0, ?p=1, ...")
+    n = int(p)
     if n < 0:
         raise PageError(400, "the page number cannot be negative: use ?p=0 for the first page")
+    if n > MAX_PAGE:
+        raise PageError(400, f"the page number is too large: pages go up to {MAX_PAGE:,}")
     return n
 
 

@@ -11,13 +11,22 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# re.ASCII: \d would also match other scripts' digits (Arabic-Indic, Devanagari, ...)
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.IGNORECASE | re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+# Papers are dated within these years; outside them a period (and its neighbours, which
+# pages link to) could leave the range Python's dates cover.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class BadPeriod(ValueError):
     """Text that is not a valid day, ISO week or month."""
+
+
+def _check_year(year: int, text: str) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadPeriod(f"{text!r} is out of range: paperwire lists years {MIN_YEAR} to {MAX_YEAR}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,7 @@ def parse_day(text: str) -> date:
     m = _DAY.match(text.strip())
     if not m:
         raise BadPeriod(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-08-21")
+    _check_year(int(m.group(1)), text)
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError as exc:
@@ -118,6 +128,7 @@ def parse_week(text: str) -> Period:
     if not m:
         raise BadPeriod(f"{text!r} is not an ISO week: write it as YYYY-Www, e.g. 2026-W34")
     year, week = int(m.group(1)), int(m.group(2))
+    _check_year(year, text)
     try:
         monday = date.fromisocalendar(year, week, 1)
     except ValueError:
@@ -133,7 +144,8 @@ def parse_month(text: str) -> Period:
     if not m:
         raise BadPeriod(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-08")
     year, month = int(m.group(1)), int(m.group(2))
-    if not 1 <= month <= 12 or year < 1:
+    _check_year(year, text)
+    if not 1 <= month <= 12:
         raise BadPeriod(f"{text!r} is not a valid month: the month must be 01 to 12")
     return month_period(date(year, month, 1))
 

@@ -12,8 +12,10 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from paperwire.safetext import xml_safe
 from paperwire.web.periods import month_key, week_key
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,6 +77,13 @@ def query(**params: object) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
+def _finalize(value: object) -> object:
+    """Every ``{{ ... }}`` string loses the characters no XML or HTML reader accepts."""
+    if isinstance(value, Markup):  # already-safe HTML stays marked safe
+        return Markup(xml_safe(str(value)))
+    return xml_safe(value) if isinstance(value, str) else value
+
+
 def make_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -85,6 +94,7 @@ def make_env() -> Environment:
         # The templates ship with the package: no stat() of every template on every render
         # (about 7% of a day page's time under load; restart to pick up an edited template).
         auto_reload=False,
+        finalize=_finalize,
     )
     env.filters.update(authors_short=authors_short, nice_date=nice_date)
     env.globals.update(
