@@ -10,6 +10,7 @@ import unicodedata
 from xml.etree import ElementTree
 
 import feedparser
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,6 +22,7 @@ from paperwire.sources.files import read_file
 from paperwire.sources.text import clean_abstract, clean_line
 from paperwire.store import open_store
 from paperwire.web.app import create_app
+from serve_process import ServeProcess
 
 NONCHAR = "Nonchar \uffff title \ufffe and lone"
 # a JSON "\ud800" escape decodes to a lone surrogate, which no database can store: the
@@ -185,3 +187,41 @@ def test_xml_safe_takes_every_unicode_category():
         assert xml_safe(f"a{ch}b") == "ab"
     assert clean_line(SURROGATE) == "Nonchar title and lone"
     assert "\uffff" not in clean_abstract("one\uffff\n\ntwo")
+
+
+def test_sign_in_is_limited_per_account_from_any_address(settings):
+    cfg = community_settings(
+        settings, login_rate_limit="100/minute", login_account_rate_limit="2/minute"
+    )
+    store = open_store(cfg)
+    with TestClient(create_app(cfg, store), follow_redirects=False) as client:
+
+        def attempt(user: str) -> int:
+            html = client.get("/login").text
+            form = {"csrf_token": token(html), "username": user, "password": "y" * 8}
+            return client.post("/login", data=form).status_code
+
+        assert [attempt("Alice"), attempt("alice"), attempt("ALICE")] == [400, 400, 429]
+        assert attempt("bob") == 400  # other accounts are not locked with it
+    store.close()
+
+
+def _post_login(url: str, forwarded: str) -> int:
+    with httpx.Client(base_url=url, follow_redirects=False) as c:
+        html = c.get("/login").text
+        form = {"csrf_token": token(html), "username": f"u{forwarded}", "password": "y" * 8}
+        return c.post("/login", data=form, headers={"X-Forwarded-For": forwarded}).status_code
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_x_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path, trusted):
+    env = {
+        "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
+        "PAPERWIRE_LOGIN_RATE_LIMIT": "2/minute",
+        "PAPERWIRE_ARGON2_PROFILE": "CHEAPEST",
+        "PAPERWIRE_TRUSTED_PROXIES": trusted,
+    }
+    with ServeProcess(env, tmp_path / "serve.log", "--no-sync").start().wait_ready() as node:
+        codes = [_post_login(node.url, f"203.0.113.{i}") for i in range(3)]
+    # untrusted: one address (the TCP peer), limited at the third try; trusted: three
+    assert codes == ([400, 400, 429] if not trusted else [400, 400, 400])

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     session_days: int = 30  # how long a sign-in lasts
     argon2_profile: str = "RFC_9106_LOW_MEMORY"  # argon2.profiles name; CHEAPEST for tests
     login_rate_limit: str = "10/minute"  # per IP, `limits` notation
+    # per account name, whatever the address: rotating addresses does not buy more guesses
+    login_account_rate_limit: str = "30/hour"
+    # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (comma-separated IPs or networks, "*" for any).  Empty: none, so the client
+    # address is the TCP peer and nothing on this host can pick its own address by sending
+    # a header.  Behind nginx on the same host: 127.0.0.1 (docs/deploy.md).
+    trusted_proxies: str = ""
     signup_rate_limit: str = "5/hour"  # per IP
     rate_limit_storage: str = "memory://"  # per process; redis://host for several nodes
 

@@ -114,6 +114,8 @@ def signin(
 ) -> Response:
     settings = settings_of(request)
     rate_limited(request, "login", settings.login_rate_limit)
+    if username.strip():
+        rate_limited(request, "login-account", settings.login_account_rate_limit, username.strip())
     store = store_of(request)
     found = store.user_credentials(username.strip())
     stored = found[1] if found else None

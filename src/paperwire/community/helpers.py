@@ -70,12 +70,15 @@ def canonical_id(request: Request, raw: str) -> str:
         raise PageError(400, str(exc), [("Latest papers", "/")]) from None
 
 
-def rate_limited(request: Request, name: str, rule: str) -> None:
-    """Count a hit on ``name`` for this IP; raise 429 once over ``rule``."""
-    wait = request.app.state.rate_limiter.hit(rule, name, client_ip(request))
+def rate_limited(request: Request, name: str, rule: str, account: str | None = None) -> None:
+    """Count a hit on ``name`` for this IP (or, given ``account``, for that account name
+    from any address); raise 429 once over ``rule``."""
+    key = f"account:{account.casefold()}" if account is not None else client_ip(request)
+    wait = request.app.state.rate_limiter.hit(rule, name, key)
     if wait is None:
         return
-    message = f"Too many attempts from your address. Try again in {wait} seconds."
+    who = "for this account" if account is not None else "from your address"
+    message = f"Too many attempts {who}. Try again in {wait} seconds."
     exc = PageError(429, message, [("Latest papers", "/")])
     exc.headers = {"Retry-After": str(wait)}
     raise exc
