@@ -26,9 +26,10 @@ DENSE_POOL = 100  # nearest-neighbour candidates per query
 RRF_K = 60
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 1.0
-DENSE_ALPHA = 0.4  # weight of the dense score in the convex combination (static vectors only)
-CONTEXTUAL_ALPHA = 0.5  # ... once contextual vectors take part: equal weights, as the two
-# retrievers are about equally strong (SciFact nDCG@10: BM25 0.651, contextual dense 0.6x)
+# Weights of the meaning score in the convex combination, each the best of a sweep
+# (0.2 to 0.6) on the tune half of SciFact's queries (bench/search_quality.py, docs/search.md):
+DENSE_ALPHA = 0.2  # static vectors only (static dense alone is much weaker than BM25)
+CONTEXTUAL_ALPHA = 0.6  # once contextual vectors take part (about as strong as BM25 alone)
 MAX_LIMIT = 100
 
 
