@@ -181,3 +181,31 @@ def test_a_paper_imported_on_node_a_is_found_on_node_b(pg_url, tmp_path):
         logs = b.log()
     assert waited < FOLLOW_BOUND
     assert "index follower: indexed" in logs
+
+
+def test_node_b_searches_by_meaning_with_vectors_node_a_computed(pg_url, tmp_path):
+    needs_shared(HF_DIR)
+    secret = "test-" + uuid.uuid4().hex
+    off = {"PAPERWIRE_SYNC_ENABLED": "false", "PAPERWIRE_DIGEST_ENABLED": "false"}
+    env_a = _node_env(pg_url, tmp_path / "host-a", secret, **off)
+    # node B never embeds a paper: no inline embedding, no background job
+    env_b = _node_env(pg_url, tmp_path / "host-b", secret, PAPERWIRE_EMBED_ON_IMPORT="false",
+                      **off)  # fmt: skip
+    out = paperwire(env_a, "import", str(HF_DIR / "2026-08-20.json"))  # A computes them
+    assert "rejected:" not in out, out
+    n = len({i["paper"]["id"] for i in json.loads((HF_DIR / "2026-08-20.json").read_text())})
+
+    with ServeProcess(env_b, tmp_path / "b.log") as b:
+
+        def dense_hits():
+            got = httpx.get(b.url + "/api/papers/search",
+                            params={"q": "video generation", "mode": "dense", "limit": 5},
+                            timeout=10)  # fmt: skip
+            return got.status_code == 200 and [i["paper"]["id"] for i in got.json()]
+
+        assert _wait("node B to search by meaning", dense_hits, FOLLOW_BOUND * 3)
+        logs = b.log()
+    status = paperwire(env_b, "index")
+    assert f"dense (static): {n} of {n} papers embedded" in status, status
+    assert f"took in {n} stored vectors" in logs
+    assert "embedded" not in logs.replace("papers embedded", "")

@@ -85,7 +85,8 @@ def import_(
 
             index.recover(store)  # papers a killed import left out of the index
             index.begin_bulk()  # one lexical writer, committed every 25,000 papers
-            index.pipeline = EmbedPipeline(index.dense)  # static vectors in a worker meanwhile
+            # static vectors in worker processes meanwhile, saved with the papers too
+            index.pipeline = EmbedPipeline(index.dense, store.vectors)
         with progress("importing papers") as bar:
             summary = store.importer(batch_size).run(
                 items(), strict=strict, on_progress=bar.advance
@@ -122,7 +123,8 @@ def import_(
 
         store = open_store(settings)
         try:  # papers the worker did not get to (or an earlier, killed import left)
-            if not embed_pending(settings, store, index) and piped:
+            # (papers new to the store have no stored contextual vectors to look for)
+            if not embed_pending(settings, store, index, stored=False) and piped:
                 index.dense.update_ann()  # (embed_pending does this when it embeds)
         finally:
             store.close()

@@ -28,22 +28,35 @@ def _open(db: str | None):
     return settings, store, open_index(settings)
 
 
-def embed_pending(settings: Settings, store, index, *, contextual: bool = False) -> int:
+def embed_pending(
+    settings: Settings, store, index, *, contextual: bool = False, stored: bool = True
+) -> int:
     """Embed every paper still waiting, with a progress bar and rate (resumable): static
-    vectors, then (``contextual``) the slower contextual ones.  Returns the static count."""
+    vectors, then (``contextual``) the slower contextual ones, or else (``stored``) the
+    contextual vectors the store holds.  Returns the static count."""
     from paperwire.progress import progress
 
     n = 0
-    for tier, dense, model in (
-        ("static", index.dense, index.embedder),
-        ("contextual", index.contextual, index.contextual_embedder if contextual else None),
-    ):
+    for tier, dense in (("static", index.dense), ("contextual", index.contextual)):
         total, done = dense.counts()
-        if total - done <= 0 or model is None:
+        if total - done <= 0:
+            continue  # (the model is loaded only when something waits)
+        if tier == "static":
+            model = index.embedder
+        elif contextual:
+            model = index.contextual_embedder
+        elif stored:
+            model = None
+        else:
             continue
-        with progress(f"embedding papers ({tier})", total=total - done) as bar:
-            got = index.embed_pending(store, bar.advance, tier=tier)
+        # without a model (contextual unless asked): only the vectors the store holds
+        label = f"embedding papers ({tier})" if model is not None else f"loading {tier} vectors"
+        with progress(label, total=total - done) as bar:
+            got = index.embed_pending(store, bar.advance, tier=tier, load_only=model is None)
         n = got if tier == "static" else n
+        loaded, computed = index.loaded.get(dense.model, 0), index.computed.get(dense.model, 0)
+        if loaded or computed:
+            err.print(f"{tier} vectors: {loaded:,} loaded from the store, {computed:,} computed")
     return n
 
 

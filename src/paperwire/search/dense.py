@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS vectors (
 );
 CREATE INDEX IF NOT EXISTS ix_vectors_seq ON vectors(seq);
 CREATE INDEX IF NOT EXISTS ix_vectors_pending ON vectors(pid) WHERE vec IS NULL;
+CREATE INDEX IF NOT EXISTS ix_vectors_pending_day ON vectors(day, pid) WHERE vec IS NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
@@ -201,6 +202,19 @@ class DenseIndex:
                     (after, limit),
                 )
             ]
+
+    def pending_newest(
+        self, limit: int = 1000, before: tuple[int, int] = (1 << 62, 0)
+    ) -> list[tuple[int, int]]:
+        """``(pid, day)`` of papers waiting for a vector, newest day first, after the key
+        ``before`` (day, pid): the contextual job serves the papers readers see first."""
+        day, pid = before
+        with self._db(write=False) as db:
+            return db.execute(
+                "SELECT pid, day FROM vectors WHERE vec IS NULL AND (day < ? OR (day = ? AND "
+                "pid < ?)) ORDER BY day DESC, pid DESC LIMIT ?",
+                (day, day, pid, limit),
+            ).fetchall()
 
     def counts(self) -> tuple[int, int]:
         """(papers known, papers embedded)."""

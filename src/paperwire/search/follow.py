@@ -126,6 +126,10 @@ class IndexFollower(threading.Thread):
             if newest is None or top > newest:
                 newest = top
                 state.set_watermark(newest)
+        # vectors another node (or this one) saved to the store: loaded, never recomputed
+        pulled = self.index.pull_vectors(self.store, self._stop_event)
+        if pulled:
+            log.info("index follower: took in %d stored vectors", pulled)
         self._last_read = read_at
         keep_from = read_at - OVERLAP
         self._seen = {p: m for p, m in self._seen.items() if m >= keep_from}

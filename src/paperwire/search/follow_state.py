@@ -73,6 +73,16 @@ class FollowState:
                 (when.isoformat() if when else None,),
             )
 
+    # -- small named values (store identity, vector pull marks) ---------------------------
+    def get(self, key: str) -> str | None:
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # -- which database the index holds (store_meta.identity) ----------------------------
     def store_identity(self) -> str | None:
         with self._db() as db:

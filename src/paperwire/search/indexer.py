@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from paperwire.search.contextual import MODEL_NAME as CONTEXTUAL_MODEL
 from paperwire.search.contextual import ContextualEmbedder, contextual_embedder
-from paperwire.search.dense import DenseIndex
+from paperwire.search.dense import DenseIndex, text_hash
 from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable, default_embedder
 from paperwire.search.follow_state import FollowState
 from paperwire.search.lexical import BulkUpserter, LexicalIndex
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 EMBED_INLINE_MAX = 500  # batches up to this size (a daily sync) are embedded at once
 EMBED_BATCH = 512
 BULK_COMMIT_EVERY = 25_000  # papers per lexical commit during a bulk import
+CONTEXTUAL_LEASE = "embed:contextual"  # the database lease of the node that computes them
+CONTEXTUAL_LEASE_TTL = 600.0  # seconds; renewed every slice (about 30 s)
+VECTOR_OVERLAP = timedelta(seconds=120)  # pull_vectors re-reads this much (search/follow.py)
 CONTEXTUAL_BATCH = 64  # papers per write of the contextual job (about 6 s on 2 cores)
 CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between graph saves while the contextual job runs
 TIERS = ("static", "contextual")
@@ -74,6 +78,10 @@ class SearchIndex:
             )
             self.follow_state.clear()
         self.pipeline: EmbedPipeline | None = None  # set for a bulk import (search/pipeline.py)
+        self._pulled: dict[str, dict[int, datetime]] = {}  # pull_vectors' overlap window
+        # vectors this process loaded from the store / computed itself, by model
+        self.loaded: dict[str, int] = {}
+        self.computed: dict[str, int] = {}
         self._bulk: BulkUpserter | None = None  # set between begin_bulk and end_bulk
         self._staged: list = []
         self._staged_gone: list[int] = []
@@ -190,38 +198,51 @@ class SearchIndex:
         tier: str = "static",
         limit: int | None = None,
         embedder=None,
+        newest_first: bool = False,
+        load_only: bool = False,
     ) -> int:
-        """Embed papers that have no vector yet in ``tier``, in batches; safe to stop and
-        resume.  ``limit`` stops after about that many papers (the background job takes the
-        contextual tier in slices, so newly imported papers get static vectors meanwhile)."""
+        """Give vectors in ``tier`` to papers that have none, in batches; safe to stop and
+        resume.  Vectors the store already holds for the same text are loaded, the others
+        computed and saved to the store for every other node.  ``limit`` stops after about
+        that many papers (the background job takes the contextual tier in slices, so newly
+        imported papers get static vectors meanwhile); ``newest_first`` takes the latest
+        papers first, the ones readers look at.  ``load_only``: take what the store holds,
+        compute nothing."""
         if tier not in TIERS:
             raise ValueError(f"tier is one of {TIERS}, got {tier!r}")
         ctx = tier == "contextual"
         dense = self.contextual if ctx else self.dense
-        emb = embedder or (self.contextual_embedder if ctx else self.embedder)
-        if emb is None:
-            return 0
-        if ctx:
+        if load_only:
+            emb = None
+        else:
+            emb = embedder or (self.contextual_embedder if ctx else self.embedder)
+            if emb is None:
+                return 0
+        if ctx and emb is not None:
             batch = min(batch, CONTEXTUAL_BATCH)
-        done, after = 0, 0
+        done = 0
+        after: tuple[int, int] | int = (1 << 62, 0) if newest_first else 0
         wanted = set(only) if only is not None else None
         while not (stop and stop.is_set()) and not (limit and done >= limit):
-            pids = dense.pending(batch, after)
+            if newest_first:
+                rows = dense.pending_newest(batch, after)  # type: ignore[arg-type]
+                pids = [p for p, _ in rows]
+                after = (rows[-1][1], rows[-1][0]) if rows else after
+            else:
+                pids = dense.pending(batch, after)  # type: ignore[arg-type]
+                after = pids[-1] if pids else after
             if not pids:
                 break
-            after = pids[-1]
             if wanted is not None:
                 pids = [p for p in pids if p in wanted]
                 if not pids:
                     continue
             docs = store.search_docs(pids)
             if docs:
-                vecs = emb.embed([d.embed_text for d in docs])
-                dense.set_vectors([d.id for d in docs], vecs)
+                done += self._vectors_for(store, dense, docs, emb)
             missing = set(pids) - {d.id for d in docs}
             if missing:
                 dense.delete(missing)
-            done += len(docs)
             if advance:
                 advance(len(pids))
         if done or (dense.ann is None and not dense.ann_path.exists()):
@@ -232,6 +253,61 @@ class SearchIndex:
                 self._contextual_saved = now if save else self._contextual_saved
             dense.update_ann(save=save)
         return done
+
+    def _vectors_for(self, store, dense: DenseIndex, docs: list, emb) -> int:
+        """Vectors for ``docs``: from the store where it holds them for the same text, else
+        computed by ``emb`` and saved there.  Both kinds are rounded the store's way (float16),
+        so every node holds exactly the same vectors."""
+        hashes = {d.id: text_hash(d) for d in docs}
+        shared = getattr(store, "vectors", None)
+        got = shared.load(dense.model, hashes) if shared is not None else {}
+        self.loaded[dense.model] = self.loaded.get(dense.model, 0) + len(got)
+        todo = [d for d in docs if d.id not in got]
+        if todo and emb is not None:
+            self.computed[dense.model] = self.computed.get(dense.model, 0) + len(todo)
+            fresh = np.asarray(emb.embed([d.embed_text for d in todo]), dtype=np.float32)
+            fresh = fresh.astype(np.float16).astype(np.float32)
+            rows = [(d.id, hashes[d.id], v) for d, v in zip(todo, fresh, strict=True)]
+            if shared is not None:
+                shared.save(dense.model, rows)
+            got.update((pid, v) for pid, _h, v in rows)
+        pids = list(got)
+        if pids:
+            dense.set_vectors(pids, np.stack([got[p] for p in pids]), [hashes[p] for p in pids])
+        return len(pids)
+
+    def pull_vectors(self, store, stop: threading.Event | None = None) -> int:
+        """Take in the vectors other nodes (or the CLI) saved to the store since the last
+        pull, for papers whose text here is the text they embedded; returns how many."""
+        shared = getattr(store, "vectors", None)
+        if shared is None:
+            return 0
+        n = 0
+        for dense in (self.dense, self.contextual):
+            key = f"vectors:{dense.model}"
+            mark = self.follow_state.get(key)
+            after = None
+            if mark:  # re-read an overlap window: PostgreSQL commits out of created_at order
+                at, pid = mark.split("|")
+                after = (datetime.fromisoformat(at) - VECTOR_OVERLAP, 0)
+            seen = self._pulled.setdefault(dense.model, {})
+            while not (stop and stop.is_set()):
+                rows = shared.since(dense.model, after)
+                if not rows:
+                    break
+                after = (rows[-1][3], rows[-1][0])
+                new = [r for r in rows if seen.get(r[0]) != r[3]]  # the window, read again
+                if new:
+                    dense.set_vectors(
+                        [r[0] for r in new], np.stack([r[2] for r in new]), [r[1] for r in new]
+                    )
+                    n += len(new)
+                seen.update((r[0], r[3]) for r in rows)
+                self.follow_state.set(key, f"{after[0].isoformat()}|{after[1]}")
+            if after is not None:
+                horizon = after[0] - VECTOR_OVERLAP
+                self._pulled[dense.model] = {p: t for p, t in seen.items() if t >= horizon}
+        return n
 
     # -- from scratch ---------------------------------------------------------------
     def rebuild(self, store, advance: Advance | None = None) -> int:
@@ -349,6 +425,7 @@ class BackgroundEmbedder:
         self.contextual = index.embed_contextual if contextual is None else contextual
         self.slice_size = slice_size
         self._model: ContextualEmbedder | None = None
+        self._lease = None  # the embed:contextual lease while this node holds it
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="paperwire-embed")
 
@@ -381,13 +458,39 @@ class BackgroundEmbedder:
             return 0
         if not self.index.contextual.pending(1):
             return 0
+        if not self._hold_lease():
+            return 0  # another node computes them; the index follower pulls them in
         if self._model is None:
             self._model = ContextualEmbedder(threads=1)
         return self.index.embed_pending(
             self.store, stop=self.stop, tier="contextual", limit=self.slice_size,
-            embedder=self._model,
+            embedder=self._model, newest_first=True,
         )  # fmt: skip
+
+    def _hold_lease(self) -> bool:
+        """One node of a cluster computes contextual vectors (hours of CPU): the holder of
+        the ``embed:contextual`` lease in the database, renewed every slice, taken over
+        when its node stops renewing it."""
+        engine = getattr(self.store, "engine", None)
+        if engine is None:
+            return True
+        from paperwire.store.sync_state import LockLost, SyncStore
+
+        try:
+            if self._lease is not None:
+                self._lease.renew()
+                return True
+        except LockLost:
+            self._lease = None
+        self._lease = SyncStore(engine).acquire(CONTEXTUAL_LEASE, ttl=CONTEXTUAL_LEASE_TTL)
+        if self._lease is not None:
+            log.info("this node computes contextual vectors (lease %s)", CONTEXTUAL_LEASE)
+        return self._lease is not None
 
     def close(self) -> None:
         self.stop.set()
         self.thread.join(5)
+        if self._lease is not None:
+            with contextlib.suppress(Exception):
+                self._lease.release()
+            self._lease = None

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 
 from paperwire.search.dense import DenseIndex, text_hash
+from paperwire.store.vectors import VectorStore
 from paperwire.store.views import SearchDoc
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,14 @@ class EmbedPipeline:
     """Queue documents for static embedding in one worker process; store what comes back."""
 
     def __init__(
-        self, dense: DenseIndex, workers: int | None = None, max_in_flight: int = MAX_IN_FLIGHT
+        self,
+        dense: DenseIndex,
+        shared: VectorStore | None = None,
+        workers: int | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.dense = dense
+        self.shared = shared  # the store's vectors: saved there for every other node
         self.max_in_flight = max_in_flight
         workers = workers or max(1, min(4, os.cpu_count() or 1))
         # spawn, not fork: the parent holds tantivy and SQLite handles and threads
@@ -69,7 +75,10 @@ class EmbedPipeline:
         """Store every finished batch (in order); with ``block``, wait for the oldest one."""
         while self._queue and (block or self._queue[0][2].done()):
             ids, hashes, fut = self._queue.popleft()
-            self.dense.set_vectors(ids, fut.result(), hashes=hashes)
+            vecs = fut.result().astype(np.float16).astype(np.float32)  # as the store keeps them
+            if self.shared is not None:
+                self.shared.save(self.dense.model, zip(ids, hashes, vecs, strict=True))
+            self.dense.set_vectors(ids, vecs, hashes=hashes)
             self.done += len(ids)
             block = False
 

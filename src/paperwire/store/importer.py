@@ -155,12 +155,15 @@ class Importer:
 
         id_of = {a: r["id"] for a, r in existing.items()}
         if to_insert:
-            result = session.execute(
-                insert(Paper).returning(Paper.id, Paper.arxiv_id, sort_by_parameter_order=True),
-                to_insert,
-            )
-            for pid, arxiv_id in result:
-                id_of[arxiv_id] = pid
+            # a plain executemany, then the new ids by arxiv_id: RETURNING with
+            # sort_by_parameter_order ran one INSERT per row on SQLite (0.5 ms a paper)
+            session.execute(insert(Paper.__table__), to_insert)
+            fresh = [r["arxiv_id"] for r in to_insert]
+            for i in range(0, len(fresh), 1000):
+                for pid, arxiv_id in session.execute(
+                    select(Paper.id, Paper.arxiv_id).where(Paper.arxiv_id.in_(fresh[i : i + 1000]))
+                ):
+                    id_of[arxiv_id] = pid
         if to_update:
             session.execute(update(Paper), to_update)
         self._write_categories(session, rows, existing, id_of, changed_arxiv)

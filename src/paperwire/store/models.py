@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -112,3 +113,23 @@ class StoreMeta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PaperVector(Base):
+    """A paper's embedding by one model, computed once and shared by every node's index.
+
+    ``text_hash`` is the hash of the text that was embedded (search/dense.py ``text_hash``):
+    a vector whose hash no longer matches the paper's text is stale and is computed again.
+    Stored as little-endian float16 (half the bytes; cosines change by about 1e-3)."""
+
+    __tablename__ = "paper_vectors"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(32))
+    vec: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_paper_vectors_follow", "model", "created_at", "paper_id"),)

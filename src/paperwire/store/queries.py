@@ -14,6 +14,7 @@ from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.recommend_queries import RecommendQueries
 from paperwire.store.trending import TrendingQueries
+from paperwire.store.vectors import VectorStore
 from paperwire.store.views import (
     ListingView,
     OrganizationView,
@@ -82,6 +83,7 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
         # called inside each import batch's transaction, before it commits (the search
         # index's journal: search/follow_state.py)
         self.import_journal: list[Callable[[list[int]], None]] = []
+        self.vectors = VectorStore(engine)  # embeddings shared by every node (vectors.py)
 
     def close(self) -> None:
         self.engine.dispose()
