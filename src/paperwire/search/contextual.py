@@ -67,7 +67,7 @@ def verify(path: Path) -> None:
 
 def _threads() -> int:
     got = os.environ.get("PAPERWIRE_EMBED_THREADS", "")
-    if got.isdigit() and int(got) > 0:
+    if got.isascii() and got.isdecimal() and int(got) > 0:
         return int(got)
     return max(1, min(os.cpu_count() or 1, 4))
 

@@ -107,7 +107,7 @@ def parse_feed(text: str, url: str = "arXiv API") -> Feed:
     """Parse one Atom answer; malformed XML and error entries raise clear errors."""
     try:
         root = ET.fromstring(text)
-    except ET.ParseError as exc:
+    except (ET.ParseError, UnicodeError) as exc:  # UnicodeError: text no encoding can hold
         raise MalformedResponse(
             f"the arXiv API sent malformed or truncated XML for {url} ({exc}); "
             "nothing from this page was imported. Run the sync again."
@@ -120,7 +120,7 @@ def parse_feed(text: str, url: str = "arXiv API") -> Feed:
 
     def _int(tag: str, default: int) -> int:
         value = clean_line(_text(root.find(f"{OPENSEARCH}{tag}")))
-        return int(value) if value.isdigit() else default
+        return int(value) if value.isascii() and value.isdecimal() else default
 
     entries: list[PaperRecord | RecordError] = []
     for index, entry in enumerate(root.findall(f"{ATOM}entry")):

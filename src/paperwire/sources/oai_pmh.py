@@ -155,7 +155,7 @@ def parse_response(text: str | bytes, url: str = "OAI-PMH") -> OaiPage:
     """
     try:
         root = ET.fromstring(text)
-    except ET.ParseError as exc:
+    except (ET.ParseError, UnicodeError) as exc:  # UnicodeError: text no encoding can hold
         raise MalformedResponse(
             f"arXiv OAI-PMH sent malformed or truncated XML for {url} ({exc}); "
             "nothing from this page was imported. Run the sync again."
@@ -203,8 +203,8 @@ def parse_response(text: str | bytes, url: str = "OAI-PMH") -> OaiPage:
     if token is not None:
         page.token = clean_line(token.text) or None
         size, cursor = token.get("completeListSize"), token.get("cursor")
-        page.complete_size = int(size) if size and size.isdigit() else None
-        page.cursor = int(cursor) if cursor and cursor.isdigit() else None
+        page.complete_size = int(size) if size and size.isascii() and size.isdecimal() else None
+        page.cursor = int(cursor) if cursor and cursor.isascii() and cursor.isdecimal() else None
     return page
 
 

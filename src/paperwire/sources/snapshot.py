@@ -50,7 +50,7 @@ def parse_record(obj: Any, where: str = "record") -> PaperRecord:
         version = None
         if versions and isinstance(versions[-1], dict):
             v = str(versions[-1].get("version", "")).lstrip("v")
-            version = int(v) if v.isdigit() else len(versions)
+            version = int(v) if v.isascii() and v.isdecimal() else len(versions)
         title = clean_line(obj.get("title"))
         if not title:
             raise ValueError("the paper has no title")

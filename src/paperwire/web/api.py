@@ -7,6 +7,7 @@ Errors are ``{"error": "..."}`` with a 4xx status, as HF answers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -39,7 +40,7 @@ def _error(message: str, status_code: int = 400) -> JSONResponse:
 def _int(name: str, value: str | None, default: int, low: int, high: int | None) -> int:
     if value in (None, ""):
         return default
-    if not (value.isascii() and value.lstrip("-").isdigit()):
+    if not re.fullmatch(r"-?[0-9]+", value):
         raise ApiError(f"{name} must be an integer, got {value!r}")
     n = int(value)
     if n < low or (high is not None and n > high):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from fastapi import APIRouter, Request
@@ -35,7 +36,7 @@ MAX_PAGE = 1_000_000  # page * page size stays far inside a 64-bit SQL integer
 def page_number(p: str | None) -> int:
     if p in (None, ""):
         return 0
-    if not (p.isascii() and p.lstrip("-").isdigit()):
+    if not re.fullmatch(r"-?[0-9]+", p):
         raise PageError(400, f"page {p!r} is not a number: use ?p=0, ?p=1, ...")
     n = int(p)
     if n < 0:
