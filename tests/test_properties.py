@@ -18,6 +18,8 @@ from paperwire.search.query import parse
 from paperwire.sources import arxiv_api, hf_daily, oai_pmh, snapshot
 from paperwire.sources.errors import RecordError
 from paperwire.sources.http import SourceError
+from paperwire.web.api import ApiError
+from paperwire.web.api import _int as api_int
 from paperwire.web.pages import MAX_PAGE, page_number
 from paperwire.web.periods import MAX_YEAR, MIN_YEAR, BadPeriod, parse_period
 from paperwire.web.templating import PageError
@@ -216,3 +218,17 @@ def test_page_numbers_are_small_integers_or_a_400(text):
         assert exc.status_code == 400
         return
     assert 0 <= n <= MAX_PAGE
+
+
+@seed(9)
+@FAST
+@given(st.one_of(st.none(), ANY_TEXT, st.integers().map(str),
+                 st.text(st.sampled_from(string.digits + PAGE_CHARS), max_size=25)),
+       st.integers(0, 5), st.integers(5, 500))  # fmt: skip
+def test_limit_and_offset_values_are_in_range_or_an_api_error(text, low, high):
+    try:
+        n = api_int("limit", text, low, low, high)
+    except ApiError as exc:
+        assert exc.status_code == 400 and "limit" in exc.message
+        return
+    assert low <= n <= high

@@ -28,6 +28,7 @@ from paperwire.community.passwords import (
 )
 from paperwire.community.security import csrf_token, current_user
 from paperwire.store.community_queries import EmailTaken, UsernameTaken
+from paperwire.web.api_schema import Whoami
 from paperwire.web.templating import PageError, render
 
 router = APIRouter(include_in_schema=False)
@@ -224,7 +225,11 @@ def user_page(request: Request, username: str) -> Response:
     )
 
 
-@api.get("/whoami", summary="The signed-in user and the CSRF token for API writes")
+@api.get(
+    "/whoami",
+    summary="The signed-in user and the CSRF token for API writes",
+    responses={200: {"model": Whoami, "description": "Who you are (nulls: signed out)"}},
+)
 def whoami(request: Request) -> JSONResponse:
     user = current_user(request)
     return JSONResponse(

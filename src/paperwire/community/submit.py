@@ -20,6 +20,7 @@ from paperwire.community.helpers import (
     wants_json,
 )
 from paperwire.store.community_queries import AlreadyListed
+from paperwire.web.api_schema import FullPaper, SubmitRequest, errors
 from paperwire.web.templating import paper_url, render
 
 router = APIRouter(tags=["community"])
@@ -167,6 +168,17 @@ def submit_post(request: Request, paper: str = Form(""), organization: str = For
     summary="Submit a paper to today's list",
     description='JSON `{"paperId": "2608.19880", "organization": "optional"}`; needs the '
     "session cookie and the `X-CSRF-Token` header (see `/api/whoami`).",
+    status_code=201,
+    responses={
+        201: {"model": FullPaper, "description": "Submitted: the paper as listed today"},
+        **errors(400, 401, 403, 404, 409, 422, 503),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SubmitRequest.model_json_schema()}},
+        }
+    },
 )
 async def submit_api(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool

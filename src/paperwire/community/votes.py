@@ -14,6 +14,7 @@ from paperwire.community.helpers import (
     see_other,
     store_of,
 )
+from paperwire.web.api_schema import VoteState, errors
 from paperwire.web.templating import paper_url
 
 router = APIRouter(tags=["community"])
@@ -57,6 +58,8 @@ def upvote_form(
     summary="Upvote a paper (toggle)",
     description="Session cookie and `X-CSRF-Token` header (see `/api/whoami`). "
     "`?vote=1` upvotes, `?vote=0` withdraws, no `vote` toggles.",
-)
+    responses={200: {"model": VoteState, "description": "The paper's votes now"},
+               **errors(400, 401, 403, 404)},
+)  # fmt: skip
 def upvote_api(request: Request, arxiv_id: str, vote: str = "") -> Response:
     return _vote(request, arxiv_id, vote, None)

@@ -10,11 +10,12 @@ import datetime as dt
 import re
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.store import Store
+from paperwire.web.api_schema import DailyItem, FullPaper, errors, query
 from paperwire.web.hf_shapes import daily_item, full_paper, paper_object
 from paperwire.web.pages import MAX_PAGE
 from paperwire.web.periods import BadPeriod, day_period, parse_period
@@ -69,22 +70,43 @@ def _range(date_: str | None, week: str | None, month: str | None, submitter: st
     return period.start, period.end
 
 
+STRING = {"type": "string"}
+
+
 @router.get(
     "/daily_papers",
     summary="Daily papers",
     description="Curated papers of a day, an ISO week or a month (default: the latest day), "
     "as `huggingface_hub.HfApi.list_daily_papers` reads them.",
+    responses={200: {"model": list[DailyItem], "description": "The papers"}, **errors(400)},
+    openapi_extra={
+        "parameters": [
+            query("date", STRING, "YYYY-MM-DD"),
+            query("week", STRING, "ISO week, YYYY-Www"),
+            query("month", STRING, "YYYY-MM"),
+            query("submitter", STRING, "HF username of the submitter"),
+            query(
+                "sort",
+                {"type": "string", "enum": ["publishedAt", "trending"]},
+                "publishedAt (default) or trending",
+            ),
+            query(
+                "p", {"type": "integer", "minimum": 0, "maximum": MAX_PAGE}, "page number, 0-based"
+            ),
+            query(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                f"papers per page, 1 to {MAX_LIMIT} (50)",
+            ),
+        ]
+    },  # fmt: skip
 )
-def daily_papers(
-    request: Request,
-    date: str | None = Query(None, description="YYYY-MM-DD"),
-    week: str | None = Query(None, description="ISO week, YYYY-Www"),
-    month: str | None = Query(None, description="YYYY-MM"),
-    submitter: str | None = Query(None, description="HF username of the submitter"),
-    sort: str | None = Query(None, description="publishedAt (default) or trending"),
-    p: str | None = Query(None, description="page number, 0-based"),
-    limit: str | None = Query(None, description=f"papers per page, 1 to {MAX_LIMIT} (50)"),
-) -> Any:
+def daily_papers(request: Request) -> Any:
+    # read here, not declared to FastAPI: a bad value is a 400 with our message, not a 422
+    params = request.query_params
+    date, week, month = params.get("date"), params.get("week"), params.get("month")
+    submitter, sort = params.get("submitter"), params.get("sort")
+    p, limit = params.get("p"), params.get("limit")
     store: Store = request.app.state.store
     try:
         sort_key = API_SORTS.get(sort or "publishedAt")
@@ -119,6 +141,7 @@ def daily_papers(
     "/papers/{arxiv_id:path}",
     summary="One paper",
     description="The paper object, as `huggingface_hub.HfApi.paper_info` reads it.",
+    responses={200: {"model": FullPaper, "description": "The paper"}, **errors(400, 404)},
 )
 def paper(request: Request, arxiv_id: str) -> Any:
     try:

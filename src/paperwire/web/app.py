@@ -184,6 +184,28 @@ def _start_follower(settings: Settings, store: Store):
         return None
 
 
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document, told the truth: invalid input is answered 400 with ``{"error"}``
+    (``_validation_error``), never FastAPI's 422 validation body, so those entries go."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for ops in doc.get("paths", {}).values():
+            for op in ops.values():
+                gone = op.get("responses", {}).get("422", {})
+                if "HTTPValidationError" in str(gone):
+                    del op["responses"]["422"]
+        schemas = doc.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" not in str(doc.get("paths")):
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     settings = settings or Settings()
     owns_store = store is None
@@ -214,6 +236,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.jinja = make_env()
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     page_cache.install(app)  # anonymous GETs from memory; added first: runs inside the next
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits

@@ -19,6 +19,7 @@ from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
 from paperwire.search.indexer import BackgroundEmbedder, open_index
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
+from paperwire.web.api_schema import DailyItem, errors, query
 from paperwire.web.hf_shapes import daily_item
 from paperwire.web.templating import render
 
@@ -104,7 +105,21 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
     "`/api/daily_papers`, as `huggingface_hub.HfApi.list_papers(query=...)` reads them. "
     "Optional filters: from, to, category, org, min_upvotes; sort: relevance, trending, "
     "date, upvotes; offset; mode: hybrid, lexical, dense.",
-)
+    responses={200: {"model": list[DailyItem], "description": "The papers, best first"},
+               **errors(400)},
+    openapi_extra={"parameters": [
+        query("q", {"type": "string"}, "words, \"a phrase\", prefix*, -excluded"),
+        query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "results (20)"),
+        query("offset", {"type": "integer", "minimum": 0, "maximum": 10_000}, "skip this many"),
+        query("from", {"type": "string", "format": "date"}, "first day, YYYY-MM-DD"),
+        query("to", {"type": "string", "format": "date"}, "last day, YYYY-MM-DD"),
+        query("category", {"type": "string"}, "arXiv category, e.g. cs.CL"),
+        query("org", {"type": "string"}, "organization name"),
+        query("min_upvotes", {"type": "integer", "minimum": 0}, "at least this many upvotes"),
+        query("sort", {"type": "string", "enum": list(SORTS)}, "relevance (default)"),
+        query("mode", {"type": "string", "enum": list(MODES)}, "hybrid (default)"),
+    ]},
+)  # fmt: skip
 def api_search(request: Request) -> Response:
     params = request.query_params
     try:

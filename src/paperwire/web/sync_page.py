@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment
 
 from paperwire.sync.status import SourceStatus, sync_status
+from paperwire.web.api_schema import SyncStatus
 
 router = APIRouter()
 
@@ -63,7 +64,7 @@ def _statuses(request: Request) -> list[SourceStatus]:
     return sync_status(request.app.state.store, request.app.state.settings)
 
 
-@router.get("/sync", response_class=HTMLResponse)
+@router.get("/sync", response_class=HTMLResponse, include_in_schema=False)
 def sync_page(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
     env: Environment | None = getattr(request.app.state, "jinja", None)
@@ -89,7 +90,11 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-@router.get("/api/sync")
+@router.get(
+    "/api/sync",
+    summary="Sync status of each source",
+    responses={200: {"model": list[SyncStatus], "description": "One entry per source"}},
+)
 def sync_json(request: Request) -> JSONResponse:
     out = []
     for s in _statuses(request):
