@@ -1,0 +1,159 @@
+"""The scale scenario in one command: grow a corpus, import it as a user would, then time
+search over it in a fresh serving process.  Prints one figure per line.
+
+    python bench/scale.py 2900000 --work /tmp/scale       # all of arXiv (hours on 2 cores)
+    python bench/scale.py 300000 --work /tmp/scale300k    # a quicker point on the curve
+
+1. ``bench/make_corpus.py`` writes N records (kept in --work and reused when present).
+2. ``paperwire import`` into a fresh SQLite database and data directory, timed end to end
+   (the command returns with lexical and static-vector search over every paper); the peak
+   resident memory of the largest process of the import (main or an embedding worker).
+3. A fresh process opens the index the way a server does and answers 1,000 queries (titles
+   and title fragments of random papers; every 4th with a category filter, every 5th with a
+   date range): lexical and hybrid (static tier) p50/p95, dense recall@10 of the HNSW graph
+   against the exact scan, and that process's peak memory.
+
+Pages under load are measured by ``bench/load.py`` against a server on the same database
+(docs/benchmarks.md has the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+SERVE = r"""
+import random, sys, time
+from datetime import date
+from pathlib import Path
+import numpy as np
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.indexer import SearchIndex
+from paperwire.search.lexical import Filters
+from paperwire.search.query import parse
+
+index = SearchIndex(Path(sys.argv[1]), embed_contextual=False)
+t = time.perf_counter()
+index.dense.refresh(force=True)
+index.lexical.refresh(force=True)
+print(f"serving process index load s: {time.perf_counter() - t:.1f}")
+rng = random.Random(7)
+dense = index.dense
+sample = rng.sample(range(len(dense.pids)), min(1000, len(dense.pids)))
+searcher = HybridSearcher(index, None)
+cats = sorted({c for i in sample[:200] for c in dense.cats[i]})
+lat = {"lexical": [], "hybrid": []}
+recall = []
+for n, row in enumerate(sample):
+    text = TITLES[n] if n < len(TITLES) else ""
+    f = Filters()
+    if n % 4 == 0 and cats:
+        f = Filters(category=rng.choice(cats))
+    elif n % 5 == 0:
+        f = Filters(start=date(2020, 1, 1), end=date(2024, 12, 31))
+    q = parse(text)
+    t0 = time.perf_counter()
+    index.lexical.search(q, f, 100)
+    t1 = time.perf_counter()
+    searcher.ranked(q, f)
+    t2 = time.perf_counter()
+    lat["lexical"].append(t1 - t0)
+    lat["hybrid"].append(t2 - t1)
+    if n < 200:
+        qv = index.query_vector(q.dense_text)
+        approx = {p for p, _ in dense.search(qv, Filters(), 10)}
+        dense.exact_below = 10**12
+        exact = {p for p, _ in dense.search(qv, Filters(), 10)}
+        dense.exact_below = 20_000
+        recall.append(len(approx & exact) / max(len(exact), 1))
+for mode, xs in lat.items():
+    xs = np.array(xs) * 1000
+    print(f"{mode} p50 ms: {np.percentile(xs, 50):.1f}")
+    print(f"{mode} p95 ms: {np.percentile(xs, 95):.1f}")
+print(f"dense recall@10 vs exact: {np.mean(recall):.3f}")
+with open("/proc/self/status") as fh:
+    hwm = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM"))
+print(f"serving process peak MB: {hwm / 1024:.0f}")
+"""
+
+
+def titles(corpus: Path, n: int = 1000) -> list[str]:
+    """Query texts: titles of papers spread through the file, and their first four words."""
+    import gzip
+    import json
+    import random
+
+    rng = random.Random(11)
+    out: list[str] = []
+    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i % 997 == 0:
+                title = " ".join(json.loads(line)["title"].split())
+                out.append(title if rng.random() < 0.5 else " ".join(title.split()[:4]))
+            if len(out) >= n:
+                break
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("n", type=int, nargs="?", default=2_900_000)
+    ap.add_argument("--work", type=Path, required=True, help="outside the repository")
+    ap.add_argument("--source", type=Path, default=None, help="the real snapshot to grow from")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    corpus = args.work / f"arxiv-{args.n}.jsonl.gz"
+    if not corpus.exists():
+        cmd = [sys.executable, str(HERE / "make_corpus.py"), str(args.n), str(corpus)]
+        if args.source:
+            cmd += ["--source", str(args.source)]
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        print(f"corpus generate s: {time.perf_counter() - t:.0f}")
+    print(f"corpus MB: {corpus.stat().st_size / 2**20:.0f}")
+    data = args.work / f"data-{args.n}"
+    if data.exists():
+        import shutil
+
+        shutil.rmtree(data)
+    env = {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_SECRET_KEY": "bench"}
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "import", str(corpus)],
+        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    took = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"import s: {took:.0f}")
+    print(f"import papers/s: {args.n / took:.0f}")
+    print(f"import peak MB (largest process): {peak:.0f}")
+    status = subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "index"], env=env, capture_output=True, text=True
+    ).stdout
+    for line in status.splitlines()[1:4]:
+        print(f"index {line}")
+    queries = titles(corpus)
+    code = SERVE.replace("TITLES[n]", "QUERIES[n]").replace("len(TITLES)", "len(QUERIES)")
+    code = f"QUERIES = {queries!r}\n" + code
+    got = subprocess.run(
+        [sys.executable, "-c", code, str(data / "index")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if got.returncode != 0:
+        print(got.stderr[-2000:], file=sys.stderr)
+        return 1
+    print(got.stdout, end="")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
