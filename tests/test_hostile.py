@@ -127,6 +127,9 @@ def test_html_error_pages_keep_retry_after_and_allow(settings):
         r = client.put("/login")
         assert r.status_code == 405 and "POST" in r.headers["allow"]
         assert "text/html" in r.headers["content-type"]
+        r = client.delete("/api/daily_papers")  # an unknown method: 405, not a CSRF 403
+        assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD", r.headers
+        assert r.json()["error"]
     store.close()
 
 

@@ -55,7 +55,12 @@ def _state(data: Path) -> tuple:
 
 
 def _cli(data: Path, *args):
-    env = {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(data),
+        "PYTHONUNBUFFERED": "1",
+        "PAPERWIRE_IMPORT_PIPELINE_MB": "0",  # the worker pipeline, even for this small file
+    }
     return [sys.executable, "-m", "paperwire.cli", *map(str, args)], env
 
 

@@ -85,8 +85,10 @@ def import_(
 
             index.recover(store)  # papers a killed import left out of the index
             index.begin_bulk()  # one lexical writer, committed every 25,000 papers
-            # static vectors in worker processes meanwhile, saved with the papers too
-            index.pipeline = EmbedPipeline(index.dense, store.vectors)
+            if sum(f.stat().st_size for f in files) >= settings.import_pipeline_mb * 2**20:
+                # static vectors in worker processes meanwhile, saved with the papers too
+                # (smaller imports embed at the end: starting workers costs seconds)
+                index.pipeline = EmbedPipeline(index.dense, store.vectors)
         with progress("importing papers") as bar:
             summary = store.importer(batch_size).run(
                 items(), strict=strict, on_progress=bar.advance

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"  # per process; redis://host for several nodes
 
     import_batch_size: int = 2000
+    # `paperwire import` of at least this many MB of files computes static vectors in worker
+    # processes while it writes (search/pipeline.py); smaller ones embed at the end, since
+    # starting the workers costs a few seconds
+    import_pipeline_mb: float = 8.0
 
     index_dir: Path | None = None
     search_index_on_import: bool = True
