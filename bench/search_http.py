@@ -60,6 +60,7 @@ def main() -> int:
         "PAPERWIRE_SYNC_ENABLED": "false",
         "PAPERWIRE_DIGEST_ENABLED": "false",
         "PAPERWIRE_EMBED_CONTEXTUAL": "false",
+        "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",  # no catching up in the background
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "paperwire.cli", "serve", "--port", str(port), "--no-sync"],

@@ -232,3 +232,11 @@ def test_limit_and_offset_values_are_in_range_or_an_api_error(text, low, high):
         assert exc.status_code == 400 and "limit" in exc.message
         return
     assert low <= n <= high
+
+
+def test_stop_words_are_dropped_from_plain_words_only():
+    assert parse("the effect of aspirin on the heart").tantivy() == "effect aspirin heart"
+    assert parse('"the state of the art" of models').tantivy() == 'models "the state of the art"'
+    assert parse("the").tantivy() == "the"  # a query of stop words alone stays as it is
+    assert parse("to be or not to be").tantivy() == "to be or not"  # (words once each)
+    assert parse("-the cats").tantivy() == "cats -the"

@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 MAX_QUERY_CHARS = 1000
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _OPERATORS = {"AND", "OR", "NOT", "&&", "||"}
+# Lucene's English stop words.  Dropped from the plain words of a lexical query that has
+# other terms: BM25 gives them almost no weight, but their posting lists are the longest, and
+# a sentence-long query spent half its lexical time walking them (docs/search.md).  Phrases
+# keep them, and a query of stop words alone is searched as it is.
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
+    "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
+    "these", "they", "this", "to", "was", "will", "with",
+})  # fmt: skip
 
 
 @dataclass
@@ -48,6 +57,8 @@ class ParsedQuery:
     def tantivy(self) -> str:
         """The query in tantivy's language, built only from escaped-safe pieces."""
         parts = [w.lower() for w in self.words]
+        if self.phrases or self.prefixes or any(w not in STOPWORDS for w in parts):
+            parts = [w for w in parts if w not in STOPWORDS]
         parts += ['"' + " ".join(p) + '"' for p in self.phrases]
         # One-word prefixes cannot be phrase prefixes in tantivy (a phrase needs two terms);
         # the lexical index answers them as term-dictionary prefix queries instead.
