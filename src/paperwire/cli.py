@@ -208,6 +208,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=settings.access_log,  # PAPERWIRE_ACCESS_LOG=true for a line per request
         # X-Forwarded-For only from the proxies named in PAPERWIRE_TRUSTED_PROXIES
         proxy_headers=bool(settings.trusted_proxies.strip()),
         forwarded_allow_ips=settings.trusted_proxies.strip() or None,
