@@ -76,7 +76,8 @@ def test_empty_database_explains_import(store, settings):
     for url in ("/", f"/papers/date/{DAY}", "/papers/week/2026-W34", "/papers/month/2026-08"):
         r = client.get(url)
         assert r.status_code == 200, url
-        assert "paperwire import ../shared/data/hf-daily-papers" in r.text, url
+        assert "paperwire sync" in r.text and "paperwire import PATH" in r.text, url
+        assert "../shared" not in r.text  # a path of the development set-up only
 
 
 # -- the day page --------------------------------------------------------------------------

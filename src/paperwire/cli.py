@@ -177,10 +177,10 @@ def serve(
     store.close()
     if counts.papers == 0:
         err.print(
-            "[yellow]The database is empty.[/] Import papers first, e.g.\n"
-            "  paperwire import ../shared/data/hf-daily-papers\n"
-            "or pull today's papers with `paperwire sync` (when available). "
-            "Serving an empty site meanwhile."
+            "[yellow]The database is empty.[/] Pull the latest papers with\n"
+            "  paperwire sync\n"
+            "or import files: paperwire import PATH ... (HF daily-papers JSON, arXiv "
+            "snapshot JSONL). Serving an empty site meanwhile."
         )
     else:
         err.print(
