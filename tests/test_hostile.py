@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
@@ -14,9 +15,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from community_support import community_settings, token
+from community_support import PASSWORD, community_settings, token
 from digest_data import D22, load, record
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.community.passwords import hash_password
 from paperwire.safetext import xml_safe
 from paperwire.sources.files import read_file
 from paperwire.sources.text import clean_abstract, clean_line
@@ -168,10 +170,38 @@ def test_import_exit_status_bom_and_empty_files(tmp_path):
     empty.write_text("")
     garbage = tmp_path / "junk.jsonl"
     garbage.write_bytes(b"\x00\x01\x02binary")
-    r = run_import("--db", db, empty, garbage)
-    assert r.returncode == 3
+    truncated = tmp_path / "cut.jsonl.gz"
+    whole = gzip.compress(b"".join(json.dumps(_kaggle(i)).encode() + b"\n" for i in range(50)))
+    truncated.write_bytes(whole[: len(whole) // 2])
+    cut_json = tmp_path / "2026-08-22.json"
+    cut_json.write_text(json.dumps([_hf_item("2608.00202")])[:-10])
+    r = run_import("--db", db, empty, garbage, truncated, cut_json)
+    assert r.returncode == 3, r.stderr
     assert "2026-08-21.json" in r.stderr and "empty file" in r.stderr
     assert "junk.jsonl" in r.stderr and "unknown format" in r.stderr
+    assert "cut.jsonl.gz" in r.stderr and "2026-08-22.json" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def _kaggle(i: int) -> dict:
+    return {"id": f"2501.{i:05d}", "title": f"Paper {i}", "abstract": "A", "categories": "cs.CL",
+            "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}]}  # fmt: skip
+
+
+def test_the_submit_api_refuses_ids_in_other_scripts_digits(settings):
+    cfg = community_settings(settings)
+    store = open_store(cfg)
+    store.create_user("ada", hash_password(PASSWORD, cfg.argon2_profile))
+    with TestClient(create_app(cfg, store), follow_redirects=False) as client:
+        token_ = client.get("/api/whoami").json()["csrfToken"]
+        form = {"csrf_token": token_, "username": "ada", "password": PASSWORD}
+        assert client.post("/login", data=form).status_code == 303
+        csrf = client.get("/api/whoami").json()["csrfToken"]
+        arabic = "\u0662\u0666\u0660\u0668.\u0661\u0669\u0668\u0668\u0660"
+        r = client.post("/api/papers/submit", json={"paperId": arabic},
+                        headers={"X-CSRF-Token": csrf})  # fmt: skip
+        assert r.status_code == 400 and "not an arXiv id" in r.json()["error"]
+    store.close()
 
 
 def test_xml_safe_takes_every_unicode_category():

@@ -204,6 +204,7 @@ def test_node_b_searches_by_meaning_with_vectors_node_a_computed(pg_url, tmp_pat
             return got.status_code == 200 and [i["paper"]["id"] for i in got.json()]
 
         assert _wait("node B to search by meaning", dense_hits, FOLLOW_BOUND * 3)
+        _wait("node B's pull to be logged", lambda: f"took in {n} stored vectors" in b.log())
         logs = b.log()
     status = paperwire(env_b, "index")
     assert f"dense (static): {n} of {n} papers embedded" in status, status

@@ -119,7 +119,9 @@ class IndexFollower(threading.Thread):
                 fresh = state.unchanged(docs)
                 todo = [d for d in docs if d.id not in fresh]
                 if todo:
-                    self.index.index_docs(self.store, todo, embed=len(todo) <= EMBED_INLINE_MAX)
+                    # (a node that does not embed takes the vectors from the store below)
+                    inline = self.embed and len(todo) <= EMBED_INLINE_MAX
+                    self.index.index_docs(self.store, todo, embed=inline)
                     written += len(todo)
             self._seen.update(rows)
             top = rows[-1][1]
