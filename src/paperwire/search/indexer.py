@@ -14,9 +14,7 @@ has one and the static one otherwise.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +37,6 @@ log = logging.getLogger(__name__)
 EMBED_INLINE_MAX = 500  # batches up to this size (a daily sync) are embedded at once
 EMBED_BATCH = 512
 BULK_COMMIT_EVERY = 25_000  # papers per lexical commit during a bulk import
-CONTEXTUAL_LEASE = "embed:contextual"  # the database lease of the node that computes them
-CONTEXTUAL_LEASE_TTL = 600.0  # seconds; renewed every slice (about 30 s)
 VECTOR_OVERLAP = timedelta(seconds=120)  # pull_vectors re-reads this much (search/follow.py)
 CONTEXTUAL_BATCH = 64  # papers per write of the contextual job (about 6 s on 2 cores)
 CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between graph saves while the contextual job runs
@@ -403,94 +399,3 @@ def attach(store, settings: Settings) -> SearchIndex | None:
     store.import_journal.append(index.follow_state.journal)
     store.import_listeners.append(on_import)
     return index
-
-
-class BackgroundEmbedder:
-    """Embeds pending papers in a daemon thread (used by the web server).
-
-    Static vectors first (every paper searchable by meaning within seconds), then contextual
-    ones in slices of ``slice_size`` papers, looking for new static work between slices.  The
-    contextual model runs on one core at the lowest CPU priority (its own session), so
-    searches keep their latency while it works through a large backlog."""
-
-    def __init__(
-        self,
-        index: SearchIndex,
-        store,
-        every: float = 30.0,
-        contextual: bool | None = None,
-        slice_size: int = 256,
-    ) -> None:
-        self.index, self.store, self.every = index, store, every
-        self.contextual = index.embed_contextual if contextual is None else contextual
-        self.slice_size = slice_size
-        self._model: ContextualEmbedder | None = None
-        self._lease = None  # the embed:contextual lease while this node holds it
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="paperwire-embed")
-
-    def start(self) -> BackgroundEmbedder:
-        self.thread.start()
-        return self
-
-    def _run(self) -> None:
-        if self.contextual:
-            # this thread only: the server's request threads keep their priority
-            with contextlib.suppress(AttributeError, OSError):  # not Linux
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        while not self.stop.is_set():
-            more = False
-            try:
-                n = self.index.embed_pending(self.store, stop=self.stop)
-                if n:
-                    log.info("embedded %d papers (static)", n)
-                c = self._contextual_slice()
-                if c:
-                    log.info("embedded %d papers (contextual)", c)
-                more = c > 0
-            except Exception:  # pragma: no cover - logged, retried later
-                log.exception("background embedding failed; will retry")
-            if not more:
-                self.stop.wait(self.every)
-
-    def _contextual_slice(self) -> int:
-        if not self.contextual or self.index.contextual_embedder is None:
-            return 0
-        if not self.index.contextual.pending(1):
-            return 0
-        if not self._hold_lease():
-            return 0  # another node computes them; the index follower pulls them in
-        if self._model is None:
-            self._model = ContextualEmbedder(threads=1)
-        return self.index.embed_pending(
-            self.store, stop=self.stop, tier="contextual", limit=self.slice_size,
-            embedder=self._model, newest_first=True,
-        )  # fmt: skip
-
-    def _hold_lease(self) -> bool:
-        """One node of a cluster computes contextual vectors (hours of CPU): the holder of
-        the ``embed:contextual`` lease in the database, renewed every slice, taken over
-        when its node stops renewing it."""
-        engine = getattr(self.store, "engine", None)
-        if engine is None:
-            return True
-        from paperwire.store.sync_state import LockLost, SyncStore
-
-        try:
-            if self._lease is not None:
-                self._lease.renew()
-                return True
-        except LockLost:
-            self._lease = None
-        self._lease = SyncStore(engine).acquire(CONTEXTUAL_LEASE, ttl=CONTEXTUAL_LEASE_TTL)
-        if self._lease is not None:
-            log.info("this node computes contextual vectors (lease %s)", CONTEXTUAL_LEASE)
-        return self._lease is not None
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        if self._lease is not None:
-            with contextlib.suppress(Exception):
-                self._lease.release()
-            self._lease = None

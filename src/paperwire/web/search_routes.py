@@ -15,8 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 
+from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
-from paperwire.search.indexer import BackgroundEmbedder, open_index
+from paperwire.search.indexer import open_index
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
 from paperwire.web.api_schema import DailyItem, errors, query
