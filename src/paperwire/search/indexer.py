@@ -284,7 +284,7 @@ class SearchIndex:
             mark = self.follow_state.get(key)
             after = None
             if mark:  # re-read an overlap window: PostgreSQL commits out of created_at order
-                at, pid = mark.split("|")
+                at = mark.split("|")[0]
                 after = (datetime.fromisoformat(at) - VECTOR_OVERLAP, 0)
             seen = self._pulled.setdefault(dense.model, {})
             while not (stop and stop.is_set()):

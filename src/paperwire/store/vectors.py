@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,8 +90,6 @@ class VectorStore:
             ]
 
     def count(self, model: str) -> int:
-        from sqlalchemy import func
-
         with Session(self.engine) as s:
             return (
                 s.scalar(
