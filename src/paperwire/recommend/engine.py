@@ -38,23 +38,24 @@ class ForYou:
     as_of: date | None
 
 
-def _vectors(index, ids: list[int], dim: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def _vectors(dense, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The papers' vectors in one space (a :class:`DenseIndex`), and which have one."""
+    dim = dense.dim if dense is not None else 256
     vecs = np.zeros((len(ids), dim), dtype=np.float32)
     has = np.zeros(len(ids), dtype=bool)
-    if index is not None:
+    if dense is not None:
         for i, pid in enumerate(ids):
-            v = index.dense.vector(pid)
+            v = dense.vector(pid)
             if v is not None and len(v) == dim:
                 vecs[i], has[i] = v, True
     return vecs, has
 
 
-def _background(index, exclude: set[int], seed: int) -> np.ndarray | None:
+def _background(dense, exclude: set[int], seed: int) -> np.ndarray | None:
     """Up to BACKGROUND embedded papers (the reader's own excluded), the same for the same
     reader while the index does not change."""
-    if index is None:
+    if dense is None:
         return None
-    dense = index.dense
     dense.refresh()
     with dense._lock:
         rows = [r for r in np.flatnonzero(dense.has_vec) if int(dense.pids[r]) not in exclude]
@@ -62,6 +63,27 @@ def _background(index, exclude: set[int], seed: int) -> np.ndarray | None:
             return None
         pick = np.random.default_rng(seed).choice(rows, min(BACKGROUND, len(rows)), replace=False)
         return dense.vecs[np.sort(pick)].copy()
+
+
+def _contextual_space(index, pos_ids, neg, cand_ids, exclude: set[int], seed: int):
+    """The reader and the candidates in the contextual space, or None while the reader has
+    no positive with a contextual vector (then the static vectors score everything)."""
+    ctx = getattr(index, "contextual", None) if index is not None else None
+    if ctx is None or not ctx.embedded():
+        return None
+    pvecs, phas = _vectors(ctx, pos_ids)
+    if not phas.any():
+        return None
+    nvecs, nhas = _vectors(ctx, neg)
+    cvecs, chas = _vectors(ctx, cand_ids)
+    return model.Space(
+        pos_vecs=pvecs[phas],
+        pos_vec_ids=[p for p, h in zip(pos_ids, phas, strict=True) if h],
+        neg_vecs=nvecs[nhas],
+        cand_vecs=cvecs,
+        cand_has=chas,
+        background=_background(ctx, exclude, seed),
+    )
 
 
 def _reason(nearest: list[PaperView], whys: list[str], terms: list[str]) -> str:
@@ -77,7 +99,8 @@ def _reason(nearest: list[PaperView], whys: list[str], terms: list[str]) -> str:
 
 
 def vectors_available(index) -> bool:
-    """Whether the search index holds any paper vectors (the digest skips "For you" if not)."""
+    """Whether the search index holds any static paper vectors (the digest skips "For you"
+    if not; contextual vectors come later than the static ones, never alone)."""
     if index is None:
         return False
     dense = index.dense
@@ -115,9 +138,10 @@ def recommend(
         d = docs.get(pid)
         return model.terms(d.embed_text + " " + " ".join(d.keywords)) if d else []
 
-    pvecs, phas = _vectors(index, pos_ids)
-    nvecs, nhas = _vectors(index, neg)
-    cvecs, chas = _vectors(index, cand_ids)
+    dense = index.dense if index is not None else None
+    pvecs, phas = _vectors(dense, pos_ids)
+    nvecs, nhas = _vectors(dense, neg)
+    cvecs, chas = _vectors(dense, cand_ids)
     reader = model.Reader(
         pos_ids=pos_ids,
         pos_vecs=pvecs[phas],
@@ -126,7 +150,7 @@ def recommend(
         neg_vecs=nvecs[nhas],
         neg_words=[words(p) for p in neg],
     )
-    background = _background(index, set(pos), seed=user_id)
+    background = _background(dense, set(pos), seed=user_id)
     scored = model.rank(
         reader,
         cand_ids,
@@ -135,6 +159,7 @@ def recommend(
         [words(p) for p in cand_ids],
         background=background,
         limit=limit,
+        contextual=_contextual_space(index, pos_ids, neg, cand_ids, set(pos), user_id),
     )
     near_ids = {pid for s in scored for pid, _ in s.nearest}
     by_id = dict(zip([s.pid for s in scored], store.cards([s.pid for s in scored]), strict=True))

@@ -185,6 +185,32 @@ def lexical_scores(
     return scores, cvecs, prof
 
 
+@dataclass
+class Space:
+    """One embedding space (the static or the contextual vectors): the reader's vectors and
+    the candidates' in it.  ``background`` turns the dense part into the logistic regression."""
+
+    pos_vecs: np.ndarray
+    pos_vec_ids: list[int]
+    neg_vecs: np.ndarray
+    cand_vecs: np.ndarray
+    cand_has: np.ndarray
+    background: np.ndarray | None = None
+
+
+def space_scores(sp: Space) -> tuple[np.ndarray, np.ndarray]:
+    """(dense scores, candidates x positives cosines) of every candidate in one space."""
+    dense, sims = dense_scores(sp.cand_vecs, sp.pos_vecs, sp.neg_vecs)
+    if sp.background is not None and len(sp.background):
+        negs = [sp.background]
+        if len(sp.neg_vecs):
+            negs += [sp.neg_vecs] * NEG_REPEAT
+        dense = logistic_scores(sp.cand_vecs, sp.pos_vecs, np.vstack(negs))
+        if len(sp.neg_vecs):
+            dense = dense - NEG_WEIGHT * (sp.cand_vecs @ sp.neg_vecs.T).max(axis=1)
+    return dense, sims
+
+
 def rank(
     reader: Reader,
     cand_ids: list[int],
@@ -195,41 +221,47 @@ def rank(
     background: np.ndarray | None = None,
     dense_weight: float = DENSE_WEIGHT,
     limit: int = 20,
+    contextual: Space | None = None,
 ) -> list[Scored]:
     """Candidates best first (ties by id), each with its explanation.  Dense and lexical
     scores are standardized over the candidates, then mixed; a candidate without a vector (or
-    a reader without vectors) is scored by words alone."""
+    a reader without vectors) is scored by words alone.
+
+    ``contextual``: a second, better space, used (as search does) for every candidate that
+    has a vector in it while the reader has positives in it; the static vectors (``reader``,
+    ``cand_vecs``) score the rest.  Each space's dense part is standardized over its own
+    candidates, so the two mix on one scale."""
     if not cand_ids:
         return []
     lexical, cvecs, prof = lexical_scores(reader, cand_words)
     lexical = zscore(lexical)
-    have_dense = len(reader.pos_vecs) > 0
-    if have_dense:
-        dense, sims = dense_scores(cand_vecs, reader.pos_vecs, reader.neg_vecs)
-        if background is not None and len(background):
-            negs = (
-                [background] + [reader.neg_vecs] * NEG_REPEAT
-                if len(reader.neg_vecs)
-                else [background]
-            )
-            dense = logistic_scores(cand_vecs, reader.pos_vecs, np.vstack(negs))
-            if len(reader.neg_vecs):
-                dense = dense - NEG_WEIGHT * (cand_vecs @ reader.neg_vecs.T).max(axis=1)
-        dz = np.zeros_like(lexical)
-        if cand_has_vec.any():
-            dz[cand_has_vec] = zscore(dense[cand_has_vec])
-        score = np.where(cand_has_vec, dense_weight * dz + (1 - dense_weight) * lexical, lexical)
-    else:
-        sims = np.zeros((len(cand_ids), 0))
-        score = lexical
+    static = Space(
+        reader.pos_vecs, reader.pos_vec_ids, reader.neg_vecs, cand_vecs, cand_has_vec, background
+    )
+    spaces = [sp for sp in (contextual, static) if sp is not None and len(sp.pos_vecs)]
+    dz = np.zeros_like(lexical)
+    used = np.full(len(cand_ids), -1)  # which space scored each candidate (-1: words alone)
+    sims_of: list[np.ndarray] = []
+    for n, sp in enumerate(spaces):
+        dense, sims = space_scores(sp)
+        sims_of.append(sims)
+        has = np.asarray(sp.cand_has, dtype=bool)
+        take = has & (used < 0)
+        if take.any():
+            z = np.zeros_like(lexical)
+            z[has] = zscore(dense[has])
+            dz[take] = z[take]
+            used[take] = n
+    score = np.where(used >= 0, dense_weight * dz + (1 - dense_weight) * lexical, lexical)
     order = sorted(range(len(cand_ids)), key=lambda i: (-score[i], cand_ids[i]))[:limit]
     out = []
     for i in order:
         nearest: list[tuple[int, float]] = []
-        if have_dense and cand_has_vec[i]:
-            row = sims[i]
+        if used[i] >= 0:
+            row = sims_of[used[i]][i]
+            ids = spaces[used[i]].pos_vec_ids
             for j in np.argsort(-row)[:3]:
                 if row[j] > 0:
-                    nearest.append((reader.pos_vec_ids[j], float(row[j])))
+                    nearest.append((ids[j], float(row[j])))
         out.append(Scored(cand_ids[i], float(score[i]), nearest, top_terms(cvecs[i], prof)))
     return out
