@@ -108,10 +108,16 @@ def test_bad_queries_never_fail(loaded, raw):
 
 
 def test_query_parsing():
-    q = parse('"skill discovery" agent* -robot title:soccer GPT-4o')
-    assert q.phrases == [["skill", "discovery"], ["gpt", "4o"]]
+    q = parse('"skill discovery" agent* -robot title:soccer GPT-4o gpt-4o "skill discovery"')
+    assert q.phrases == [["skill", "discovery"]]
+    assert q.compounds == [["gpt", "4o"]]  # searched as a phrase, once
+    assert q.tantivy() == 'soccer "skill discovery" "gpt 4o" -robot'
     assert q.prefixes == [["agent"]]
     assert q.excluded == ["robot"]
+    # a sentence-long query searches its compounds as words; quoted phrases stay phrases
+    long = parse('We train end-to-end policies for closed-loop driving with "world models" and RL')
+    assert long.long and not q.long
+    assert long.tantivy() == 'we train policies driving rl end closed loop "world models"'
     assert q.words == ["soccer"]
     assert parse("a" * 1200).notes and len(parse("a" * 1200).raw) == 1000
     assert "unmatched quote" in parse('"open').notes[0]

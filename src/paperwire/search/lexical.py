@@ -195,11 +195,7 @@ class LexicalIndex:
         if q.empty:
             return [], 0
         self.refresh()
-        text, _errors = self.index.parse_query_lenient(
-            q.tantivy(), FIELDS, field_boosts=BOOSTS, conjunction_by_default=False
-        )
-        if q.word_prefixes:
-            text = self._with_word_prefixes(text, q)
+        text = self._query(q)
         query = self._with_filters(text, filters)
         searcher = self.index.searcher()
         # count=False: no caller needs the total, and counting visits every match
@@ -211,26 +207,27 @@ class LexicalIndex:
         )
         return ranked, len(ranked)
 
-    def _with_word_prefixes(self, parsed: tantivy.Query, q: ParsedQuery) -> tantivy.Query:
-        """OR the parsed query with ``word.*`` over each field's (lowercased, stemmed) terms;
-        an automaton over the term dictionary, so it stays fast on a large index."""
+    def _query(self, q: ParsedQuery) -> tantivy.Query:
+        """One flat OR of a clause per (piece, field), so that a query of words alone is a
+        union of term scorers, which tantivy prunes with block-max WAND (the same scores as
+        the query parser's nested form, about a third less CPU on sentence-long queries).
+        One-word prefixes are automata over the term dictionary; ``-word`` excludes."""
         should = tantivy.Occur.Should
-        subs = [
-            (
-                should,
-                tantivy.Query.boost_query(
-                    tantivy.Query.regex_query(self.schema, f, re.escape(w) + ".*"), BOOSTS[f]
-                ),
-            )
-            for w in q.word_prefixes
-            for f in FIELDS
-        ]
-        if q.words or q.phrases or any(len(p) > 1 for p in q.prefixes):
-            subs.append((should, parsed))  # (a lone "-word" would parse as "all but word")
+        subs = []
+        for piece in q.pieces():
+            for f in FIELDS:
+                clause, _errors = self.index.parse_query_lenient(
+                    piece, [f], field_boosts={f: BOOSTS[f]}, conjunction_by_default=False
+                )
+                subs.append((should, clause))
+        for w in q.word_prefixes:  # lowercased: the index's terms are
+            for f in FIELDS:
+                regex = tantivy.Query.regex_query(self.schema, f, re.escape(w) + ".*")
+                subs.append((should, tantivy.Query.boost_query(regex, BOOSTS[f])))
         query = tantivy.Query.boolean_query(subs)
-        if q.excluded:  # keep "-word" exclusions, which live in the parsed query
+        if q.excluded:  # parsed, so the words are stemmed exactly as the index's terms are
             must_not = tantivy.Occur.MustNot
-            excl = [  # parsed, so the words are stemmed exactly as the index's terms are
+            excl = [
                 (must_not, self.index.parse_query_lenient(w.lower(), FIELDS)[0]) for w in q.excluded
             ]
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *excl])
