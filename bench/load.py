@@ -17,6 +17,13 @@ server does) only to pick realistic URLs, with a fixed seed:
 - ``trending``: ``/api/daily_papers?sort=trending`` (and its next pages, and ``limit=20``);
 - ``mix``: all of the above interleaved, 30% day, 40% paper, 20% search, 10% trending.
 
+``--zipf S`` replaces each endpoint's round-robin over its URLs by a popularity mix: 20,000
+requests drawn (fixed seed) with the URL of rank r asked with probability proportional to
+1 / r^S, as real traffic concentrates on a few pages (S = 1.0 is the classic web figure; the
+paper endpoint then draws from every paper of the corpus, not a sample of 2,000).  Without it,
+the round-robin over a large URL set with the page cache off (``PAPERWIRE_PAGE_CACHE_TTL=0``
+on the server) is the cold worst case.
+
 First the first URLs of every endpoint are asked concurrently, twice, and awaited (each
 worker loads the search index on its first search or paper page, which takes seconds; this is
 not timed).  Then every endpoint is driven for ``--duration`` seconds by ``--connections``
@@ -91,7 +98,17 @@ end
 """
 
 
-def pick_urls(db: str | None, seed: int = 7) -> dict[str, list[str]]:
+def zipf_mix(population: list[str], s: float, n: int = 20_000, seed: int = 11) -> list[str]:
+    """``n`` URLs drawn from ``population`` (in a shuffled order: rank 1 is a random URL) with
+    probability proportional to 1 / rank**s."""
+    rnd = random.Random(seed)
+    order = list(population)
+    rnd.shuffle(order)
+    weights = [1.0 / (r**s) for r in range(1, len(order) + 1)]
+    return rnd.choices(order, weights=weights, k=n)
+
+
+def pick_urls(db: str | None, seed: int = 7, zipf: float | None = None) -> dict[str, list[str]]:
     """Realistic URLs per endpoint, from the database the server serves."""
     rnd = random.Random(seed)
     settings = load_settings(db).model_copy(update={"search_index_on_import": False})
@@ -133,6 +150,11 @@ def pick_urls(db: str | None, seed: int = 7) -> dict[str, list[str]]:
         "/api/daily_papers?sort=trending&p=2",
         "/api/daily_papers?sort=trending&limit=20",
     ]
+    if zipf is not None:  # popularity over the whole corpus: papers, days, queries
+        every_day = [f"/papers/date/{d.isoformat()}" for d in days] + ["/"]
+        day_urls = zipf_mix(every_day, zipf)
+        paper_urls = zipf_mix(["/papers/" + quote(a, safe="/") for a in everything], zipf)
+        search_urls = zipf_mix(search_urls, zipf)
     urls = {"day": day_urls, "paper": paper_urls, "search": search_urls, "trending": trending_urls}
     mix: list[str] = []
     cursors = dict.fromkeys(MIX, 0)
@@ -241,6 +263,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds per endpoint, 4 conns")
     ap.add_argument("--endpoints", default=",".join(ENDPOINTS), help="day,paper,search,...,mix")
     ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--zipf", type=float, default=None, help="popularity exponent (e.g. 1.0)")
     args = ap.parse_args()
     base = args.base.rstrip("/")
     client = args.client
@@ -248,13 +271,14 @@ def main() -> None:
         client = "wrk" if shutil.which("wrk") else "python"
     if client == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk), or use --client python")
-    urls = pick_urls(args.db)
+    urls = pick_urls(args.db, zipf=args.zipf)
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
     unknown = [n for n in names if n not in urls]
     if unknown:
         raise SystemExit(f"unknown endpoint {unknown[0]!r}: choose from {', '.join(urls)}")
     prime(base, urls)
     print(f"client: {client}, {args.connections} connections, {args.duration:g} s per endpoint")
+    print(f"url mix: {f'zipf, exponent {args.zipf:g}' if args.zipf is not None else 'round-robin'}")
     print(f"cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
