@@ -14,8 +14,18 @@ search over it in a fresh serving process.  Prints one figure per line.
    against the exact scan (the top 10 of the 100-paper pool the product asks the graph
    for), and that process's peak memory.
 
-Pages under load are measured by ``bench/load.py`` against a server on the same database
-(docs/benchmarks.md has the command).
+4. With ``--pages``: the HF daily papers are imported on top (they bring the listing days
+   and the curated papers that day pages show), then ``bench/render_cpu.py`` prints the CPU
+   cost of one cold render per page kind, and a ``paperwire serve`` with 2 workers on the
+   same data (sync, digests, the index follower and the embedding job off, so that only
+   pages are measured) takes ``bench/load.py`` at 100 connections: day, paper and search
+   pages with a Zipf URL mix (exponent 1.0; page cache on, as shipped), then the cold worst
+   case, round-robin with the page cache off.
+
+``--reuse`` keeps an existing data directory (the import is then not timed again), so the
+later steps can be measured again after a change.  The hot path against nginx does not
+depend on the corpus size (a cached page is served from memory) and is measured at 183k
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import socket
 import subprocess
 import sys
 import time
@@ -110,6 +121,9 @@ def main() -> int:
     ap.add_argument("n", type=int, nargs="?", default=2_900_000)
     ap.add_argument("--work", type=Path, required=True, help="outside the repository")
     ap.add_argument("--source", type=Path, default=None, help="the real snapshot to grow from")
+    ap.add_argument("--reuse", action="store_true", help="keep an imported data directory")
+    ap.add_argument("--pages", action="store_true", help="also time pages (render, load)")
+    ap.add_argument("--hf", type=Path, default=HERE.parent.parent / "shared/data/hf-daily-papers")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
@@ -123,21 +137,22 @@ def main() -> int:
         print(f"corpus generate s: {time.perf_counter() - t:.0f}")
     print(f"corpus MB: {corpus.stat().st_size / 2**20:.0f}")
     data = args.work / f"data-{args.n}"
-    if data.exists():
-        import shutil
-
-        shutil.rmtree(data)
     env = {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_SECRET_KEY": "bench"}
-    t = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "paperwire.cli", "import", str(corpus)],
-        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    took = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"import s: {took:.0f}")
-    print(f"import papers/s: {args.n / took:.0f}")
-    print(f"import peak MB (largest process): {peak:.0f}")
+    if not (args.reuse and (data / "paperwire.db").exists()):
+        if data.exists():
+            import shutil
+
+            shutil.rmtree(data)
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "paperwire.cli", "import", str(corpus)],
+            env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        took = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"import s: {took:.0f}")
+        print(f"import papers/s: {args.n / took:.0f}")
+        print(f"import peak MB (largest process): {peak:.0f}")
     status = subprocess.run(
         [sys.executable, "-m", "paperwire.cli", "index"], env=env, capture_output=True, text=True
     ).stdout
@@ -153,8 +168,75 @@ def main() -> int:
         print(got.stderr[-2000:], file=sys.stderr)
         return 1
     print(got.stdout, end="")
+    if args.pages:
+        pages(args, data, env)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(env: dict, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "paperwire.cli", "serve", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen(cmd + ["--no-sync"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    import httpx
+
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code < 500:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(1)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def pages(args, data: Path, env: dict) -> None:
+    if args.hf.is_dir():
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "paperwire.cli", "import", str(args.hf)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        print(f"hf daily papers imported on top s: {time.perf_counter() - t:.0f}")
+    quiet = {
+        **env,
+        "PAPERWIRE_DIGEST_ENABLED": "false",
+        "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",
+        "PAPERWIRE_EMBED_CONTEXTUAL": "false",
+    }
+    got = subprocess.run(
+        [sys.executable, str(HERE / "render_cpu.py"), "--pages", "200"],
+        env=quiet, capture_output=True, text=True,
+    )  # fmt: skip
+    print("\n".join(x for x in got.stdout.splitlines() if "cold render" in x))
+    load = [sys.executable, str(HERE / "load.py"), "--duration", "15", "--connections", "100",
+            "--endpoints", "day,paper,search"]  # fmt: skip
+    for label, extra, opts in (
+        ("zipf 1.0, page cache on", {}, ["--zipf", "1.0"]),
+        ("round-robin, page cache off", {"PAPERWIRE_PAGE_CACHE_TTL": "0"}, []),
+    ):
+        port = free_port()
+        proc = serve({**quiet, **extra}, port)
+        try:
+            got = subprocess.run(
+                [*load, f"http://127.0.0.1:{port}", *opts],
+                env={**quiet, **extra}, capture_output=True, text=True,
+            )  # fmt: skip
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        for line in got.stdout.splitlines():
+            if any(k in line for k in ("p50 ms", "p95 ms", "p99 ms", "req/s", "errors")):
+                print(f"pages ({label}) {line}")
+        if got.returncode:
+            print(got.stderr[-2000:], file=sys.stderr)
 
 
 if __name__ == "__main__":
