@@ -9,7 +9,7 @@ accessibility violation on the daily, paper and search pages.  Screenshots go to
 ``artifacts/screenshots/`` (git-ignored).
 
 Needs /usr/bin/chromium, the Python ``playwright`` package (no downloaded browsers), the
-front-end build (``scripts/build-assets``) and axe-core in node_modules.  Without them the tests
+vendored front-end files and axe-core in node_modules (``npm ci``).  Without them the tests
 skip and say why; under CI (``CI`` set) they fail instead.
 """
 
@@ -61,9 +61,9 @@ def _missing() -> str | None:
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing: apt-get install chromium (as .ci/run does)"
     if not (VENDOR / "katex.min.js").exists() or not (VENDOR / "htmx.min.js").exists():
-        return "the front-end assets are not built: run scripts/build-assets"
+        return "the vendored front-end files are missing: run scripts/update-assets"
     if not AXE.exists():
-        return "axe-core is not installed: run scripts/build-assets (npm ci)"
+        return "axe-core is not installed: run npm ci (as .ci/run does)"
     return None
 
 

@@ -122,8 +122,30 @@ def test_pages_work_without_the_vendor_build(client, monkeypatch, tmp_path):
     assert "/static/vendor/" not in bare
     for path in ("/static/app.js", "/static/app.css"):
         assert client.get(path).status_code == 200
-    if (templating.VENDOR.parent / "vendor" / "katex.min.js").exists():
-        assert "/static/vendor/katex.min.js" in SCRIPTS.findall(built)
+    assert "/static/vendor/katex.min.js" in SCRIPTS.findall(built)  # shipped in the package
+
+
+def test_the_vendored_files_are_the_pinned_versions_with_their_licences(client):
+    """htmx and KaTeX ship inside the package (pip install gives the whole UI); after a
+    version change in package.json, scripts/update-assets must be run and its output
+    committed, or this fails."""
+    import json
+    from pathlib import Path
+
+    vendor = Path(templating.VENDOR)
+    lock = json.loads((Path(__file__).parents[1] / "package-lock.json").read_text())
+    pinned = lock["packages"][""]["dependencies"]
+    versions = dict(line.split() for line in (vendor / "VERSIONS").read_text().splitlines())
+    assert versions == {"htmx.org": pinned["htmx.org"], "katex": pinned["katex"]}
+    for name in ("htmx.min.js", "katex.min.js", "katex.min.css", "auto-render.min.js"):
+        assert (vendor / name).stat().st_size > 1000
+        assert client.get(f"/static/vendor/{name}").status_code == 200
+    assert "MIT" in (vendor / "LICENSE.katex").read_text()
+    assert "Zero-Clause BSD" in (vendor / "LICENSE.htmx.org").read_text()
+    fonts = {f.name for f in (vendor / "fonts").iterdir()}
+    assert "KaTeX_Main-Regular.woff2" in fonts
+    css = (vendor / "katex.min.css").read_text()
+    assert "fonts/KaTeX_Main-Regular.woff2" in css
 
 
 def test_cards_carry_their_day_for_the_new_badge(client):

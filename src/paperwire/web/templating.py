@@ -67,7 +67,7 @@ def month_url(day: date) -> str:
 
 
 def vendor_has(name: str) -> bool:
-    """Whether ``scripts/build-assets`` has put ``name`` into static/vendor (pages work without)."""
+    """Whether ``name`` is in static/vendor (shipped with the package; pages work without)."""
     return (VENDOR / name).is_file()
 
 

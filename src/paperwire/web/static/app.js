@@ -1,7 +1,7 @@
 /* paperwire: progressive enhancement for the server-rendered pages.
  *
  * Every page works without this file.  With it: math in titles and abstracts (KaTeX, when
- * scripts/build-assets has installed it), keyboard shortcuts (j/k move, u upvote, a abstract,
+ * it is in static/vendor, as shipped), keyboard shortcuts (j/k move, u upvote, a abstract,
  * o open, h/l previous/next period, / search, ? help), upvote and subscribe without a page
  * reload, a "New" badge on papers listed since the reader's last visit, and the search
  * suggestions that htmx fetches as you type (their keyboard handling lives here).
