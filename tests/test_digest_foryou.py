@@ -100,8 +100,8 @@ def test_digest_has_for_you_for_account_holders(env):
     assert set(mine) == {"2608.00013", "2608.00014", "2608.00015", "2608.00016"}
     part = _foryou_part(alice)
     assert part.count("Why: for you: ") == 4
-    assert "you upvoted" in part or "you saved" in part
-    assert "(like 'Skill Learning for Robots')" in part or "(like 'Video Diffusion" in part
+    assert "you upvoted" in part and "you saved" in part
+    assert "(like 'Skill Learning for Robots')" in part and "(like 'Video Diffusion" in part
     html = html_part(alice)
     assert ">For you</h2>" in html and "for you: close to" in html
 

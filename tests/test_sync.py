@@ -344,7 +344,7 @@ def _has_tables(store) -> bool:
 
 
 def test_synced_papers_reach_the_search_index_in_the_same_run(store, live, replay):
-    hybrid = pytest.importorskip("paperwire.search.hybrid")
+    from paperwire.search import hybrid
     from paperwire.search.indexer import open_index
 
     replay.arxiv_fallback = _testing_pages(replay)

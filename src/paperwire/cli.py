@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from paperwire.core.cli import DbOption, load_settings, redact_url
 from paperwire.settings import Settings
 
 app = typer.Typer(
@@ -18,29 +19,6 @@ app = typer.Typer(
 console = Console()
 # Errors are never wrapped: "file:line: reason" must stay on one line for grep and editors.
 err = Console(stderr=True, soft_wrap=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database: a SQLAlchemy URL or a SQLite file path "
-        "(default: PAPERWIRE_DATABASE_URL, else a file in the user data dir).",
-    ),
-]
-
-
-def load_settings(db: str | None = None) -> Settings:
-    settings = Settings()
-    if db:
-        url = db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
-        settings = settings.model_copy(update={"database_url": url})
-    return settings
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 IMPORT_REJECTED = 3  # exit status of an import that rejected records (1: --strict, 2: usage)
@@ -109,7 +87,7 @@ def import_(
     if len(summary.errors) > 50:
         err.print(f"... and {len(summary.errors) - 50} more rejected records")
     table = Table(
-        title=f"Imported {len(files)} file(s) into {_redact(settings.resolved_database_url)}"
+        title=f"Imported {len(files)} file(s) into {redact_url(settings.resolved_database_url)}"
     )
     for col in ("new", "updated", "unchanged", "rejected"):
         table.add_column(col, justify="right")
@@ -308,7 +286,7 @@ def stats(db: DbOption = None) -> None:
     store = open_store(settings)
     c = store.counts()
     store.close()
-    console.print(f"database: {_redact(settings.resolved_database_url)}")
+    console.print(f"database: {redact_url(settings.resolved_database_url)}")
     console.print(
         f"papers: {c.papers:,}\ndaily listings: {c.listings:,}\n"
         f"organizations: {c.organizations:,}\ndays: {c.first_day} to {c.last_day}"

@@ -24,7 +24,7 @@ def _revisions(engine) -> tuple[set[str], set[str]]:
 
 
 def register(app: typer.Typer) -> None:
-    from paperwire.cli import DbOption, _redact, load_settings
+    from paperwire.core.cli import DbOption, load_settings, redact_url
 
     @app.command()
     def migrate(
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         try:
             current, heads = _revisions(engine)
             before = ", ".join(sorted(current)) or "empty"
-            where = _redact(settings.resolved_database_url)
+            where = redact_url(settings.resolved_database_url)
             if current == heads:
                 console.print(f"{where}: schema up to date ({before})")
                 return

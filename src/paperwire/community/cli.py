@@ -8,17 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from paperwire.core.cli import DbOption, load_settings
+
 user_app = typer.Typer(no_args_is_help=True, help="Accounts: create users, make admins.")
 org_app = typer.Typer(no_args_is_help=True, help="Organizations: add members.")
 err = Console(stderr=True)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="Database URL or SQLite path (as for import).")
-]
-
 
 def _store(db: str | None):
-    from paperwire.cli import load_settings
     from paperwire.store import open_store
 
     settings = load_settings(db)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.security import client_ip, current_user, token_hash
+from paperwire.core.clock import utcnow
 from paperwire.web.templating import PageError
 
 
@@ -88,7 +89,7 @@ def start_session(request: Request, user) -> None:
     """Sign ``user`` in: a fresh session token (and a fresh CSRF token) for this browser."""
     settings = settings_of(request)
     token = secrets.token_urlsafe(32)
-    expires = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=settings.session_days)
+    expires = utcnow() + timedelta(days=settings.session_days)
     store_of(request).create_session(user.id, token_hash(token), expires)
     old = request.session.get("sid")
     if old:

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from paperwire.core.cli import DbOption, load_settings
+
 app = typer.Typer(no_args_is_help=True, help="Email digests: send the due ones, preview one.")
 console = Console()
 err = Console(stderr=True)
@@ -34,7 +36,6 @@ def _as_of(value: str | None) -> datetime | None:
 
 
 def _settings(db: str | None):
-    from paperwire.cli import load_settings
 
     return load_settings(db)
 
@@ -48,7 +49,7 @@ def send(
         str | None, typer.Option("--to", help="Only the digest of this subscriber's address.")
     ] = None,
     as_of: AsOf = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file.")] = None,
+    db: DbOption = None,
 ) -> None:
     """Send every digest that is due (each goes out once, however often this runs)."""
     from paperwire.digest.send import send_digests
@@ -101,7 +102,7 @@ def preview(
     organizations: Annotated[str, typer.Option(help="Comma-separated organizations.")] = "",
     frequency: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
     as_of: AsOf = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file.")] = None,
+    db: DbOption = None,
 ) -> None:
     """Write the HTML of one digest to a file (nothing is sent or recorded)."""
     from paperwire.digest.compose import Composer, message_id

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from paperwire.core.cli import DbOption, load_settings
+
 library_app = typer.Typer(no_args_is_help=True, help="A reader's library (trains For you).")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -18,13 +20,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="BibTeX (.bib), RIS (.ris) or Zotero CSV file.")],
     user: Annotated[str, typer.Option("--user", help="The reader's username.")],
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL or SQLite path (as for import).")
-    ] = None,
+    db: DbOption = None,
 ) -> None:
     """Match the file's entries to papers (arXiv id, DOI, title) and add them to the library;
     entries that match nothing are listed."""
-    from paperwire.cli import load_settings
     from paperwire.recommend.library import LibraryError, import_library
     from paperwire.store import open_store
 

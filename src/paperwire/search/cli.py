@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paperwire.core.cli import DbOption, load_settings
 from paperwire.settings import Settings
 
 console = Console()
@@ -19,7 +20,6 @@ err = Console(stderr=True)
 
 
 def _open(db: str | None):
-    from paperwire.cli import load_settings
     from paperwire.search.indexer import open_index
     from paperwire.store import open_store
 
@@ -62,7 +62,7 @@ def embed_pending(
 
 def search(
     query: Annotated[str, typer.Argument(help='Words, "a phrase", prefix*, -excluded.')],
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+    db: DbOption = None,
     limit: Annotated[int, typer.Option(help="Results to show (1-100).")] = 20,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
     sort: Annotated[str, typer.Option(help="relevance, trending, date or upvotes.")] = "relevance",
@@ -129,13 +129,12 @@ def index(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Rebuild lexical and dense indexes from the store.")
     ] = False,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+    db: DbOption = None,
 ) -> None:
     """Show the search index, or rebuild it from the store (in the foreground)."""
     from paperwire.progress import progress
 
     if rebuild:  # (another database's index may be here: rebuilt, not refused)
-        from paperwire.cli import load_settings
         from paperwire.search.indexer import bind, open_index
         from paperwire.store import open_store
 
@@ -175,7 +174,7 @@ def index(
 
 
 def embed(
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path.")] = None,
+    db: DbOption = None,
     static_only: Annotated[
         bool, typer.Option("--static-only", help="Only the fast static vectors.")
     ] = False,

@@ -24,8 +24,9 @@ import fcntl
 import logging
 import os
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from paperwire.core.clock import utcnow
 from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
 
@@ -99,7 +100,7 @@ class IndexFollower(threading.Thread):
         state = self.index.follow_state
         self.index.recover(self.store)  # what a killed import left unindexed
         mark = state.watermark()
-        read_at = datetime.now(UTC).replace(tzinfo=None)
+        read_at = utcnow()
         if mark is None:
             since = None
         elif self._last_read is None:

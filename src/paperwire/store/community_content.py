@@ -7,18 +7,17 @@ from datetime import date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
+from paperwire.core.listings import CURATED
 from paperwire.store.community_models import Comment, Follow, Membership, User
 from paperwire.store.community_views import (
     AlreadyListed,
     CommentView,
     UserView,
     _insert_ignore,
-    _now,
 )
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.views import OrganizationView
-
-CURATED = ("hf", "community")
 
 
 class ContentQueries:
@@ -32,7 +31,7 @@ class ContentQueries:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
             if pid is None:
                 return None
-            c = Comment(paper_id=pid, user_id=user_id, body=body, created_at=_now(), hidden=False)
+            c = Comment(paper_id=pid, user_id=user_id, body=body, created_at=utcnow(), hidden=False)
             s.add(c)
             s.commit()
             return c.id
@@ -71,7 +70,7 @@ class ContentQueries:
             n = s.execute(
                 update(Comment)
                 .where(Comment.id == comment_id, Comment.user_id == user_id)
-                .values(body=body, edited_at=_now())
+                .values(body=body, edited_at=utcnow())
             ).rowcount
             s.commit()
         return bool(n)
@@ -111,7 +110,7 @@ class ContentQueries:
             if uid is None:
                 return False
             values = {"organization_id": self._org_id(s, org), "user_id": uid}
-            _insert_ignore(s, Membership, {**values, "created_at": _now()})
+            _insert_ignore(s, Membership, {**values, "created_at": utcnow()})
             s.commit()
         return True
 
@@ -144,7 +143,7 @@ class ContentQueries:
             if oid is None:
                 return False
             if on:
-                values = {"organization_id": oid, "user_id": user_id, "created_at": _now()}
+                values = {"organization_id": oid, "user_id": user_id, "created_at": utcnow()}
                 _insert_ignore(s, Follow, values)
             else:
                 s.execute(
@@ -215,7 +214,7 @@ class ContentQueries:
                 "submitted_by": user.username,
                 "submitter_fullname": user.fullname,
                 "organization_id": oid,
-                "submitted_at": now or _now(),
+                "submitted_at": now or utcnow(),
             }
             first = s.execute(
                 select(Listing.day, Listing.source)
@@ -228,7 +227,7 @@ class ContentQueries:
                 found = first or (day, "community")
                 raise AlreadyListed(arxiv_id, found[0], found[1])
             # the listing changes the paper's search fields: index followers pick it up
-            s.execute(update(Paper).where(Paper.id == pid).values(modified_at=_now()))
+            s.execute(update(Paper).where(Paper.id == pid).values(modified_at=utcnow()))
             s.commit()
         for hook in getattr(self, "import_listeners", []):
             hook([pid])

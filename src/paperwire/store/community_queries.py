@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
 from paperwire.store.community_content import ContentQueries
 from paperwire.store.community_models import (
     User,
@@ -26,7 +27,6 @@ from paperwire.store.community_views import (  # noqa: F401  (re-exported for th
     UserView,
     VoteState,
     _insert_ignore,
-    _now,
     _user_view,
 )
 from paperwire.store.models import Paper
@@ -65,7 +65,7 @@ class CommunityQueries(ContentQueries):
                 fullname=fullname or None,
                 password_hash=password_hash,
                 is_admin=is_admin,
-                created_at=_now(),
+                created_at=utcnow(),
                 email=email,
             )
             s.add(u)
@@ -118,12 +118,12 @@ class CommunityQueries(ContentQueries):
     # -- sessions (the cookie holds a token; the store only its SHA-256) -------------
     def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
         with Session(self.engine) as s:  # type: ignore[arg-type]
-            s.execute(delete(UserSession).where(UserSession.expires_at < _now()))
+            s.execute(delete(UserSession).where(UserSession.expires_at < utcnow()))
             s.add(
                 UserSession(
                     token_hash=token_hash,
                     user_id=user_id,
-                    created_at=_now(),
+                    created_at=utcnow(),
                     expires_at=expires_at,
                 )
             )
@@ -134,7 +134,7 @@ class CommunityQueries(ContentQueries):
             u = s.scalar(
                 select(User)
                 .join(UserSession, UserSession.user_id == User.id)
-                .where(UserSession.token_hash == token_hash, UserSession.expires_at > _now())
+                .where(UserSession.token_hash == token_hash, UserSession.expires_at > utcnow())
             )
             return _user_view(u) if u else None
 
@@ -186,7 +186,7 @@ class CommunityQueries(ContentQueries):
                 voted = False
             else:
                 added = _insert_ignore(
-                    s, Vote, {"user_id": user_id, "paper_id": pid, "created_at": _now()}
+                    s, Vote, {"user_id": user_id, "paper_id": pid, "created_at": utcnow()}
                 )
                 voted = True
                 if not added and want is None:
@@ -240,7 +240,7 @@ class CommunityQueries(ContentQueries):
     def trending_in(self, start: date, end: date, *, offset: int = 0, limit: int = 50):
         """Papers listed in [start, end] by the trending score, as of the end of ``end``
         (or now, if that is sooner): ``sort=trending`` with a date, week or month."""
-        as_of = min(_now(), datetime.combine(end, time.max))
+        as_of = min(utcnow(), datetime.combine(end, time.max))
         window = max((as_of.date() - start).days, 0)
         return self.trending(  # type: ignore[attr-defined]
             now=as_of, window_days=window, offset=offset, limit=limit

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from paperwire.store.community_models import User
-
-CURATED = ("hf", "community")
 
 
 class UsernameTaken(ValueError):
@@ -65,10 +63,6 @@ class VoteState:
     @property
     def total(self) -> int:
         return self.hf + self.local
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _user_view(u: User) -> UserView:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
 from paperwire.store.community_models import User
 from paperwire.store.digest_models import DigestDelivery, DigestSentPaper, DigestSubscription
 from paperwire.store.models import Listing, Paper
@@ -23,10 +24,6 @@ from paperwire.store.views import SearchDoc
 
 FREQUENCIES = ("daily", "weekly")
 DONE = ("sent", "empty")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +91,7 @@ class DigestQueries:
     ) -> SubscriptionView:
         """Confirm a subscription (create it, or replace its choices); returns it."""
         email = email.strip().lower()
-        now = _now()
+        now = utcnow()
         with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
             sub = s.scalar(select(DigestSubscription).where(DigestSubscription.email == email))
             if sub is None:
@@ -111,7 +108,7 @@ class DigestQueries:
 
     def digest_import_subscriptions(self, rows: Iterable[dict]) -> int:
         """Bulk-insert confirmed subscriptions (benchmarks, migrations from elsewhere)."""
-        now = _now()
+        now = utcnow()
         items = [
             {
                 "email": r["email"].strip().lower(),
@@ -165,14 +162,14 @@ class DigestQueries:
                     organizations=organizations,
                     send_empty=send_empty,
                     foryou=foryou,
-                    updated_at=_now(),
+                    updated_at=utcnow(),
                 )
             )
             return res.rowcount > 0
 
     def digest_unsubscribe(self, token: str) -> bool:
         """Stop the digest; True when the token names a subscription (idempotent)."""
-        now = _now()
+        now = utcnow()
         with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
             sub = s.scalar(select(DigestSubscription).where(DigestSubscription.token == token))
             if sub is None:
@@ -212,7 +209,7 @@ class DigestQueries:
     ) -> list[ClaimedDigest]:
         """Claim up to ``limit`` digests of a period: new ones, deferred ones (not deferred by
         this owner), and ones left claimed by dead or stale owners."""
-        now = _now()
+        now = utcnow()
         reclaim = [o for o in reclaim_owners if o != owner]
         with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
             D = DigestDelivery
@@ -379,7 +376,7 @@ class DigestQueries:
                 .where(D.id == delivery_id, D.owner == owner, D.status == "claimed")
                 .values(
                     status=status,
-                    finished_at=_now(),
+                    finished_at=utcnow(),
                     attempts=D.attempts + attempts,
                     papers=len(papers),
                     error=error,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
 from paperwire.record import PaperRecord
 from paperwire.sources.errors import RecordError
 from paperwire.store.merge import changed, merge, naive_utc
@@ -130,7 +130,7 @@ class Importer:
             raise
 
     def _write_batch(self, session: Session, records: list[PaperRecord]) -> ImportSummary:
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utcnow()
         ids = list(dict.fromkeys(r.arxiv_id for r in records))
         existing: dict[str, dict[str, Any]] = {}
         for row in session.execute(select(Paper.__table__).where(Paper.arxiv_id.in_(ids))):

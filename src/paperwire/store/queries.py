@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from paperwire.core.listings import CURATED as CURATED_SOURCES
 from paperwire.store.community_queries import CommunityQueries
 from paperwire.store.digest_queries import DigestQueries
 from paperwire.store.importer import Importer, ImportSummary
@@ -24,7 +25,6 @@ from paperwire.store.views import (
     StoreCounts,
 )
 
-CURATED_SOURCES = ("hf", "community")
 SORTS = ("upvotes", "publishedAt")
 
 

@@ -11,12 +11,13 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
+from paperwire.core.listings import CURATED
 from paperwire.store.community_models import Vote
-from paperwire.store.community_views import _insert_ignore, _now
+from paperwire.store.community_views import _insert_ignore
 from paperwire.store.models import Listing, Paper
 from paperwire.store.recommend_models import LibraryPaper, NotInterested
 
-CURATED = ("hf", "community")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -41,7 +42,7 @@ class RecommendQueries:
                 _insert_ignore(
                     s,
                     LibraryPaper,
-                    {"user_id": user_id, "paper_id": pid, "source": source, "created_at": _now()},
+                    {"user_id": user_id, "paper_id": pid, "source": source, "created_at": utcnow()},
                 )
             after = s.scalar(count) or 0
             s.commit()
@@ -79,7 +80,7 @@ class RecommendQueries:
                             "user_id": user_id,
                             "paper_id": pid,
                             "source": "saved",
-                            "created_at": _now(),
+                            "created_at": utcnow(),
                         },
                     )
                 elif source != "saved":
@@ -120,7 +121,7 @@ class RecommendQueries:
                 return None
             if on:
                 _insert_ignore(
-                    s, NotInterested, {"user_id": user_id, "paper_id": pid, "created_at": _now()}
+                    s, NotInterested, {"user_id": user_id, "paper_id": pid, "created_at": utcnow()}
                 )
             else:
                 s.execute(

@@ -12,18 +12,15 @@ is taken over with a conditional update, which again exactly one node can win.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from paperwire.core.clock import utcnow
 from paperwire.store.schedule_models import ScheduledRun
 
 STALE_AFTER = 120.0  # seconds without a heartbeat before another node takes a slot over
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +56,7 @@ class ScheduleLog:
 
     def claim(self, job: str, slot: str, node: str, stale_after: float = STALE_AFTER) -> bool:
         """True when this node won ``(job, slot)`` and must run it now."""
-        now = _now()
+        now = utcnow()
         values = {
             "job": job,
             "slot": slot,
@@ -105,7 +102,7 @@ class ScheduleLog:
                     ScheduledRun.node == node[:255],
                     ScheduledRun.status == "running",
                 )
-                .values(heartbeat_at=_now())
+                .values(heartbeat_at=utcnow())
             )
             return done.rowcount == 1
 
@@ -118,7 +115,7 @@ class ScheduleLog:
                     ScheduledRun.slot == slot,
                     ScheduledRun.node == node[:255],
                 )
-                .values(status=status, finished_at=_now(), detail=(detail or "")[:2000] or None)
+                .values(status=status, finished_at=utcnow(), detail=(detail or "")[:2000] or None)
             )
 
     def get(self, job: str, slot: str) -> ScheduledRunView | None:

@@ -12,19 +12,16 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
 from paperwire.store.importer import BatchHook, ImportSummary
 from paperwire.store.sync_models import SyncLock, SyncRun, SyncState
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,7 +95,7 @@ class Lease:
         result = conn_or_session.execute(
             update(SyncLock)
             .where(SyncLock.source == self.source, SyncLock.owner == self.owner)
-            .values(expires_at=_now() + timedelta(seconds=self.ttl))
+            .values(expires_at=utcnow() + timedelta(seconds=self.ttl))
         )
         if result.rowcount != 1:
             raise LockLost(
@@ -144,11 +141,11 @@ class SyncStore:
         done = session.execute(
             update(SyncState)
             .where(SyncState.source == source)
-            .values(watermark=value, updated_at=_now())
+            .values(watermark=value, updated_at=utcnow())
         )
         if done.rowcount == 0:
             session.execute(
-                insert(SyncState).values(source=source, watermark=value, updated_at=_now())
+                insert(SyncState).values(source=source, watermark=value, updated_at=utcnow())
             )
 
     def save_watermark(self, source: str, value: dict[str, Any]) -> None:
@@ -183,7 +180,7 @@ class SyncStore:
         """Take the lock for ``source``, or None while another live sync holds it."""
         host, pid = socket.gethostname(), os.getpid()
         owner = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
-        now = _now()
+        now = utcnow()
         values = {
             "source": source,
             "owner": owner,
@@ -235,7 +232,7 @@ class SyncStore:
                 insert(SyncRun)
                 .values(
                     source=source,
-                    started_at=_now(),
+                    started_at=utcnow(),
                     status="running",
                     new=0,
                     updated=0,
@@ -266,7 +263,7 @@ class SyncStore:
             "batches": batches,
         }
         if status is not None:
-            values.update(status=status, finished_at=_now())
+            values.update(status=status, finished_at=utcnow())
         if error is not None:
             values["error"] = error[:4000]
         if reason is not None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
+from paperwire.core.listings import CURATED
 from paperwire.ranking import WINDOW_DAYS, TrendingInputs, TrendingScore, trending_score
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.views import ListingView, OrganizationView, PaperView
-
-CURATED = ("hf", "community")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,6 @@ class TrendingList:
     window_days: int
 
 
-def _naive_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 class TrendingQueries:
     """Mixed into :class:`paperwire.store.Store`."""
 
@@ -44,7 +40,7 @@ class TrendingQueries:
     def trending_as_of(self, now: datetime | None = None) -> datetime:
         """The reference time: now, unless the newest listing is older than the window (an
         archive or a file-fed install), then the end of the newest listing day."""
-        now = now or _naive_now()
+        now = now or utcnow()
         with Session(self.engine) as s:  # type: ignore[arg-type]
             last = s.scalar(select(func.max(Listing.day)).where(Listing.source.in_(CURATED)))
         if last is None:

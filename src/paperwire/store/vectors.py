@@ -4,13 +4,14 @@ every other node's index and by ``index --rebuild``.  A typed repository over th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from paperwire.core.clock import utcnow
 from paperwire.store.models import PaperVector
 
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit is 32,766)
@@ -40,7 +41,7 @@ class VectorStore:
 
     def save(self, model: str, rows: Iterable[tuple[int, str, np.ndarray]]) -> int:
         """Insert or replace (paper id, text hash, vector) rows; returns how many."""
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utcnow()
         values = [
             {
                 "paper_id": int(pid),
