@@ -354,3 +354,43 @@ def test_synced_papers_reach_the_search_index_in_the_same_run(store, live, repla
     searcher = hybrid.HybridSearcher(open_index(live), store)
     found = [p.arxiv_id for p in searcher.search("metamorphic", mode="lexical", limit=50).items]
     assert "2202.12139" in found
+
+
+def test_a_registered_source_class_runs_through_the_same_runner(store, settings):
+    """Sources are classes behind one interface, registered by name: a new one needs no
+    change to the runner, which takes the source object (and names, for the CLI)."""
+    from contextlib import nullcontext
+
+    from paperwire.sync import runner
+    from paperwire.sync.sources import REGISTRY, Batch, Opened, SyncSource, get_source, register
+
+    def rec(n: int) -> PaperRecord:
+        return PaperRecord(f"2608.9900{n}", f"A paper from a new source {n}", "text", "arxiv")
+
+    class Memory(SyncSource):
+        name = "memory-test"
+
+        def open(self, settings, state, opts):
+            mark = state.watermark(self.name) or {}
+            done = mark.get("done", 0)
+            pages = [[rec(1), rec(2)], [rec(3)]][done:]
+            batches = (
+                Batch(page, {"done": done + i + 1}, self.name, f"page {done + i}")
+                for i, page in enumerate(pages)
+            )
+            return Opened(nullcontext(), batches, "the memory source")
+
+    assert {"hf", "arxiv", "oai"} <= set(REGISTRY) and runner.SOURCES == ("hf", "arxiv", "oai")
+    register(Memory)
+    try:
+        (first,) = run_sync(store, settings, [get_source("memory-test")])
+        assert (first.source, first.status, first.summary.new, first.batches) == (
+            "memory-test", "ok", 3, 2,
+        )  # fmt: skip
+        (again,) = run_sync(store, settings, ["memory-test"])  # resumes from its watermark
+        assert again.status == "nothing_new" and again.fetched == 0
+        assert again.reason == "the memory source had no papers in the requested range"
+        with pytest.raises(ValueError, match="unknown source 'nope'"):
+            run_sync(store, settings, ["nope"])
+    finally:
+        REGISTRY.pop("memory-test", None)

@@ -222,7 +222,8 @@ def sync(
 
     from paperwire.store import open_store
     from paperwire.sync.cli_view import print_results, print_status
-    from paperwire.sync.runner import SOURCES, SyncOptions, run_sync, split_list
+    from paperwire.sync.runner import SyncOptions, run_sync, split_list
+    from paperwire.sync.sources import REGISTRY
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per batch is enough
     settings = load_settings(db)
@@ -243,9 +244,9 @@ def sync(
         sources = split_list(settings.sync_sources)
         if "arxiv" in sources and not (categories or settings.arxiv_categories):
             sources.remove("arxiv")
-    bad = [s for s in sources if s not in SOURCES]
+    bad = [s for s in sources if s not in REGISTRY]
     if bad:
-        err.print(f"[red]error:[/] unknown source {bad[0]!r}: choose from {', '.join(SOURCES)}")
+        err.print(f"[red]error:[/] unknown source {bad[0]!r}: choose from {', '.join(REGISTRY)}")
         raise typer.Exit(2)
     opts = SyncOptions(
         since=_day("since", since),

@@ -8,8 +8,8 @@ from typing import Any
 
 from paperwire.settings import Settings
 from paperwire.store.sync_state import LockHolder, SyncRunView, SyncStore
-from paperwire.sync.runner import SOURCES
 from paperwire.sync.scheduler import next_run
+from paperwire.sync.sources import REGISTRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ def sync_status(store, settings: Settings) -> list[SourceStatus]:
     if not settings.arxiv_categories.strip():
         scheduled.discard("arxiv")
     out = []
-    for source in SOURCES:
+    for source in REGISTRY:
         own = {k: v for k, v in marks.items() if k == source or k.startswith(f"{source}:")}
         out.append(
             SourceStatus(
