@@ -174,9 +174,9 @@ def serve(
         scheduler.start(settings)
         err.print(f"daily sync at {settings.sync_time} UTC (turn off with --no-sync)")
     if settings.digest_enabled:  # email digests, due at PAPERWIRE_DIGEST_TIME (docs/digest.md)
-        from paperwire.digest import schedule as digest_schedule
+        from paperwire.digest import job as digest_job
 
-        digest_schedule.start(settings)
+        digest_job.start(settings)
         err.print(f"email digests at {settings.digest_time} UTC")
     err.print(f"paperwire on http://{host}:{port}/")
     uvicorn.run(

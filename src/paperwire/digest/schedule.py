@@ -1,20 +1,16 @@
-"""When digests are due: periods, and the daily job inside ``paperwire serve``.
+"""When digests are due: periods and send times (pure date arithmetic; the job that sends
+them is ``digest/job.py``).
 
 A daily digest covers one listing day and goes out the next day at ``PAPERWIRE_DIGEST_TIME``
 (UTC); a weekly digest covers an ISO week (Monday to Sunday) and goes out the Monday after.
-``send_due_digests(settings)`` sends whatever is due now; running it twice sends nothing twice.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from paperwire.scheduling import DailyJob, parse_hhmm
-from paperwire.settings import Settings
-
-log = logging.getLogger("paperwire.digest")
+from paperwire.scheduling import parse_hhmm
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,45 +55,3 @@ def due_period(frequency: str, now: datetime | None, at: time) -> Period:
         monday = send_day - timedelta(days=send_day.weekday())
         return weekly_period(monday - timedelta(days=7))
     raise ValueError(f"unknown frequency {frequency!r}: use daily or weekly")
-
-
-def send_due_digests(settings: Settings, now: datetime | None = None):
-    """Send every digest due at ``now`` (default: now); safe to run any number of times."""
-    from paperwire.digest.send import send_digests
-    from paperwire.store import open_store
-
-    store = open_store(settings)
-    try:
-        return send_digests(store, settings, now=now)
-    finally:
-        store.close()
-
-
-class DigestScheduler(DailyJob):
-    """Sends due digests at the digest time, on one node per day (``paperwire.scheduling``);
-    a day missed while every server was down is sent ``PAPERWIRE_SCHEDULE_DELAY`` s after
-    start.  The delivery log makes a repeated send harmless anyway (docs/digest.md)."""
-
-    def __init__(self, settings: Settings, *, first_delay: float | None = None) -> None:
-        super().__init__(
-            "digest",
-            settings,
-            parse_time(settings.digest_time),
-            self.send_once,
-            first_delay=first_delay,
-        )
-
-    def send_once(self) -> str:
-        report = send_due_digests(self.settings)
-        log.info("digests: %s", report.summary())
-        return report.summary()
-
-
-def start(settings: Settings) -> DigestScheduler | None:
-    """Start the digest thread (None when ``PAPERWIRE_DIGEST_ENABLED`` is false)."""
-    if not settings.digest_enabled:
-        return None
-    parse_time(settings.digest_time)  # fail at start, not at send time
-    scheduler = DigestScheduler(settings)
-    scheduler.start()
-    return scheduler

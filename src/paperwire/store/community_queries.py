@@ -154,20 +154,6 @@ class CommunityQueries(ContentQueries):
             return n
 
     # -- upvotes ----------------------------------------------------------------------
-    def local_votes(self, session: Session, paper_ids: list[int]) -> dict[int, int]:
-        """Local upvotes per paper (the trending formula adds them to the HF upvotes)."""
-        out: dict[int, int] = {}
-        for i in range(0, len(paper_ids), 1000):
-            chunk = paper_ids[i : i + 1000]
-            out.update(
-                session.execute(
-                    select(Vote.paper_id, func.count())
-                    .where(Vote.paper_id.in_(chunk))
-                    .group_by(Vote.paper_id)
-                ).all()
-            )
-        return out
-
     def vote(self, user_id: int, arxiv_id: str, want: bool | None = None) -> VoteState | None:
         """Upvote (``want`` True), withdraw (False) or toggle (None); None if no such paper.
 

@@ -14,6 +14,9 @@ from paperwire.store.digest_queries import DigestQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.recommend_queries import RecommendQueries
+from paperwire.store.rows import listing_view as _listing_view
+from paperwire.store.rows import org_view as _org_view  # noqa: F401
+from paperwire.store.rows import paper_view as _paper_view
 from paperwire.store.trending import TrendingQueries
 from paperwire.store.vectors import VectorStore
 from paperwire.store.views import (
@@ -26,50 +29,6 @@ from paperwire.store.views import (
 )
 
 SORTS = ("upvotes", "publishedAt")
-
-
-def _org_view(org: Organization | None) -> OrganizationView | None:
-    if org is None:
-        return None
-    return OrganizationView(org.name, org.fullname, org.avatar)
-
-
-def _listing_view(lst: Listing, org: Organization | None) -> ListingView:
-    return ListingView(
-        day=lst.day,
-        source=lst.source,
-        submitted_by=lst.submitted_by,
-        submitter_fullname=lst.submitter_fullname,
-        submitter_avatar=lst.submitter_avatar,
-        submitted_at=lst.submitted_at,
-        organization=_org_view(org),
-    )
-
-
-def _paper_view(
-    p: Paper, listing: ListingView | None = None, listings: list[ListingView] | None = None
-) -> PaperView:
-    return PaperView(
-        arxiv_id=p.arxiv_id,
-        title=p.title,
-        abstract=p.abstract or "",
-        authors=list(p.authors or []),
-        categories=list(p.categories or []),
-        published_at=p.published_at,
-        updated_at=p.updated_at,
-        version=p.version,
-        comments=p.comments,
-        journal_ref=p.journal_ref,
-        doi=p.doi,
-        github_repo=p.github_repo,
-        github_stars=p.github_stars,
-        project_page=p.project_page,
-        keywords=list(p.keywords or []),
-        upvotes=(p.hf_upvotes or 0) + (p.local_upvotes or 0),
-        num_comments=(p.hf_num_comments or 0) + (p.local_comments or 0),
-        listing=listing,
-        listings=listings or [],
-    )
 
 
 class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):

@@ -12,7 +12,8 @@ from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
 from paperwire.ranking import WINDOW_DAYS, TrendingInputs, TrendingScore, trending_score
 from paperwire.store.models import Listing, Organization, Paper
-from paperwire.store.views import ListingView, OrganizationView, PaperView
+from paperwire.store.rows import listing_view, local_votes, paper_view
+from paperwire.store.views import PaperView
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,6 @@ class TrendingQueries:
     """Mixed into :class:`paperwire.store.Store`."""
 
     engine: object
-
-    def local_votes(self, session: Session, paper_ids: list[int]) -> dict[int, int]:
-        """Local (signed-in) upvotes per paper; the community module fills this in."""
-        return {}
 
     def trending_as_of(self, now: datetime | None = None) -> datetime:
         """The reference time: now, unless the newest listing is older than the window (an
@@ -76,7 +73,7 @@ class TrendingQueries:
                 .join(Listing, Listing.id == first.c.listing_id)
                 .outerjoin(Organization, Organization.id == Listing.organization_id)
             ).all()
-            extra = self.local_votes(s, [p.id for p, _, _ in rows])
+            extra = local_votes(s, [p.id for p, _, _ in rows])
             scored = []
             for paper, listing, org in rows:
                 listed_at = listing.submitted_at or datetime.combine(listing.day, time())
@@ -87,19 +84,8 @@ class TrendingQueries:
                 )
                 scored.append((trending_score(inputs, as_of), paper, listing, org))
         scored.sort(key=lambda t: (-t[0].score, t[1].arxiv_id))
-        from paperwire.store.queries import _paper_view
-
         items = []
         for score, paper, listing, org in scored[offset : offset + limit]:
-            lv = ListingView(
-                listing.day,
-                listing.source,
-                listing.submitted_by,
-                listing.submitter_fullname,
-                listing.submitter_avatar,
-                listing.submitted_at,
-                OrganizationView(org.name, org.fullname, org.avatar) if org else None,
-            )
-            view = _paper_view(paper, lv)
+            view = paper_view(paper, listing_view(listing, org))
             items.append(TrendingItem(paper=view, trending=score))
         return TrendingList(items=items, as_of=as_of, window_days=window_days)

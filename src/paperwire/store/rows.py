@@ -1,0 +1,70 @@
+"""ORM rows to the plain views handed to the layers above (``views.py``), and small reads
+that several query mixins share."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from paperwire.store.community_models import Vote
+from paperwire.store.models import Listing, Organization, Paper
+from paperwire.store.views import ListingView, OrganizationView, PaperView
+
+
+def org_view(org: Organization | None) -> OrganizationView | None:
+    if org is None:
+        return None
+    return OrganizationView(org.name, org.fullname, org.avatar)
+
+
+def listing_view(lst: Listing, org: Organization | None) -> ListingView:
+    return ListingView(
+        day=lst.day,
+        source=lst.source,
+        submitted_by=lst.submitted_by,
+        submitter_fullname=lst.submitter_fullname,
+        submitter_avatar=lst.submitter_avatar,
+        submitted_at=lst.submitted_at,
+        organization=org_view(org),
+    )
+
+
+def paper_view(
+    p: Paper, listing: ListingView | None = None, listings: list[ListingView] | None = None
+) -> PaperView:
+    return PaperView(
+        arxiv_id=p.arxiv_id,
+        title=p.title,
+        abstract=p.abstract or "",
+        authors=list(p.authors or []),
+        categories=list(p.categories or []),
+        published_at=p.published_at,
+        updated_at=p.updated_at,
+        version=p.version,
+        comments=p.comments,
+        journal_ref=p.journal_ref,
+        doi=p.doi,
+        github_repo=p.github_repo,
+        github_stars=p.github_stars,
+        project_page=p.project_page,
+        keywords=list(p.keywords or []),
+        upvotes=(p.hf_upvotes or 0) + (p.local_upvotes or 0),
+        num_comments=(p.hf_num_comments or 0) + (p.local_comments or 0),
+        listing=listing,
+        listings=listings or [],
+    )
+
+
+def local_votes(session: Session, paper_ids: list[int]) -> dict[int, int]:
+    """Local (signed-in) upvotes per paper; the trending formula adds them to HF's."""
+    out: dict[int, int] = {}
+    for i in range(0, len(paper_ids), 1000):
+        chunk = paper_ids[i : i + 1000]
+        out.update(
+            session.execute(
+                select(Vote.paper_id, func.count())
+                .where(Vote.paper_id.in_(chunk))
+                .group_by(Vote.paper_id)
+            ).all()
+        )
+    return out
