@@ -18,11 +18,11 @@ from paperwire.search.query import parse
 from paperwire.sources import arxiv_api, hf_daily, oai_pmh, snapshot
 from paperwire.sources.errors import RecordError
 from paperwire.sources.http import SourceError
+from paperwire.ui.periods import MAX_YEAR, MIN_YEAR, BadPeriod, parse_period
+from paperwire.ui.templating import PageError
 from paperwire.web.api import ApiError
 from paperwire.web.api import _int as api_int
 from paperwire.web.pages import MAX_PAGE, page_number
-from paperwire.web.periods import MAX_YEAR, MIN_YEAR, BadPeriod, parse_period
-from paperwire.web.templating import PageError
 
 PAGE_CHARS = "-+ \u0663\u00b2"
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from conftest import HF_DIR, needs_shared
 from paperwire.sources.files import read_file
 from paperwire.store import open_store
-from paperwire.web import templating
+from paperwire.ui import templating
 from paperwire.web.app import create_app
 from web_helpers import hostile_record
 

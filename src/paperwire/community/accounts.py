@@ -28,8 +28,8 @@ from paperwire.community.passwords import (
 )
 from paperwire.community.security import csrf_token, current_user
 from paperwire.store.community_queries import EmailTaken, UsernameTaken
-from paperwire.web.api_schema import Whoami
-from paperwire.web.templating import PageError, render
+from paperwire.ui.api_schema import Whoami
+from paperwire.ui.templating import PageError, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["community"])

@@ -14,7 +14,7 @@ from paperwire.community.helpers import (
     store_of,
 )
 from paperwire.community.text import clean_comment
-from paperwire.web.templating import paper_url
+from paperwire.ui.templating import paper_url
 
 router = APIRouter(include_in_schema=False)
 post_only(

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.security import client_ip, current_user, token_hash
 from paperwire.core.clock import utcnow
-from paperwire.web.templating import PageError
+from paperwire.ui.templating import PageError
 
 
 def store_of(request: Request) -> Any:

@@ -16,7 +16,7 @@ from paperwire.community.helpers import (
     store_of,
 )
 from paperwire.community.security import current_user
-from paperwire.web.templating import PageError, org_url, render
+from paperwire.ui.templating import PageError, org_url, render
 
 router = APIRouter(include_in_schema=False)
 post_only(router, "/organizations/{name}/follow", "/organizations/{name}/members")

@@ -60,7 +60,7 @@ def username_problem(username: str) -> str | None:
 
 def email_problem(email: str) -> str | None:
     """What is wrong with an account's email address (already stripped and lowercased)."""
-    from paperwire.web.subscribe import EMAIL  # the digest form's rule, so both agree
+    from paperwire.ui.forms import EMAIL  # the digest form's rule, so both agree
 
     if len(email) > 254 or not EMAIL.match(email):
         return f"{email[:100]!r} is not an email address."

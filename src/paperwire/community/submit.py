@@ -20,8 +20,8 @@ from paperwire.community.helpers import (
     wants_json,
 )
 from paperwire.store.community_queries import AlreadyListed
-from paperwire.web.api_schema import FullPaper, SubmitRequest, errors
-from paperwire.web.templating import paper_url, render
+from paperwire.ui.api_schema import FullPaper, SubmitRequest, errors
+from paperwire.ui.templating import paper_url, render
 
 router = APIRouter(tags=["community"])
 post_only(router, "/api/papers/submit")
@@ -198,7 +198,7 @@ async def submit_api(request: Request) -> Response:
     )
     if out.status != 201:
         return JSONResponse({"error": out.message}, status_code=out.status)
-    from paperwire.web.hf_shapes import full_paper
+    from paperwire.ui.hf_shapes import full_paper
 
     paper = store_of(request).paper(out.arxiv_id)
     return JSONResponse(full_paper(paper), status_code=201)

@@ -14,8 +14,8 @@ from paperwire.community.helpers import (
     see_other,
     store_of,
 )
-from paperwire.web.api_schema import VoteState, errors
-from paperwire.web.templating import paper_url
+from paperwire.ui.api_schema import VoteState, errors
+from paperwire.ui.templating import paper_url
 
 router = APIRouter(tags=["community"])
 post_only(router, "/papers/{arxiv_id:path}/upvote", "/api/papers/{arxiv_id:path}/upvote")

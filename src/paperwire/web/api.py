@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.store import Store
-from paperwire.web.api_schema import DailyItem, FullPaper, errors, query
-from paperwire.web.hf_shapes import daily_item, full_paper, paper_object
+from paperwire.ui.api_schema import DailyItem, FullPaper, errors, query
+from paperwire.ui.hf_shapes import daily_item, full_paper, paper_object
+from paperwire.ui.periods import BadPeriod, day_period, parse_period
 from paperwire.web.pages import MAX_PAGE
-from paperwire.web.periods import BadPeriod, day_period, parse_period
 from paperwire.web.search_routes import related_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])

@@ -22,6 +22,7 @@ from paperwire.community import web as community
 from paperwire.community.security import route_methods
 from paperwire.settings import Settings
 from paperwire.store import Store, open_store
+from paperwire.ui.templating import make_env, render
 from paperwire.web import (
     api,
     browse,
@@ -36,7 +37,6 @@ from paperwire.web import cache as page_cache
 from paperwire.web.foryou import is_saved_global
 from paperwire.web.foryou import router as foryou_router
 from paperwire.web.sync_page import router as sync_router
-from paperwire.web.templating import make_env, render
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("paperwire.web")

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.search.lexical import Filters
-from paperwire.web.periods import BadPeriod, day_period, month_period, parse_day, week_period
+from paperwire.ui.periods import BadPeriod, day_period, month_period, parse_day, week_period
+from paperwire.ui.templating import PageError, render
 from paperwire.web.search_routes import searcher
-from paperwire.web.templating import PageError, render
 
 router = APIRouter(include_in_schema=False)
 

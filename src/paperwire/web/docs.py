@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from paperwire.web.templating import render
+from paperwire.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,7 +17,7 @@ from feedgen.feed import FeedGenerator
 
 from paperwire.safetext import xml_safe
 from paperwire.store.views import PaperView
-from paperwire.web.templating import PageError
+from paperwire.ui.templating import PageError
 
 router = APIRouter(include_in_schema=False)
 DAILY_DAYS = 7  # the daily feed holds the latest week of listing days

@@ -30,7 +30,7 @@ from paperwire.community.helpers import (
 from paperwire.community.security import current_state
 from paperwire.recommend.engine import recommend
 from paperwire.recommend.library import MAX_BYTES, LibraryError, import_library
-from paperwire.web.templating import paper_url, render
+from paperwire.ui.templating import paper_url, render
 
 router = APIRouter(tags=["recommendations"])
 post_only(router, "/papers/{arxiv_id:path}/not-interested", "/papers/{arxiv_id:path}/save")

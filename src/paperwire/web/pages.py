@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.store import Store
 from paperwire.store.views import Page
-from paperwire.web.periods import (
+from paperwire.ui.periods import (
     BadPeriod,
     Period,
     day_period,
@@ -18,7 +18,7 @@ from paperwire.web.periods import (
     parse_period,
     week_period,
 )
-from paperwire.web.templating import PageError, day_url, render
+from paperwire.ui.templating import PageError, day_url, render
 
 router = APIRouter(include_in_schema=False)
 

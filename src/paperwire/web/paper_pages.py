@@ -13,10 +13,10 @@ from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.orgs import org_extras, paper_extras
 from paperwire.store import Store
 from paperwire.store.views import PaperView
-from paperwire.web.hf_shapes import paper_markdown
+from paperwire.ui.hf_shapes import paper_markdown
+from paperwire.ui.templating import PageError, paper_url, render
 from paperwire.web.pages import page_number
 from paperwire.web.search_routes import related_papers
-from paperwire.web.templating import PageError, paper_url, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,9 +20,9 @@ from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
 from paperwire.search.indexer import open_index
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
-from paperwire.web.api_schema import DailyItem, errors, query
-from paperwire.web.hf_shapes import daily_item
-from paperwire.web.templating import render
+from paperwire.ui.api_schema import DailyItem, errors, query
+from paperwire.ui.hf_shapes import daily_item
+from paperwire.ui.templating import render
 
 router = APIRouter()
 PAGE_SIZE = 20

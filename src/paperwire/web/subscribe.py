@@ -35,7 +35,8 @@ from paperwire.digest.tokens import (
 )
 from paperwire.digest.tokens import Request as SubscribeRequest
 from paperwire.store.digest_queries import FREQUENCIES
-from paperwire.web.templating import PageError, render
+from paperwire.ui.forms import EMAIL
+from paperwire.ui.templating import PageError, render
 
 try:  # the community module's CSRF protection, when installed
     from paperwire.community.security import csrf_exempt, csrf_field
@@ -54,9 +55,6 @@ router = APIRouter(include_in_schema=False)
 UNSUBSCRIBE = "/digest/unsubscribe"
 csrf_exempt(re.escape(UNSUBSCRIBE) + "$")  # RFC 8058: the signed token authenticates it
 
-EMAIL = re.compile(
-    r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
-)
 MAX_ITEMS, MAX_ITEM_CHARS = 10, 100
 LIMITS = {"ip": (10, 600.0), "email": (3, 3600.0)}  # (requests, seconds) per window
 

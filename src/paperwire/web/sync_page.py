@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment
 
 from paperwire.sync.status import SourceStatus, sync_status
-from paperwire.web.api_schema import SyncStatus
+from paperwire.ui.api_schema import SyncStatus
 
 router = APIRouter()
 

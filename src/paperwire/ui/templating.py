@@ -16,10 +16,11 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperwire.safetext import xml_safe
-from paperwire.web.periods import month_key, week_key
+from paperwire.ui.periods import month_key, week_key
 
-TEMPLATES = Path(__file__).parent / "templates"
-VENDOR = Path(__file__).parent / "static" / "vendor"
+WEB = Path(__file__).parent.parent / "web"  # the templates and static files live with the app
+TEMPLATES = WEB / "templates"
+VENDOR = WEB / "static" / "vendor"
 
 
 class PageError(StarletteHTTPException):
