@@ -2,8 +2,7 @@
 
 Counts are derived, never stored: a paper's local upvotes are ``COUNT(*)`` over ``votes``
 (unique on user and paper), so concurrent votes can neither be lost nor double counted.
-``Paper.local_upvotes`` and ``Paper.local_comments`` are column properties (correlated
-``COUNT`` subqueries) added here, so every query that loads papers gets them.
+The queries that show papers count them for the papers they show (``store/rows.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    select,
 )
-from sqlalchemy.orm import Mapped, column_property, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from paperwire.store.models import Base, Paper
+from paperwire.store.models import Base
 
 
 class User(Base):
@@ -105,18 +102,3 @@ class Follow(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-# Derived counts on every loaded paper (see the module docstring).
-Paper.local_upvotes = column_property(
-    select(func.count(Vote.id))
-    .where(Vote.paper_id == Paper.id)
-    .correlate_except(Vote)
-    .scalar_subquery()
-)
-Paper.local_comments = column_property(
-    select(func.count(Comment.id))
-    .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
-    .correlate_except(Comment)
-    .scalar_subquery()
-)

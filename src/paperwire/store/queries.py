@@ -15,6 +15,7 @@ from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.recommend_queries import RecommendQueries
 from paperwire.store.rows import listing_view as _listing_view
+from paperwire.store.rows import local_counts, upvotes_expr, views
 from paperwire.store.rows import org_view as _org_view  # noqa: F401
 from paperwire.store.rows import paper_view as _paper_view
 from paperwire.store.trending import TrendingQueries
@@ -156,19 +157,19 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
                 q = q.order_by(
                     Listing.day.desc(),
                     Listing.submitted_at.desc().nulls_last(),
-                    (Paper.hf_upvotes + Paper.local_upvotes).desc(),
+                    upvotes_expr().desc(),
                     Paper.arxiv_id,
                 )
             else:
                 q = q.order_by(
-                    (Paper.hf_upvotes + Paper.local_upvotes).desc(),
+                    upvotes_expr().desc(),
                     Listing.day.desc(),
                     Paper.arxiv_id,
                 )
             q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            items = [_paper_view(p, _listing_view(lst, o)) for p, lst, o in s.execute(q)]
+            items = views(s, [(p, _listing_view(lst, o)) for p, lst, o in s.execute(q)])
         return Page(items, total, offset, limit or total)
 
     # -- arXiv-only papers ------------------------------------------------------------
@@ -196,11 +197,9 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
                 )
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(
-                q.order_by((Paper.hf_upvotes + Paper.local_upvotes).desc(), Paper.arxiv_id)
-                .offset(offset)
-                .limit(limit)
+                q.order_by(upvotes_expr().desc(), Paper.arxiv_id).offset(offset).limit(limit)
             ).all()
-            items = [_paper_view(p) for p in rows]
+            items = views(s, rows)
         return Page(items, total, offset, limit)
 
     # -- one paper --------------------------------------------------------------------
@@ -216,15 +215,14 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
                 .order_by(Listing.day)
             ).all()
             listings = [_listing_view(lst, o) for lst, o in rows]
-            return _paper_view(p, listings[0] if listings else None, listings)
+            local = local_counts(s, [p.id]).get(p.id, (0, 0))
+            return _paper_view(p, listings[0] if listings else None, listings, local)
 
     def papers(self, arxiv_ids: list[str]) -> list[PaperView]:
         """Papers by id, in the order asked (unknown ids are skipped)."""
         with Session(self.engine) as s:
-            found = {
-                p.arxiv_id: _paper_view(p)
-                for p in s.scalars(select(Paper).where(Paper.arxiv_id.in_(arxiv_ids)))
-            }
+            rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(arxiv_ids))).all()
+            found = {v.arxiv_id: v for v in views(s, rows)}
         return [found[a] for a in arxiv_ids if a in found]
 
     # -- organizations ----------------------------------------------------------------
@@ -374,5 +372,6 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
                 ).all()
                 for lst, org in rows:
                     listing.setdefault(lst.paper_id, _listing_view(lst, org))
-            found = {pid: _paper_view(p, listing.get(pid)) for pid, p in papers.items()}
+            made = views(s, [(p, listing.get(pid)) for pid, p in papers.items()])
+            found = dict(zip(papers, made, strict=True))
         return [found[i] for i in ids if i in found]

@@ -12,7 +12,7 @@ from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
 from paperwire.ranking import WINDOW_DAYS, TrendingInputs, TrendingScore, trending_score
 from paperwire.store.models import Listing, Organization, Paper
-from paperwire.store.rows import listing_view, local_votes, paper_view
+from paperwire.store.rows import listing_view, local_counts, local_votes, paper_view
 from paperwire.store.views import PaperView
 
 
@@ -83,9 +83,12 @@ class TrendingQueries:
                     listed_at=listed_at,
                 )
                 scored.append((trending_score(inputs, as_of), paper, listing, org))
-        scored.sort(key=lambda t: (-t[0].score, t[1].arxiv_id))
+            scored.sort(key=lambda t: (-t[0].score, t[1].arxiv_id))
+            shown = scored[offset : offset + limit]
+            comments = local_counts(s, [paper.id for _, paper, _, _ in shown])
         items = []
-        for score, paper, listing, org in scored[offset : offset + limit]:
-            view = paper_view(paper, listing_view(listing, org))
+        for score, paper, listing, org in shown:
+            local = (extra.get(paper.id, 0), comments.get(paper.id, (0, 0))[1])
+            view = paper_view(paper, listing_view(listing, org), None, local)
             items.append(TrendingItem(paper=view, trending=score))
         return TrendingList(items=items, as_of=as_of, window_days=window_days)
