@@ -41,6 +41,8 @@ class ServeProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ServeProcess:
+        if self.proc is not None and self.proc.poll() is None:
+            return self  # already running: a second Popen would leak the first server
         self._log = self.log_path.open("w")
         cmd = [*CLI, "serve", "--port", str(self.port), *self.args]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)

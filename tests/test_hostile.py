@@ -254,7 +254,7 @@ def test_x_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path, trusted
         "PAPERWIRE_ARGON2_PROFILE": "CHEAPEST",
         "PAPERWIRE_TRUSTED_PROXIES": trusted,
     }
-    with ServeProcess(env, tmp_path / "serve.log", "--no-sync").start().wait_ready() as node:
+    with ServeProcess(env, tmp_path / "serve.log", "--no-sync") as node:
         codes = [_post_login(node.url, f"203.0.113.{i}") for i in range(3)]
     # untrusted: one address (the TCP peer), limited at the third try; trusted: three
     assert codes == ([400, 400, 429] if not trusted else [400, 400, 400])
