@@ -3,7 +3,7 @@ that several query mixins share."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from paperwire.store.community_models import Comment, Vote
@@ -75,20 +75,26 @@ def local_votes(session: Session, paper_ids: list[int]) -> dict[int, int]:
 
 
 def local_counts(session: Session, paper_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """``paper id -> (local upvotes, visible local comments)``, for the papers a query shows
-    (two grouped reads, instead of two correlated subqueries on every loaded paper)."""
-    votes = local_votes(session, paper_ids)
-    comments: dict[int, int] = {}
+    """``paper id -> (local upvotes, visible local comments)``, for the papers a query shows:
+    one Core query (both grouped counts, UNION ALL) per 1,000 papers."""
+    out: dict[int, tuple[int, int]] = {}
+    conn = session.connection()
     for i in range(0, len(paper_ids), 1000):
         chunk = paper_ids[i : i + 1000]
-        comments.update(
-            session.execute(
-                select(Comment.paper_id, func.count())
-                .where(Comment.paper_id.in_(chunk), Comment.hidden.is_(False))
-                .group_by(Comment.paper_id)
-            ).all()
+        votes = (
+            select(Vote.paper_id, literal(0).label("kind"), func.count())
+            .where(Vote.paper_id.in_(chunk))
+            .group_by(Vote.paper_id)
         )
-    return {p: (votes.get(p, 0), comments.get(p, 0)) for p in set(votes) | set(comments)}
+        comments = (
+            select(Comment.paper_id, literal(1).label("kind"), func.count())
+            .where(Comment.paper_id.in_(chunk), Comment.hidden.is_(False))
+            .group_by(Comment.paper_id)
+        )
+        for pid, kind, n in conn.execute(union_all(votes, comments)):
+            v, c = out.get(pid, (0, 0))
+            out[pid] = (int(n), c) if kind == 0 else (v, int(n))
+    return out
 
 
 def upvotes_expr():
