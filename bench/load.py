@@ -60,7 +60,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy import select
 
-from paperwire.cli import load_settings
+from paperwire.core.cli import load_settings
 from paperwire.store import open_store
 from paperwire.store.models import Listing, Paper
 

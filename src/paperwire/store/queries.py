@@ -16,7 +16,6 @@ from paperwire.store.models import Listing, Organization, Paper, PaperCategory, 
 from paperwire.store.recommend_queries import RecommendQueries
 from paperwire.store.rows import listing_view as _listing_view
 from paperwire.store.rows import local_counts, upvotes_expr, views
-from paperwire.store.rows import org_view as _org_view  # noqa: F401
 from paperwire.store.rows import paper_view as _paper_view
 from paperwire.store.trending import TrendingQueries
 from paperwire.store.vectors import VectorStore

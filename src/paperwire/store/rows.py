@@ -108,7 +108,7 @@ def upvotes_expr():
     return Paper.hf_upvotes + local
 
 
-def views(session: Session, rows, listing_of=None) -> list[PaperView]:
+def views(session: Session, rows) -> list[PaperView]:
     """Views of ``rows`` (papers, or (paper, listing view) pairs), with their local counts."""
     pairs = [(r, None) if isinstance(r, Paper) else r for r in rows]
     counts = local_counts(session, [p.id for p, _ in pairs])

@@ -80,6 +80,14 @@ class SyncSource(ABC):
         return None
 
 
+def _categories(opts: SyncOptions, configured: str, missing: str) -> list[str]:
+    """The categories asked for (``--categories``), else the configured ones; none: an error."""
+    cats = opts.categories or split_list(configured)
+    if not cats:
+        raise SourceError(missing)
+    return cats
+
+
 REGISTRY: dict[str, type[SyncSource]] = {}
 
 
@@ -225,12 +233,12 @@ class ArxivSource(SyncSource):
     name = "arxiv"
 
     def open(self, settings: Settings, state: SyncStore, opts: SyncOptions) -> Opened:
-        cats = opts.categories or split_list(settings.arxiv_categories)
-        if not cats:
-            raise SourceError(
-                "no arXiv categories chosen: pass --categories cs.CL,cs.LG "
-                "or set PAPERWIRE_ARXIV_CATEGORIES"
-            )
+        cats = _categories(
+            opts,
+            settings.arxiv_categories,
+            "no arXiv categories chosen: pass "
+            "--categories cs.CL,cs.LG or set PAPERWIRE_ARXIV_CATEGORIES",
+        )
         client = ArxivClient.from_settings(settings)
         return Opened(client, arxiv_batches(client, state, opts, cats), ", ".join(cats))
 
@@ -252,11 +260,11 @@ class OaiSource(SyncSource):
     name = "oai"
 
     def open(self, settings: Settings, state: SyncStore, opts: SyncOptions) -> Opened:
-        cats = opts.categories or split_list(settings.oai_sets)
-        if not cats:
-            raise SourceError(
-                "no categories to harvest: pass --categories cs,math.AP (categories or OAI "
-                "sets) or set PAPERWIRE_OAI_SETS"
-            )
+        cats = _categories(
+            opts,
+            settings.oai_sets,
+            "no categories to harvest: pass --categories "
+            "cs,math.AP (categories or OAI sets) or set PAPERWIRE_OAI_SETS",
+        )
         client = OaiClient.from_settings(settings)
         return Opened(client, oai_batches(client, state, opts, cats), ", ".join(cats))
