@@ -1,18 +1,21 @@
-"""Dense recall@10 and latency of the shipped HNSW graph at several beam widths, beside a
-faiss inverted file (IVF-Flat) built on the same static vectors.
+"""Dense recall@10 and latency of the vector index at several probe shares, on a real index.
 
-Usage: python bench/ann_recall.py INDEX_DIR [--ef 200,400,800,1600] [--nlist 1024,4096]
+Usage: python bench/ann_recall.py INDEX_DIR [--nlist 0,2048] [--share 0.03,0.06,0.125,0.15]
 
 INDEX_DIR is a data directory's ``index`` folder filled by ``paperwire import`` (its
-``dense.hnsw`` and ``vectors.sqlite``; the database beside it gives the queries: 200 titles
-of random papers, fixed seed).  Recall is that of the product's question: the top 10 of a
-100-paper pool, rescored with the exact vectors, against the exact top 10 over every vector.
-Prints one line per setting: build time (IVF), recall@10 and search p50 / p95 (one thread).
+``vectors.sqlite``; the database beside it gives the queries: 200 titles of random papers,
+fixed seed).  For each list count (0: the product's ``nlist_for(n)``) the product's
+``AnnIndex`` is trained the product's way and filled with every stored vector; then each
+probe share is searched as the product does (a pool of 100, its top 10) against the exact
+top 10 of a float32 scan over every vector.  Prints one line per setting: build time,
+recall@10 and search p50 / p95 on one thread.  Holds every vector as float32 for the exact
+reference (3 GB at 2.9M): a benchmark, not the product.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import time
@@ -21,72 +24,66 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from paperwire.search import ann
 from paperwire.search.indexer import SearchIndex
 
 
-def main(root: Path, efs: list[int], nlists: list[int]) -> None:
+def main(root: Path, nlists: list[int], shares: list[float]) -> None:
     ix = SearchIndex(root, embed_contextual=False)
-    d = ix.dense
-    d.refresh(force=True)
-    rows = np.flatnonzero(d.has_vec)
-    x = np.ascontiguousarray(d.vecs[rows], dtype=np.float32)
-    print(f"vectors: {len(x)}, graph nodes: {d.ann.size if d.ann else 0}")
+    db = sqlite3.connect(f"file:{root / 'vectors.sqlite'}?mode=ro", uri=True)
+    n = db.execute("SELECT count(*) FROM vectors WHERE vec IS NOT NULL").fetchone()[0]
+    x = np.empty((n, ix.dense.dim), dtype=np.float32)
+    pids = np.empty(n, dtype=np.int64)
+    at = 0
+    cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL")
+    while chunk := cur.fetchmany(65536):
+        k = len(chunk)
+        pids[at : at + k] = [p for p, _ in chunk]
+        x[at : at + k] = np.frombuffer(b"".join(v for _, v in chunk), np.float32).reshape(k, -1)
+        at += k
+    print(f"vectors: {n}")
     rng = random.Random(7)
-    db = sqlite3.connect(f"file:{root.parent / 'paperwire.db'}?mode=ro", uri=True)
-    top = db.execute("SELECT max(id) FROM papers").fetchone()[0]
+    papers = sqlite3.connect(f"file:{root.parent / 'paperwire.db'}?mode=ro", uri=True)
+    top = papers.execute("SELECT max(id) FROM papers").fetchone()[0]
     titles: list[str] = []
     while len(titles) < 200:
-        got = db.execute("SELECT title FROM papers WHERE id = ?", (rng.randint(1, top),)).fetchone()
-        if got:
-            titles.append(got[0])
+        got = papers.execute("SELECT title FROM papers WHERE id = ?", (rng.randint(1, top),))
+        if row := got.fetchone():
+            titles.append(row[0])
     qs = np.stack([ix.query_vector(t) for t in titles]).astype(np.float32)
-    exact = [set(np.argpartition(-(x @ q), 10)[:10].tolist()) for q in qs]
-    faiss.omp_set_num_threads(1)
-
-    def report(name: str, search) -> None:
-        rec, lat = [], []
-        for q, want in zip(qs, exact, strict=True):
-            t = time.perf_counter()
-            got = search(q)
-            lat.append((time.perf_counter() - t) * 1000)
-            rec.append(len(got & want) / 10)
-        print(f"{name}: recall@10 {np.mean(rec):.3f}, p50 {np.percentile(lat, 50):.1f} ms, "
-              f"p95 {np.percentile(lat, 95):.1f} ms")  # fmt: skip
-
-    row_of = {int(p): i for i, p in enumerate(d.pids[rows])}
-    for ef in efs:
-
-        def hnsw(q, ef=ef):
-            hits = [
-                row_of[int(p)] for p in np.unique(d.ann.search(q, 100, None, ef)) if p in row_of
-            ]
-            best = np.argsort(-(x[hits] @ q))[:10]
-            return {hits[i] for i in best}
-
-        report(f"hnsw efSearch {ef}", hnsw)
+    exact = [set(pids[np.argpartition(-(x @ q), 10)[:10]].tolist()) for q in qs]
     for nlist in nlists:
+        nl = nlist or ann.nlist_for(n)
         t = time.perf_counter()
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(x.shape[1]), x.shape[1], nlist,
-                                 faiss.METRIC_INNER_PRODUCT)  # fmt: skip
-        pick = np.random.default_rng(0).choice(len(x), min(len(x), 40 * nlist), replace=False)
-        ivf.train(x[pick])
-        ivf.add(x)
-        print(f"ivf-flat {nlist} lists: built in {time.perf_counter() - t:.1f} s")
-        for nprobe in (16, 32, 64, 128):
-            ivf.nprobe = nprobe
-
-            def search(q, ivf=ivf):
-                _d, ids = ivf.search(q[None], 100)
-                cand = ids[0][ids[0] >= 0]
-                return set(cand[np.argsort(-(x[cand] @ q))[:10]].tolist())
-
-            report(f"ivf-flat {nlist} lists, nprobe {nprobe}", search)
+        pick = np.random.default_rng(0).choice(n, min(n, ann.TRAIN_PER_LIST * nl), replace=False)
+        saved = ann.LISTS_PER_SQRT
+        if nlist:  # the product's formula, bent to this list count
+            ann.LISTS_PER_SQRT = nl / max(n, 1) ** 0.5
+        index = ann.AnnIndex.trained(x[np.sort(pick)], n, x.shape[1])
+        ann.LISTS_PER_SQRT = saved
+        for i in range(0, n, 200_000):
+            index.add(pids[i : i + 200_000], x[i : i + 200_000])
+        print(f"ivf-sq8 {index.index.nlist} lists: built in {time.perf_counter() - t:.1f} s")
+        faiss.omp_set_num_threads(1)
+        for share in shares:
+            ann.NPROBE_SHARE, ann.NPROBE = share, 1
+            rec, lat = [], []
+            for q, want in zip(qs, exact, strict=True):
+                t = time.perf_counter()
+                got, _ = index.search(q, 100, None)
+                lat.append((time.perf_counter() - t) * 1000)
+                rec.append(len(set(got[:10].tolist()) & want) / 10)
+            p50, p95 = np.percentile(lat, 50), np.percentile(lat, 95)
+            print(f"  probe share {share}: recall@10 {np.mean(rec):.3f}, "
+                  f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")  # fmt: skip
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("index", type=Path)
-    ap.add_argument("--ef", default="200,400,800,1600")
-    ap.add_argument("--nlist", default="1024,4096")
-    args = ap.parse_args()
-    main(args.index, [int(v) for v in args.ef.split(",")], [int(v) for v in args.nlist.split(",")])
+    ap.add_argument("index_dir", type=Path)
+    ap.add_argument("--nlist", default="0")
+    ap.add_argument("--share", default="0.03,0.06,0.125,0.15")
+    a = ap.parse_args()
+    main(a.index_dir, [int(v) for v in a.nlist.split(",")],
+         [float(v) for v in a.share.split(",")])  # fmt: skip

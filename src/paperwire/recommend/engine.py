@@ -44,10 +44,10 @@ def _vectors(dense, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     vecs = np.zeros((len(ids), dim), dtype=np.float32)
     has = np.zeros(len(ids), dtype=bool)
     if dense is not None:
+        got = dense.vectors(ids)
         for i, pid in enumerate(ids):
-            v = dense.vector(pid)
-            if v is not None and len(v) == dim:
-                vecs[i], has[i] = v, True
+            if pid in got:
+                vecs[i], has[i] = got[pid], True
     return vecs, has
 
 
@@ -56,13 +56,7 @@ def _background(dense, exclude: set[int], seed: int) -> np.ndarray | None:
     reader while the index does not change."""
     if dense is None:
         return None
-    dense.refresh()
-    with dense._lock:
-        rows = [r for r in np.flatnonzero(dense.has_vec) if int(dense.pids[r]) not in exclude]
-        if not rows:
-            return None
-        pick = np.random.default_rng(seed).choice(rows, min(BACKGROUND, len(rows)), replace=False)
-        return dense.vecs[np.sort(pick)].copy()
+    return dense.sample(BACKGROUND, exclude, seed)
 
 
 def _contextual_space(index, pos_ids, neg, cand_ids, exclude: set[int], seed: int):
@@ -103,10 +97,7 @@ def vectors_available(index) -> bool:
     if not; contextual vectors come later than the static ones, never alone)."""
     if index is None:
         return False
-    dense = index.dense
-    dense.refresh()
-    with dense._lock:
-        return bool(np.any(dense.has_vec))
+    return index.dense.embedded() > 0
 
 
 def recommend(

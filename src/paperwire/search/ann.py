@@ -1,19 +1,24 @@
-"""The approximate nearest-neighbour graph for dense retrieval: faiss HNSW, ids = store ids.
+"""The vector index for dense retrieval: the one in-memory copy of a tier's vectors.
 
-``IndexHNSWFlat`` (inner product on unit vectors, M=16, efConstruction=100, the settings
-measured in the shared DESIGN notes) wrapped in ``IndexIDMap2``, so searches return store ids
-and filters run inside the graph walk as an ``IDSelectorBitmap`` over store ids.
+Small collections keep the vectors as they are (``IndexFlatIP``: exact).  From
+``TRAIN_MIN`` vectors on, the writer trains an inverted file over 8-bit scalar-quantized
+residuals (``IndexIVFScalarQuantizer``, inner product): one byte per dimension, so 2.9M
+static vectors take 0.75 GB instead of 3 GB, and a search reads only the lists nearest the
+query.  Both kinds carry the store ids, take filters as an ``IDSelectorBitmap`` over store
+ids inside the scan, and remove a paper's old vector when a new one comes (no stale
+entries).  docs/search.md has the measurements that chose this over HNSW.
 
-HNSW cannot remove a node.  A paper whose vector changed gets a second node; ``live`` holds
-the papers whose newest vector is in the graph, and ``stale`` counts the nodes that no longer
-are (old vectors, deleted papers).  Searches rescore hits with the current vectors and keep a
-paper once, so stale nodes cost only space; past ``REBUILD_STALE`` of the graph the writer
-builds it afresh.  Persisted as one file (``dense.hnsw``: the faiss index, ``live`` and the
-vectors-table sequence number it reflects), written to a temporary name and renamed.
+The list count is fixed when the file is trained; the writer trains afresh when the
+collection has grown ``RETRAIN_GROWTH`` times since (so an import that starts empty trains a
+few times, each on a sample, and fills the lists chunk by chunk: memory stays flat).
+
+Persisted as one file (``dense.ann``): the faiss index, the vectors-table sequence number it
+reflects and the model, written to a temporary name and renamed.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -21,86 +26,124 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-M = 16
-EF_CONSTRUCTION = 100
-EF_SEARCH = 128  # at least 2 * k; see search()
-REBUILD_STALE = 0.10  # rebuild when this share of the graph's nodes is stale
-FORMAT = 1
-CHUNK = 16_384  # vectors compared at a time when syncing
+TRAIN_MIN = 50_000  # below this many vectors the exact flat index is fast enough
+RETRAIN_GROWTH = 4  # train afresh when the collection has grown this many times
+LISTS_PER_SQRT = 2  # nlist = 2 * sqrt(n) at training time (docs/search.md)
+TRAIN_PER_LIST = 40  # training sample: this many vectors per list
+NPROBE = 16  # lists read per unfiltered query at least ...
+NPROBE_SHARE = 0.125  # ... or this share of them (recall@10 0.963 at 2.9M, docs/search.md)
+FORMAT = 2
 
 
-class AnnGraph:
-    def __init__(self, dim: int, model: str = "") -> None:
-        self.dim, self.model = dim, model
-        base = faiss.IndexHNSWFlat(dim, M, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = EF_CONSTRUCTION
-        self.index = faiss.IndexIDMap2(base)
-        self.live: set[int] = set()
-        self.seq = 0  # the vectors-table sequence number this graph reflects
+def nlist_for(n: int) -> int:
+    return max(1, min(int(LISTS_PER_SQRT * math.sqrt(max(n, 1))), n // TRAIN_PER_LIST))
+
+
+class AnnIndex:
+    """Store ids and their vectors in a faiss index that can remove and search with filters."""
+
+    def __init__(self, index: faiss.Index, dim: int, model: str = "", trained_on: int = 0):
+        self.index, self.dim, self.model = index, dim, model
+        self.trained_on = trained_on  # vectors at training time (0: the flat kind)
+        self.live = np.zeros(0, dtype=bool)  # by store id: in the index
+        self.seq = 0  # the vectors-table sequence number this index reflects
+
+    @classmethod
+    def flat(cls, dim: int, model: str = "") -> AnnIndex:
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), dim, model)
+
+    @classmethod
+    def trained(cls, sample: np.ndarray, n: int, dim: int, model: str = "") -> AnnIndex:
+        """An empty inverted file for about ``n`` vectors, trained on ``sample``."""
+        nlist = nlist_for(n)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+            faiss.METRIC_INNER_PRODUCT, True,
+        )  # fmt: skip
+        ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
+        return cls(ivf, dim, model, trained_on=n)
+
+    @property
+    def kind(self) -> str:
+        return "ivf" if self.trained_on else "flat"
 
     @property
     def size(self) -> int:
         return int(self.index.ntotal)
 
-    @property
-    def stale(self) -> int:
-        return self.size - len(self.live)
+    def needs_training(self, n: int) -> bool:
+        """Whether an index for ``n`` vectors should be trained afresh."""
+        if self.kind == "flat":
+            return n >= TRAIN_MIN
+        return n > RETRAIN_GROWTH * self.trained_on
 
-    def needs_rebuild(self) -> bool:
-        return self.size > 0 and self.stale > REBUILD_STALE * self.size
+    def _is_live(self, pids: np.ndarray) -> np.ndarray:
+        inside = pids < len(self.live)
+        out = np.zeros(len(pids), dtype=bool)
+        out[inside] = self.live[pids[inside]]
+        return out
 
-    @classmethod
-    def build(cls, pids: np.ndarray, vecs: np.ndarray, dim: int, model: str = "") -> AnnGraph:
-        g = cls(dim, model)
-        if len(pids):
-            g.index.add_with_ids(
-                np.ascontiguousarray(vecs, dtype=np.float32), pids.astype(np.int64)
-            )
-            g.live = {int(p) for p in pids}
-        return g
-
-    def sync(self, pids: np.ndarray, vecs: np.ndarray) -> int:
-        """Bring these papers' current vectors into the graph; returns how many were added.
-
-        A paper already in the graph with the same vector (only its filter fields changed) is
-        left alone; one with a new vector gets a new node and its old node turns stale."""
+    def add(self, pids, vecs) -> None:
+        """These papers' current vectors (a paper's earlier vector is replaced)."""
         pids = np.asarray(pids, dtype=np.int64)
         if not len(pids):
-            return 0
-        vecs = np.ascontiguousarray(vecs, dtype=np.float32)
-        known = np.fromiter((int(p) in self.live for p in pids), bool, len(pids))
-        todo = ~known
-        at = np.flatnonzero(known)
-        for i in range(0, len(at), CHUNK):  # chunks: a full reconcile would copy every vector
-            rows = at[i : i + CHUNK]
-            old = self.index.reconstruct_batch(pids[rows])
-            todo[rows] = ~np.all(old == vecs[rows], axis=1)
-        if not todo.any():
-            return 0
-        self.index.add_with_ids(vecs[todo], pids[todo])
-        self.live.update(int(p) for p in pids[todo])
-        return int(todo.sum())
+            return
+        pids, first = np.unique(pids[::-1], return_index=True)  # the last vector of a paper
+        vecs = np.ascontiguousarray(np.asarray(vecs, dtype=np.float32)[::-1][first])
+        self.remove(pids)
+        self.index.add_with_ids(vecs, pids)
+        top = int(pids.max()) + 1
+        if top > len(self.live):
+            self.live = np.concatenate([self.live, np.zeros(top - len(self.live), bool)])
+        self.live[pids] = True
 
-    def drop(self, pids) -> None:
-        """These papers' nodes no longer hold their current vector (deleted or re-pending)."""
-        self.live.difference_update(int(p) for p in pids)
+    def remove(self, pids) -> None:
+        pids = np.asarray(pids, dtype=np.int64)
+        gone = pids[self._is_live(pids)]
+        if len(gone):
+            gone = np.ascontiguousarray(gone)
+            if self.kind == "ivf":  # the id hashtable takes exactly this selector
+                self.index.remove_ids(faiss.IDSelectorArray(len(gone), faiss.swig_ptr(gone)))
+            else:
+                self.index.remove_ids(faiss.IDSelectorBatch(gone))
+            self.live[gone] = False
+
+    def reconstruct(self, pids: np.ndarray) -> np.ndarray:
+        """The indexed vectors of these (live) papers: exact for the flat kind, decoded from
+        8 bits for the inverted file (cosines within about 1e-3)."""
+        if not len(pids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.index.reconstruct_batch(np.asarray(pids, dtype=np.int64))
 
     def search(
-        self, qvec: np.ndarray, k: int, allowed: np.ndarray | None, ef: int = EF_SEARCH
-    ) -> np.ndarray:
-        """Store ids of up to ``k`` nearest nodes (duplicates possible; the caller rescores).
+        self, qvec: np.ndarray, k: int, allowed: np.ndarray | None, share: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Store ids and inner products of up to ``k`` nearest papers, best first.
 
-        ``allowed`` is a packed little-endian bitmap over store ids: only those are returned,
-        decided inside the graph walk."""
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = max(ef, 2 * k)
-        if allowed is not None:
-            sel = faiss.IDSelectorBitmap(len(allowed) * 8, faiss.swig_ptr(allowed))
-            params.sel = sel
+        ``allowed`` is a packed little-endian bitmap over store ids (None: every paper),
+        applied inside the scan.  ``share`` is the part of the index it allows: the inverted
+        file reads ``NPROBE / share`` lists, so a filter keeps as many candidates as an
+        unfiltered query sees; one that allows few papers reads every list (exact over the
+        quantized vectors)."""
         q = np.ascontiguousarray(qvec, dtype=np.float32).reshape(1, -1)
-        _d, ids = self.index.search(q, min(k, self.size), params=params)
-        ids = ids[0]
-        return ids[ids >= 0]
+        k = min(k, self.size)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self.kind == "ivf":
+            nlist = self.index.nlist
+            base = max(NPROBE, math.ceil(NPROBE_SHARE * nlist))
+            params = faiss.SearchParametersIVF()
+            params.nprobe = min(nlist, math.ceil(base / max(share, 1e-9)))
+        else:
+            params = faiss.SearchParameters()
+        if allowed is not None:
+            # (its size is in bytes: ids past the bitmap are not members)
+            sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(allowed))
+            params.sel = sel
+        scores, ids = self.index.search(q, k, params=params)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
 
     # -- persistence ----------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -110,38 +153,51 @@ class AnnGraph:
             np.savez(
                 fh,
                 index=faiss.serialize_index(self.index),
-                live=np.fromiter(sorted(self.live), np.int64, len(self.live)),
-                meta=np.array([FORMAT, self.dim, self.seq], dtype=np.int64),
+                meta=np.array([FORMAT, self.dim, self.seq, self.trained_on], dtype=np.int64),
                 model=np.array(self.model),
             )
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path, dim: int, model: str = "") -> AnnGraph | None:
-        """The saved graph, or None when missing, unreadable or for another model.
+    def load(cls, path: Path, dim: int, model: str = "") -> AnnIndex | None:
+        """The saved index, or None when missing, unreadable or for another model.
 
         The open file stays the same even if a writer replaces the path meanwhile, and the
-        faiss index is read straight from its zip member, so loading holds one copy of the
-        graph (a 300 MB graph once took three: file bytes, array, index)."""
+        faiss index is read straight from its zip member, so loading holds one copy."""
         try:
             with np.load(Path(path)) as z:
-                fmt, fdim, seq = (int(x) for x in z["meta"])
+                fmt, fdim, seq, trained_on = (int(x) for x in z["meta"])
                 if fmt != FORMAT or fdim != dim or (model and str(z["model"]) != model):
                     return None
-                g = cls(dim, model)
                 with z.zip.open("index.npy") as member:
                     fmt_ = np.lib.format
                     header = {(1, 0): fmt_.read_array_header_1_0}.get(
                         fmt_.read_magic(member), fmt_.read_array_header_2_0
                     )
                     header(member)  # skip the .npy header: the raw bytes follow
-                    reader = faiss.PyCallbackIOReader(member.read)
-                    g.index = faiss.read_index(reader)
-                g.live = set(z["live"].tolist())
-                g.seq = seq
-                return g
+                    index = faiss.read_index(faiss.PyCallbackIOReader(member.read))
         except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile):
             return None
+        g = cls(index, dim, model, trained_on)
+        g.seq = seq
+        g.live = np.zeros(0, dtype=bool)
+        ids = g.ids()
+        if len(ids):
+            g.live = np.zeros(int(ids.max()) + 1, dtype=bool)
+            g.live[ids] = True
+        return g
+
+    def ids(self) -> np.ndarray:
+        """Every store id in the index."""
+        if self.kind == "flat":
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        inv = self.index.invlists
+        parts = [
+            faiss.rev_swig_ptr(inv.get_ids(i), inv.list_size(i)).copy()
+            for i in range(self.index.nlist)
+            if inv.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def bitmap(pids: np.ndarray) -> np.ndarray:

@@ -57,6 +57,10 @@ def embed_pending(
         loaded, computed = index.loaded.get(dense.model, 0), index.computed.get(dense.model, 0)
         if loaded or computed:
             err.print(f"{tier} vectors: {loaded:,} loaded from the store, {computed:,} computed")
+    for dense in (index.dense, index.contextual):
+        if not dense.ann_path.exists() and dense.counts()[1]:  # (an older version's data)
+            with progress(f"building the vector index ({dense.ann_path.name})", total=None):
+                dense.update_ann()
     return n
 
 
@@ -187,7 +191,7 @@ def embed(
         t = time.perf_counter()
         contextual = settings.embed_contextual and not static_only
         try:
-            embed_pending(settings, store, ix, contextual=contextual)
+            embed_pending(settings, store, ix, contextual=contextual, stored=not static_only)
         except KeyboardInterrupt:
             console.print("Stopped; `paperwire embed` resumes where it stopped.")
         dt = time.perf_counter() - t

@@ -1,17 +1,18 @@
-"""The dense index: one unit vector per paper plus the filter fields, beside the lexical index.
+"""The dense index: one vector per paper plus the filter fields, beside the lexical index.
 
 On disk it is a small SQLite file (``vectors.sqlite``; the search index's own file, not the
-store) holding, per paper, the filter fields and the vector, or NULL while the paper waits for
-the embedding job.  Every write bumps a sequence number (deletions also an epoch), so a
-serving process reloads only what changed, at most ``reload_every`` seconds late.
+store) holding, per paper, the filter fields and the vector (float32), or NULL while the paper
+waits for the embedding job.  Every write bumps a sequence number (deletions also an epoch),
+so a serving process reloads only what changed, at most ``reload_every`` seconds late.
 
-In memory the vectors are one float32 matrix.  Beside it sits an HNSW graph (``ann.py``,
-persisted as ``dense.hnsw`` by the embedding job): searches whose filters allow at least
-``exact_below`` papers walk the graph with the filter as an id selector; more selective ones
-(and every search while no graph file exists) take the exact masked matrix-vector product over
-the allowed papers, which is both exact and fast there.  Vectors that arrive after the graph
-was saved are added to the in-memory graph on the next refresh; a newer graph file written
-by another process replaces it (docs/search.md has the measurements).
+In memory a tier holds the filter fields as numpy columns (organization and category set as
+small integer codes, a row array indexed by store id: no Python object per paper) and its
+vectors once, in the vector index (``ann.py``: exact and flat for small collections, an
+8-bit inverted file from ``TRAIN_MIN`` papers on), persisted as ``dense.ann`` by the
+embedding job.  Filters run inside the index scan.  A serving process loads the saved file
+and applies the rows written after it; a newer file written by another process replaces its
+own.  ``vector()`` reads a paper's exact vector from the SQLite file (docs/search.md has the
+measurements).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.search.ann import AnnGraph, bitmap
+from paperwire.search.ann import TRAIN_MIN, TRAIN_PER_LIST, AnnIndex, bitmap, nlist_for
 from paperwire.search.lexical import Filters
 from paperwire.store.views import SearchDoc
 
@@ -43,11 +44,8 @@ CREATE INDEX IF NOT EXISTS ix_vectors_pending_day ON vectors(day, pid) WHERE vec
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
-
-EXACT_BELOW = 20_000  # filters allowing fewer papers than this are searched exactly
-EXACT_SHARE = 0.25  # ... or fewer than this share of all vectors (the graph's beam grows as
-# size / allowed; measured at 178k: graph 15 ms p50 at 21% allowed, exact scan 16 ms for all)
-MAX_EF = 4096
+CHUNK = 65_536  # rows read at a time when loading or building
+OLD_GRAPHS = {"dense.ann": "dense.hnsw", "contextual.ann": "contextual.hnsw"}
 
 
 def text_hash(doc: SearchDoc) -> str:
@@ -61,7 +59,7 @@ class DenseIndex:
         dim: int = 256,
         model: str = "",
         reload_every: float = 1.0,
-        ann_name: str = "dense.hnsw",
+        ann_name: str = "dense.ann",
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,22 +76,17 @@ class DenseIndex:
             elif model and got[0] != model:  # another model's vectors: embed everything again
                 db.execute("UPDATE vectors SET vec = NULL, seq = seq + 1")
                 db.execute("UPDATE meta SET value = ? WHERE key = 'model'", (model,))
-        # in memory
-        self._row: dict[int, int] = {}
-        self.pids = np.zeros(0, dtype=np.int64)
-        self.vecs = np.zeros((0, dim), dtype=np.float32)
-        self.has_vec = np.zeros(0, dtype=bool)
-        self.day = np.zeros(0, dtype=np.int32)
-        self.upvotes = np.zeros(0, dtype=np.int32)
-        self.org = np.zeros(0, dtype=object)
-        self.cats: list[frozenset[str]] = []
+        if ann_name in OLD_GRAPHS:  # the HNSW file of earlier versions (GBs at scale)
+            self.path.with_name(OLD_GRAPHS[ann_name]).unlink(missing_ok=True)
+        self._reset()
         self._seq = -1
         self._epoch = ""
         self._checked = 0.0
-        self.exact_below, self.exact_share = EXACT_BELOW, EXACT_SHARE
         self.ann_path = self.path.with_name(ann_name)
-        self.ann: AnnGraph | None = None
+        self.ann: AnnIndex | None = None
         self._ann_stamp: tuple | None = None
+        self._reader: tuple[int, sqlite3.Connection] | None = None
+        self._reader_lock = threading.Lock()
 
     def _db(self, write: bool = True) -> _Tx:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -229,37 +222,34 @@ class DenseIndex:
             return
         self._checked = now
         stamp = self._file_stamp()
-        graph = None
-        if stamp is not None and stamp != self._ann_stamp:  # a graph saved by another process
-            graph = AnnGraph.load(self.ann_path, self.dim, self.model)
-            if graph is None:  # unreadable or another model's: ignore this file
+        loaded = None
+        if stamp is not None and stamp != self._ann_stamp:  # an index saved by another process
+            loaded = AnnIndex.load(self.ann_path, self.dim, self.model)
+            if loaded is None:  # unreadable or another model's: ignore this file
                 self._ann_stamp = stamp
         with self._lock:
-            if graph is not None:
-                self.ann, self._ann_stamp = graph, stamp
-            with self._db(write=False) as db:
+            if loaded is not None:
+                self.ann, self._ann_stamp = loaded, stamp
+            with self._db(write=False) as db:  # one snapshot for fields and vectors
                 meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('seq', 'epoch')"))
                 seq, epoch = int(meta.get("seq", 0)), meta.get("epoch", "")
-                if seq == self._seq and epoch == self._epoch and graph is None:
+                same = seq == self._seq and epoch == self._epoch
+                if same and loaded is None and (self.ann is not None or not self.has_vec.any()):
                     return
-                if epoch != self._epoch:
-                    self._seq = -1
-                full = self._seq < 0
+                full = epoch != self._epoch or self._seq < 0
                 if full:
                     self._reset()
-                    self._load_all(db)
-                    rows = []
+                    self._load_fields(db)
+                    changed = None
                 else:
                     rows = db.execute(
-                        "SELECT pid, day, upvotes, org, cats, vec FROM vectors WHERE seq > ?",
+                        "SELECT pid, day, upvotes, org, cats, vec IS NOT NULL FROM vectors"
+                        " WHERE seq > ?",
                         (self._seq,),
                     ).fetchall()
-            self._apply(rows)
-            if self.ann is not None:
-                if graph is not None or full:
-                    self._reconcile()
-                else:
-                    self._sync_rows([r[0] for r in rows])
+                    self._apply(rows)
+                    changed = np.array([r[0] for r in rows], dtype=np.int64)
+                self._sync_ann(db, seq, None if full or loaded is not None else changed)
             self._seq, self._epoch = seq, epoch
 
     def _file_stamp(self) -> tuple | None:
@@ -269,92 +259,178 @@ class DenseIndex:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def _sync_rows(self, pids: list[int]) -> None:
-        """Changed rows into the graph: new vectors added, pending or deleted ones dropped."""
-        rows = np.array([self._row[p] for p in pids if p in self._row], dtype=np.int64)
-        if not len(rows):
+    def _sync_ann(self, db, seq: int, changed: np.ndarray | None) -> None:
+        """Bring the vector index to ``seq``: vectors written after it added, papers without
+        a current vector removed (among ``changed``, or all when None).  Without an index
+        (none saved yet, or dropped) one is built from every vector."""
+        if self.ann is None:
+            if self.has_vec.any():
+                self.ann = self._build(db, self.pids[self.has_vec])
+                self.ann.seq = seq
             return
-        has = self.has_vec[rows]
-        self.ann.drop(self.pids[rows[~has]])
-        self.ann.sync(self.pids[rows[has]], self.vecs[rows[has]])
+        if seq != self.ann.seq:
+            cur = db.execute(
+                "SELECT pid, vec FROM vectors WHERE seq > ? AND vec IS NOT NULL", (self.ann.seq,)
+            )
+            while chunk := cur.fetchmany(CHUNK):
+                self.ann.add(*self._decode(chunk))
+        pids = np.flatnonzero(self.ann.live) if changed is None else changed
+        self.ann.remove(pids[~self._has_vec_of(pids)])
+        self.ann.seq = seq
 
-    def _reconcile(self) -> None:
-        """Make the graph's live set match every vector in memory."""
-        rows = np.flatnonzero(self.has_vec)
-        self.ann.drop(self.ann.live - set(self.pids[rows].tolist()))
-        self.ann.sync(self.pids[rows], self.vecs[rows])
+    def _decode(self, rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+        pids = np.fromiter((p for p, _ in rows), np.int64, len(rows))
+        vecs = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32)
+        return pids, vecs.reshape(len(rows), self.dim)
 
-    def update_ann(self, save: bool = True) -> AnnGraph:
-        """Bring the graph up to date (built afresh when missing or too stale) and save it
-        (``save=False``: only this process's graph, for a writer that saves it later).
+    def _build(self, db, pids: np.ndarray) -> AnnIndex:
+        """A vector index over every vector in the file: flat while small, else an inverted
+        file trained on a random sample, filled chunk by chunk (memory: the sample and the
+        index's codes, never all the float vectors)."""
+        n = len(pids)
+        if n < self.train_min:
+            ann = AnnIndex.flat(self.dim, self.model)
+        else:
+            want = min(n, TRAIN_PER_LIST * nlist_for(n))
+            pick = np.sort(np.random.default_rng(0).choice(pids, want, replace=False))
+            got = self._read(db, pick.tolist())
+            ann = AnnIndex.trained(np.stack(list(got.values())), n, self.dim, self.model)
+        cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL")
+        while chunk := cur.fetchmany(CHUNK):
+            ann.add(*self._decode(chunk))
+        return ann
 
-        The build runs outside the lock, so searches go on (exactly) meanwhile."""
+    def update_ann(self, save: bool = True) -> AnnIndex | None:
+        """Bring the vector index up to date, trained afresh when the collection outgrew it,
+        and save it (``save=False``: only this process's index, for a writer that saves it
+        later).  Training runs outside the lock, so searches go on meanwhile."""
         self.refresh(force=True)
         with self._lock:
-            graph = self.ann
-            if graph is None or graph.needs_rebuild():
-                rows = np.flatnonzero(self.has_vec)
-                pids, vecs = self.pids[rows], self.vecs[rows]  # copies
-        if graph is None or graph.needs_rebuild():
-            graph = AnnGraph.build(pids, vecs, self.dim, self.model)
+            pids = self.pids[self.has_vec]
+            retrain = self.ann is not None and self.ann.needs_training(len(pids))
+        if retrain:
+            with self._db(write=False) as db:
+                seq = int(db.execute("SELECT value FROM meta WHERE key='seq'").fetchone()[0])
+                fresh = self._build(db, pids)
+                fresh.seq = seq
+            with self._lock:
+                self.ann = fresh
+                with self._db(write=False) as db:  # what was written during the build
+                    self._sync_ann(db, self._seq, None)
         with self._lock:
-            self.ann = graph
-            self._reconcile()  # vectors that arrived during the build
-            graph.seq = self._seq
-            if save:
-                graph.save(self.ann_path)
+            if save and self.ann is not None:
+                self.ann.save(self.ann_path)
                 self._ann_stamp = self._file_stamp()
-        return graph
+            return self.ann
 
     def drop_ann(self) -> None:
-        """Forget the graph (``index --rebuild``): searches are exact until the next build."""
+        """Forget the vector index (``index --rebuild``): the next refresh builds it anew."""
         with self._lock:
             self.ann, self._ann_stamp = None, None
             self.ann_path.unlink(missing_ok=True)
 
+    train_min = TRAIN_MIN  # (tests lower it to exercise the inverted file on few papers)
+
     def _reset(self) -> None:
-        self._row = {}
+        self._row_of = np.full(0, -1, dtype=np.int64)  # store id -> row
         self.pids = np.zeros(0, dtype=np.int64)
-        self.vecs = np.zeros((0, self.dim), dtype=np.float32)
         self.has_vec = np.zeros(0, dtype=bool)
         self.day = np.zeros(0, dtype=np.int32)
         self.upvotes = np.zeros(0, dtype=np.int32)
-        self.org = np.zeros(0, dtype=object)
-        self.cats = []
+        self.org_code = np.zeros(0, dtype=np.int32)  # into self._orgs
+        self.cat_code = np.zeros(0, dtype=np.int32)  # into self._catsets
+        self._orgs: list[str | None] = [None]
+        self._org_codes: dict[str | None, int] = {None: 0}
+        self._catsets: list[frozenset[str]] = [frozenset()]
+        self._cat_codes: dict[str | None, int] = {None: 0, "[]": 0}
 
-    def _load_all(self, db) -> None:
-        """Every row: the filter fields first, then the vectors streamed into the matrix in
-        chunks (fetching all the blobs at once held a second copy of the vectors)."""
-        self._apply(db.execute("SELECT pid, day, upvotes, org, cats, NULL FROM vectors").fetchall())
-        cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL")
-        while chunk := cur.fetchmany(8192):
-            rows = np.fromiter((self._row[p] for p, _ in chunk), np.int64, len(chunk))
-            blob = b"".join(v for _, v in chunk)
-            self.vecs[rows] = np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self.dim)
-            self.has_vec[rows] = True
+    def _org(self, org: str | None) -> int:
+        code = self._org_codes.get(org)
+        if code is None:
+            code = self._org_codes[org] = len(self._orgs)
+            self._orgs.append(org)
+        return code
+
+    def _cats(self, cats: str | None) -> int:
+        code = self._cat_codes.get(cats)
+        if code is None:
+            code = self._cat_codes[cats] = len(self._catsets)
+            self._catsets.append(frozenset(json.loads(cats)))
+        return code
+
+    def _load_fields(self, db) -> None:
+        """Every row's filter fields, straight into the columns, chunk by chunk."""
+        total, top = db.execute("SELECT count(*), coalesce(max(pid), 0) FROM vectors").fetchone()
+        self._grow(total)
+        self._row_of = np.full(top + 1, -1, dtype=np.int64)
+        at = 0
+        cur = db.execute("SELECT pid, day, upvotes, org, cats, vec IS NOT NULL FROM vectors")
+        while chunk := cur.fetchmany(CHUNK):
+            self._fill(at, chunk)
+            at += len(chunk)
+        self._truncate(at)  # (rows written meanwhile are not in this snapshot's count)
+
+    def _grow(self, k: int) -> None:
+        def more(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, np.zeros(k, dtype=a.dtype)])
+
+        self.pids, self.has_vec, self.day = more(self.pids), more(self.has_vec), more(self.day)
+        self.upvotes, self.org_code = more(self.upvotes), more(self.org_code)
+        self.cat_code = more(self.cat_code)
+
+    def _truncate(self, n: int) -> None:
+        for name in ("pids", "has_vec", "day", "upvotes", "org_code", "cat_code"):
+            setattr(self, name, getattr(self, name)[:n])
+
+    def _fill(self, at: int, rows: list[tuple]) -> None:
+        k = len(rows)
+        sl = slice(at, at + k)
+        pids = np.fromiter((r[0] for r in rows), np.int64, k)
+        self.pids[sl] = pids
+        self.day[sl] = np.fromiter((r[1] or 0 for r in rows), np.int32, k)
+        self.upvotes[sl] = np.fromiter((r[2] or 0 for r in rows), np.int32, k)
+        self.org_code[sl] = np.fromiter((self._org(r[3]) for r in rows), np.int32, k)
+        self.cat_code[sl] = np.fromiter((self._cats(r[4]) for r in rows), np.int32, k)
+        self.has_vec[sl] = np.fromiter((bool(r[5]) for r in rows), bool, k)
+        top = int(pids.max()) + 1
+        if top > len(self._row_of):
+            grown = np.full(max(top, 2 * len(self._row_of)), -1, dtype=np.int64)
+            grown[: len(self._row_of)] = self._row_of
+            self._row_of = grown
+        self._row_of[pids] = np.arange(at, at + k)
 
     def _apply(self, rows: list[tuple]) -> None:
-        new = [r for r in rows if r[0] not in self._row]
-        if new:
-            n0, k = len(self.pids), len(new)
-            self.pids = np.concatenate([self.pids, np.array([r[0] for r in new], dtype=np.int64)])
-            self.vecs = np.concatenate([self.vecs, np.zeros((k, self.dim), dtype=np.float32)])
-            self.has_vec = np.concatenate([self.has_vec, np.zeros(k, dtype=bool)])
-            self.day = np.concatenate([self.day, np.zeros(k, dtype=np.int32)])
-            self.upvotes = np.concatenate([self.upvotes, np.zeros(k, dtype=np.int32)])
-            self.org = np.concatenate([self.org, np.empty(k, dtype=object)])
-            self.cats.extend([frozenset()] * k)
-            for i, r in enumerate(new):
-                self._row[r[0]] = n0 + i
-        for pid, day, upvotes, org, cats, vec in rows:
-            i = self._row[pid]
-            self.day[i], self.upvotes[i], self.org[i] = day or 0, upvotes or 0, org
-            self.cats[i] = frozenset(json.loads(cats or "[]"))
-            if vec is not None:
-                self.vecs[i] = np.frombuffer(vec, dtype=np.float32)
-                self.has_vec[i] = True
-            else:
-                self.has_vec[i] = False
+        """Changed rows ``(pid, day, upvotes, org, cats, has vector)``: new ones appended."""
+        if not rows:
+            return
+        new = [r for r in dict((r[0], r) for r in rows).values()]
+        known = self._rows_of(np.array([r[0] for r in new], dtype=np.int64))
+        old = [(i, r) for i, r in zip(known, new, strict=True) if i >= 0]
+        fresh = [r for i, r in zip(known, new, strict=True) if i < 0]
+        for i, r in old:
+            self._fill_one(int(i), r)
+        if fresh:
+            at = len(self.pids)
+            self._grow(len(fresh))
+            self._fill(at, fresh)
+
+    def _fill_one(self, i: int, r: tuple) -> None:
+        self.day[i], self.upvotes[i] = r[1] or 0, r[2] or 0
+        self.org_code[i], self.cat_code[i] = self._org(r[3]), self._cats(r[4])
+        self.has_vec[i] = bool(r[5])
+
+    def _rows_of(self, pids: np.ndarray) -> np.ndarray:
+        """Rows of these store ids (-1 where unknown)."""
+        out = np.full(len(pids), -1, dtype=np.int64)
+        inside = (pids >= 0) & (pids < len(self._row_of))
+        out[inside] = self._row_of[pids[inside]]
+        return out
+
+    def _has_vec_of(self, pids: np.ndarray) -> np.ndarray:
+        rows = self._rows_of(pids)
+        out = rows >= 0
+        out[out] = self.has_vec[rows[out]]
+        return out
 
     def embedded(self) -> int:
         """How many papers have a vector (as of the last refresh, at most a second old)."""
@@ -364,30 +440,81 @@ class DenseIndex:
     def meta(self, pids: list[int]) -> dict[int, tuple[int, int]]:
         """``store id -> (day ordinal, upvotes)`` for sorting a candidate pool."""
         self.refresh()
-        out = {}
-        for p in pids:
-            i = self._row.get(p)
-            if i is not None:
-                out[p] = (int(self.day[i]), int(self.upvotes[i]))
+        with self._lock:
+            arr = np.asarray(pids, dtype=np.int64)
+            rows = self._rows_of(arr)
+            return {
+                int(p): (int(self.day[i]), int(self.upvotes[i]))
+                for p, i in zip(arr, rows, strict=True)
+                if i >= 0
+            }
+
+    def categories(self) -> dict[str, int]:
+        """Papers per category (for benchmarks that pick realistic filters)."""
+        self.refresh()
+        out: dict[str, int] = {}
+        counts = np.bincount(self.cat_code, minlength=len(self._catsets))
+        for cats, n in zip(self._catsets, counts, strict=True):
+            for c in cats:
+                out[c] = out.get(c, 0) + int(n)
         return out
 
+    def categories_of(self, pid: int) -> frozenset[str]:
+        i = self._rows_of(np.array([pid], dtype=np.int64))[0]
+        return self._catsets[self.cat_code[i]] if i >= 0 else frozenset()
+
     def similarities(self, pids: list[int], qvec: np.ndarray) -> dict[int, float]:
-        """Exact cosine of the query with each paper that has a vector."""
+        """Cosine of the query with each paper that has a vector, from the vector index
+        (exact while it is flat; decoded from 8 bits, within about 1e-3, when trained)."""
         self.refresh()
         with self._lock:
-            rows = [(p, self._row[p]) for p in pids if p in self._row]
-            rows = [(p, i) for p, i in rows if self.has_vec[i]]
-            if not rows:
+            if self.ann is None or not pids:
                 return {}
-            sims = self.vecs[[i for _, i in rows]] @ np.asarray(qvec, dtype=np.float32)
-        return {p: float(x) for (p, _), x in zip(rows, sims, strict=True)}
+            arr = np.unique(np.asarray(pids, dtype=np.int64))
+            arr = arr[self.ann._is_live(arr)]
+            if not len(arr):
+                return {}
+            sims = self.ann.reconstruct(arr) @ np.asarray(qvec, dtype=np.float32)
+        return {int(p): float(x) for p, x in zip(arr, sims, strict=True)}
+
+    def vectors(self, pids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The stored (exact) vectors of these papers, read from the file."""
+        pids = list(dict.fromkeys(int(p) for p in pids))
+        with self._reader_lock:
+            if self._reader is None or self._reader[0] != os.getpid():
+                db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+                self._reader = (os.getpid(), db)
+            return self._read(self._reader[1], pids)
+
+    def _read(self, db, pids: list[int]) -> dict[int, np.ndarray]:
+        out = {}
+        for i in range(0, len(pids), 900):
+            chunk = pids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            for p, v in db.execute(
+                f"SELECT pid, vec FROM vectors WHERE pid IN ({marks}) AND vec IS NOT NULL", chunk
+            ):
+                vec = np.frombuffer(v, dtype=np.float32)
+                if len(vec) == self.dim:
+                    out[p] = vec
+        return out
 
     def vector(self, pid: int) -> np.ndarray | None:
+        return self.vectors([pid]).get(int(pid))
+
+    def sample(self, n: int, exclude: set[int], seed: int) -> np.ndarray | None:
+        """Up to ``n`` embedded papers' vectors (not ``exclude``), the same for the same
+        seed while the index does not change."""
         self.refresh()
-        i = self._row.get(pid)
-        if i is None or not self.has_vec[i]:
+        with self._lock:
+            pids = self.pids[self.has_vec]
+        if exclude:
+            pids = pids[~np.isin(pids, np.fromiter(exclude, np.int64, len(exclude)))]
+        if not len(pids):
             return None
-        return self.vecs[i]
+        pick = np.sort(np.random.default_rng(seed).choice(pids, min(n, len(pids)), replace=False))
+        got = self.vectors(pick.tolist())
+        return np.stack([got[p] for p in pick.tolist() if p in got]) if got else None
 
     def mask(self, f: Filters) -> np.ndarray:
         m = self.has_vec.copy()
@@ -398,9 +525,11 @@ class DenseIndex:
         if f.min_upvotes > 0:
             m &= self.upvotes >= f.min_upvotes
         if f.organization:
-            m &= self.org == f.organization
+            code = self._org_codes.get(f.organization)
+            m &= self.org_code == code if code is not None else False
         if f.category:
-            m &= np.fromiter((f.category in c for c in self.cats), bool, len(self.cats))
+            has = np.fromiter((f.category in c for c in self._catsets), bool, len(self._catsets))
+            m &= has[self.cat_code]
         return m
 
     def search(
@@ -409,50 +538,25 @@ class DenseIndex:
         """``(store id, cosine)`` best first (ties by id); filters apply inside retrieval."""
         self.refresh()
         with self._lock:
-            m = self.mask(filters)
-            for pid in exclude:
-                if pid in self._row:
-                    m[self._row[pid]] = False
-            allowed = int(m.sum())
-            floor = max(self.exact_below, self.exact_share * len(m), limit + 1)
-            if self.ann is not None and allowed >= floor:
-                got = self._search_ann(qvec, m, allowed, filters.active or bool(exclude), limit)
-                if got is not None:
-                    return got
-            rows = np.flatnonzero(m) if filters.active or exclude or not m.all() else None
-            vecs = self.vecs if rows is None else self.vecs[rows]
-            if not len(vecs):
+            ann = self.ann
+            if ann is None or limit <= 0:
                 return []
-            scores = vecs @ np.asarray(qvec, dtype=np.float32)
-            k = min(limit, len(scores))
-            top = np.argpartition(-scores, k - 1)[:k]
-            pids = self.pids[top if rows is None else rows[top]]
-            out = [(int(p), float(scores[t])) for p, t in zip(pids, top, strict=True)]
+            m = self.mask(filters)
+            if exclude:
+                rows = self._rows_of(np.asarray(list(exclude), dtype=np.int64))
+                m[rows[rows >= 0]] = False
+            allowed = int(m.sum())
+            if not allowed:
+                return []
+            sel = bitmap(self.pids[m]) if filters.active or exclude or not m.all() else None
+            want = min(limit, allowed)
+            share = allowed / max(ann.size, 1)
+            ids, scores = ann.search(qvec, want, sel, share)
+            if len(ids) < want and ann.kind == "ivf":  # too few in the lists read: read all
+                ids, scores = ann.search(qvec, want, sel, 0.0)
+            out = [(int(p), float(s)) for p, s in zip(ids, scores, strict=True)]
         out.sort(key=lambda t: (-t[1], t[0]))
         return out
-
-    def _search_ann(self, qvec, m, allowed: int, restricted: bool, limit: int):
-        """HNSW search, filters as an id selector, hits rescored with the current vectors.
-
-        A selective filter needs a wider beam to collect ``limit`` allowed hits, so efSearch
-        grows with ``size / allowed``; if too few survive it is widened, then None (exact)."""
-        q = np.asarray(qvec, dtype=np.float32)
-        g = self.ann
-        sel = bitmap(self.pids[m]) if restricted or g.stale else None
-        want = min(limit, allowed)
-        ef = max(2 * limit, int(1.5 * limit * g.size / allowed))
-        while ef <= MAX_EF:
-            hits = np.unique(g.search(q, limit, sel, ef))
-            rows = np.array([self._row.get(int(p), -1) for p in hits], dtype=np.int64)
-            rows = rows[rows >= 0]
-            rows = rows[m[rows]]
-            if len(rows) >= want:
-                scores = self.vecs[rows] @ q
-                out = [(int(p), float(s)) for p, s in zip(self.pids[rows], scores, strict=True)]
-                out.sort(key=lambda t: (-t[1], t[0]))
-                return out[:limit]
-            ef *= 4
-        return None
 
 
 def day_of(ordinal: int) -> date | None:

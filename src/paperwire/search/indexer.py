@@ -2,9 +2,9 @@
 import batch, the resumable embedding job, and a rebuild from scratch.
 
 Layout under ``settings.resolved_index_dir``: ``lexical/`` (tantivy), ``vectors.sqlite``
-(static dense vectors and filter fields) and ``dense.hnsw`` (the HNSW graph over them, saved
-at the end of every embedding run); ``contextual.sqlite`` and ``contextual.hnsw``, the same
-for the contextual tier.
+(static dense vectors and filter fields) and ``dense.ann`` (the vector index over them,
+saved at the end of every embedding run); ``contextual.sqlite`` and ``contextual.ann``, the
+same for the contextual tier.
 
 Two dense tiers (docs/search.md): every paper first gets a static WordLlama vector (about
 1,500 papers/s, inline for daily syncs), then a contextual MiniLM vector from the slow
@@ -39,7 +39,7 @@ EMBED_BATCH = 512
 BULK_COMMIT_EVERY = 25_000  # papers per lexical commit during a bulk import
 VECTOR_OVERLAP = timedelta(seconds=120)  # pull_vectors re-reads this much (search/follow.py)
 CONTEXTUAL_BATCH = 64  # papers per write of the contextual job (about 6 s on 2 cores)
-CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between graph saves while the contextual job runs
+CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between vector-index saves while the contextual job runs
 TIERS = ("static", "contextual")
 
 Advance = Callable[[int], None]
@@ -56,7 +56,7 @@ class SearchIndex:
             self.path / "contextual.sqlite",
             dim=ContextualEmbedder.dim,
             model=CONTEXTUAL_MODEL,
-            ann_name="contextual.hnsw",
+            ann_name="contextual.ann",
         )
         self._embedder = embedder if isinstance(embedder, Embedder) else None
         self._want_embedder = embedder is not False
@@ -243,7 +243,7 @@ class SearchIndex:
                 advance(len(pids))
         if done or (dense.ann is None and not dense.ann_path.exists()):
             save = True
-            if ctx and limit:  # a slice: save the (large) graph now and then, and when done
+            if ctx and limit:  # a slice: save the (large) index now and then, and when done
                 now = time.monotonic()
                 save = now - self._contextual_saved > CONTEXTUAL_SAVE_EVERY or not dense.pending(1)
                 self._contextual_saved = now if save else self._contextual_saved
@@ -332,7 +332,7 @@ class SearchIndex:
             except BaseException:
                 bulk.writer.rollback()
                 raise
-        if self.contextual.embedded():  # the graph afresh over the kept vectors
+        if self.contextual.embedded():  # the vector index afresh over the kept vectors
             self.contextual.drop_ann()
             self.contextual.update_ann()
         return n
