@@ -12,15 +12,15 @@ The list count is fixed when the file is trained; the writer trains afresh when 
 collection has grown ``RETRAIN_GROWTH`` times since (so an import that starts empty trains a
 few times, each on a sample, and fills the lists chunk by chunk: memory stays flat).
 
-Persisted as one file (``dense.ann``): the faiss index, the vectors-table sequence number it
-reflects and the model, written to a temporary name and renamed.
+Persisted as one file (``dense.ann``): a header line with the vectors-table sequence number
+it reflects and the model, then the faiss index, written to a temporary name and renamed.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import zipfile
 from pathlib import Path
 
 import faiss
@@ -33,6 +33,7 @@ TRAIN_PER_LIST = 40  # training sample: this many vectors per list
 NPROBE = 16  # lists read per unfiltered query at least ...
 NPROBE_SHARE = 0.125  # ... or this share of them (recall@10 0.963 at 2.9M, docs/search.md)
 FORMAT = 2
+MAGIC = b"paperwire-ann\n"
 
 
 def nlist_for(n: int) -> int:
@@ -147,40 +148,34 @@ class AnnIndex:
 
     # -- persistence ----------------------------------------------------------------
     def save(self, path: Path) -> None:
+        """One header line (JSON), then the faiss index streamed to the file: no in-memory
+        copy of the index (serializing to an array first doubled a 0.75 GB index)."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        head = {"format": FORMAT, "dim": self.dim, "seq": self.seq, "trained_on": self.trained_on}
         with tmp.open("wb") as fh:
-            np.savez(
-                fh,
-                index=faiss.serialize_index(self.index),
-                meta=np.array([FORMAT, self.dim, self.seq, self.trained_on], dtype=np.int64),
-                model=np.array(self.model),
-            )
+            fh.write(MAGIC + json.dumps({**head, "model": self.model}).encode() + b"\n")
+            faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write))
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path, dim: int, model: str = "") -> AnnIndex | None:
-        """The saved index, or None when missing, unreadable or for another model.
-
-        The open file stays the same even if a writer replaces the path meanwhile, and the
-        faiss index is read straight from its zip member, so loading holds one copy."""
+        """The saved index, or None when missing, unreadable or for another model.  The open
+        file stays the same even if a writer replaces the path meanwhile."""
         try:
-            with np.load(Path(path)) as z:
-                fmt, fdim, seq, trained_on = (int(x) for x in z["meta"])
-                if fmt != FORMAT or fdim != dim or (model and str(z["model"]) != model):
+            with Path(path).open("rb") as fh:
+                if fh.read(len(MAGIC)) != MAGIC:
                     return None
-                with z.zip.open("index.npy") as member:
-                    fmt_ = np.lib.format
-                    header = {(1, 0): fmt_.read_array_header_1_0}.get(
-                        fmt_.read_magic(member), fmt_.read_array_header_2_0
-                    )
-                    header(member)  # skip the .npy header: the raw bytes follow
-                    index = faiss.read_index(faiss.PyCallbackIOReader(member.read))
-        except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile):
+                head = json.loads(fh.readline())
+                if head["format"] != FORMAT or head["dim"] != dim:
+                    return None
+                if model and head["model"] != model:
+                    return None
+                index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+        except (OSError, ValueError, KeyError, RuntimeError):
             return None
-        g = cls(index, dim, model, trained_on)
-        g.seq = seq
-        g.live = np.zeros(0, dtype=bool)
+        g = cls(index, dim, model, int(head["trained_on"]))
+        g.seq = int(head["seq"])
         ids = g.ids()
         if len(ids):
             g.live = np.zeros(int(ids.max()) + 1, dtype=bool)

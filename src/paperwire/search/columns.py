@@ -1,0 +1,158 @@
+"""A dense tier's filter fields in memory: numpy columns, no Python object per paper.
+
+One row per paper known to ``vectors.sqlite``: store id, whether it has a vector, day
+ordinal, upvotes, an organization code and a category-set code (distinct organizations and
+distinct category sets are interned once: at 2.9M papers a few thousand of each), and a row
+array indexed by store id.  Filters become boolean masks over the rows (docs/search.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from paperwire.search.lexical import Filters
+
+CHUNK = 65_536  # rows read at a time
+_NAMES = ("pids", "has_vec", "day", "upvotes", "org_code", "cat_code")
+
+
+class Columns:
+    def __init__(self) -> None:
+        self._row_of = np.full(0, -1, dtype=np.int64)  # store id -> row
+        self.pids = np.zeros(0, dtype=np.int64)
+        self.has_vec = np.zeros(0, dtype=bool)
+        self.day = np.zeros(0, dtype=np.int32)
+        self.upvotes = np.zeros(0, dtype=np.int32)
+        self.org_code = np.zeros(0, dtype=np.int32)  # into self._orgs
+        self.cat_code = np.zeros(0, dtype=np.int32)  # into self._catsets
+        self._orgs: list[str | None] = [None]
+        self._org_codes: dict[str | None, int] = {None: 0}
+        self._catsets: list[frozenset[str]] = [frozenset()]
+        self._cat_codes: dict[str | None, int] = {None: 0, "[]": 0}
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    # -- filling ----------------------------------------------------------------------
+    def load(self, db) -> None:
+        """Every row of ``vectors``, straight into the columns, chunk by chunk."""
+        total, top = db.execute("SELECT count(*), coalesce(max(pid), 0) FROM vectors").fetchone()
+        self._grow(total)
+        self._row_of = np.full(top + 1, -1, dtype=np.int64)
+        at = 0
+        cur = db.execute("SELECT pid, day, upvotes, org, cats, vec IS NOT NULL FROM vectors")
+        while chunk := cur.fetchmany(CHUNK):
+            self._fill(at, chunk)
+            at += len(chunk)
+        for name in _NAMES:  # (the count and the rows come from one snapshot: a no-op)
+            setattr(self, name, getattr(self, name)[:at])
+
+    def apply(self, rows: list[tuple]) -> None:
+        """Changed rows ``(pid, day, upvotes, org, cats, has vector)``: new ones appended."""
+        if not rows:
+            return
+        rows = list({r[0]: r for r in rows}.values())
+        known = self.rows_of(np.array([r[0] for r in rows], dtype=np.int64))
+        fresh = []
+        for i, r in zip(known, rows, strict=True):
+            if i < 0:
+                fresh.append(r)
+                continue
+            self.day[i], self.upvotes[i] = r[1] or 0, r[2] or 0
+            self.org_code[i], self.cat_code[i] = self._org(r[3]), self._cats(r[4])
+            self.has_vec[i] = bool(r[5])
+        if fresh:
+            at = len(self.pids)
+            self._grow(len(fresh))
+            self._fill(at, fresh)
+
+    def _grow(self, k: int) -> None:
+        for name in _NAMES:
+            a = getattr(self, name)
+            setattr(self, name, np.concatenate([a, np.zeros(k, dtype=a.dtype)]))
+
+    def _fill(self, at: int, rows: list[tuple]) -> None:
+        k = len(rows)
+        sl = slice(at, at + k)
+        pids = np.fromiter((r[0] for r in rows), np.int64, k)
+        self.pids[sl] = pids
+        self.day[sl] = np.fromiter((r[1] or 0 for r in rows), np.int32, k)
+        self.upvotes[sl] = np.fromiter((r[2] or 0 for r in rows), np.int32, k)
+        self.org_code[sl] = np.fromiter((self._org(r[3]) for r in rows), np.int32, k)
+        self.cat_code[sl] = np.fromiter((self._cats(r[4]) for r in rows), np.int32, k)
+        self.has_vec[sl] = np.fromiter((bool(r[5]) for r in rows), bool, k)
+        top = int(pids.max()) + 1
+        if top > len(self._row_of):
+            grown = np.full(max(top, 2 * len(self._row_of)), -1, dtype=np.int64)
+            grown[: len(self._row_of)] = self._row_of
+            self._row_of = grown
+        self._row_of[pids] = np.arange(at, at + k)
+
+    def _org(self, org: str | None) -> int:
+        code = self._org_codes.get(org)
+        if code is None:
+            code = self._org_codes[org] = len(self._orgs)
+            self._orgs.append(org)
+        return code
+
+    def _cats(self, cats: str | None) -> int:
+        code = self._cat_codes.get(cats)
+        if code is None:
+            code = self._cat_codes[cats] = len(self._catsets)
+            self._catsets.append(frozenset(json.loads(cats)))
+        return code
+
+    # -- reading ----------------------------------------------------------------------
+    def rows_of(self, pids: np.ndarray) -> np.ndarray:
+        """Rows of these store ids (-1 where unknown)."""
+        out = np.full(len(pids), -1, dtype=np.int64)
+        inside = (pids >= 0) & (pids < len(self._row_of))
+        out[inside] = self._row_of[pids[inside]]
+        return out
+
+    def has_vec_of(self, pids: np.ndarray) -> np.ndarray:
+        rows = self.rows_of(pids)
+        out = rows >= 0
+        out[out] = self.has_vec[rows[out]]
+        return out
+
+    def meta(self, pids: list[int]) -> dict[int, tuple[int, int]]:
+        """``store id -> (day ordinal, upvotes)``."""
+        arr = np.asarray(pids, dtype=np.int64)
+        return {
+            int(p): (int(self.day[i]), int(self.upvotes[i]))
+            for p, i in zip(arr, self.rows_of(arr), strict=True)
+            if i >= 0
+        }
+
+    def categories(self) -> dict[str, int]:
+        """Papers per category."""
+        out: dict[str, int] = {}
+        counts = np.bincount(self.cat_code, minlength=len(self._catsets))
+        for cats, n in zip(self._catsets, counts, strict=True):
+            for c in cats:
+                out[c] = out.get(c, 0) + int(n)
+        return out
+
+    def categories_of(self, pid: int) -> frozenset[str]:
+        i = self.rows_of(np.array([pid], dtype=np.int64))[0]
+        return self._catsets[self.cat_code[i]] if i >= 0 else frozenset()
+
+    def mask(self, f: Filters) -> np.ndarray:
+        """The rows with a vector that the filters allow."""
+        m = self.has_vec.copy()
+        if f.start:
+            m &= self.day >= f.start.toordinal()
+        if f.end:
+            m &= self.day <= f.end.toordinal()
+        if f.min_upvotes > 0:
+            m &= self.upvotes >= f.min_upvotes
+        if f.organization:
+            code = self._org_codes.get(f.organization)
+            m &= self.org_code == code if code is not None else False
+        if f.category:
+            has = np.fromiter((f.category in c for c in self._catsets), bool, len(self._catsets))
+            m &= has[self.cat_code]
+        return m
