@@ -229,3 +229,22 @@ def test_a_filter_never_lets_through_ids_past_its_bitmap(kind, corpus):
     allowed = pids[:3]
     got, _ = index.search(vecs[-1], 10, ann_module.bitmap(allowed), share=3 / len(pids))
     assert sorted(got.tolist()) == sorted(allowed.tolist())
+
+
+def test_an_unreadable_or_old_index_file_is_replaced(tmp_path, corpus):
+    docs, vecs = corpus
+    dense_index(tmp_path, docs, vecs)
+    (tmp_path / "dense.hnsw").write_bytes(b"an earlier version's graph")
+    (tmp_path / "dense.ann").write_bytes(b"PK\x03\x04 an earlier format")
+    d = DenseIndex(tmp_path / "vectors.sqlite")
+    assert not (tmp_path / "dense.hnsw").exists()  # gigabytes at scale: deleted on open
+    assert not d.ann_saved()
+    assert ids(d.search(vecs[4], limit=1)) == [docs[4].id]  # built in memory meanwhile
+    index = SearchIndex(tmp_path / "full")
+    index.dense = d
+    assert index.embed_pending(None) == 0  # nothing to embed, but the file is written
+    assert d.ann_saved()
+    assert DenseIndex(tmp_path / "vectors.sqlite").ann is None  # (loaded on first refresh)
+    fresh = DenseIndex(tmp_path / "vectors.sqlite")
+    fresh.refresh(force=True)
+    assert fresh.ann.size == len(docs) and fresh.ann.kind == d.ann.kind == "flat"

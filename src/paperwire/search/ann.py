@@ -158,6 +158,16 @@ class AnnIndex:
             faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write))
         os.replace(tmp, path)
 
+    @staticmethod
+    def readable(path: Path, dim: int, model: str = "") -> bool:
+        """Whether ``path`` holds an index of this format, size and model (its header only:
+        a file of an older version or another model is to be written afresh)."""
+        try:
+            with Path(path).open("rb") as fh:
+                return fh.read(len(MAGIC)) == MAGIC and _fits(json.loads(fh.readline()), dim, model)
+        except (OSError, ValueError, KeyError):
+            return False
+
     @classmethod
     def load(cls, path: Path, dim: int, model: str = "") -> AnnIndex | None:
         """The saved index, or None when missing, unreadable or for another model.  The open
@@ -167,9 +177,7 @@ class AnnIndex:
                 if fh.read(len(MAGIC)) != MAGIC:
                     return None
                 head = json.loads(fh.readline())
-                if head["format"] != FORMAT or head["dim"] != dim:
-                    return None
-                if model and head["model"] != model:
+                if not _fits(head, dim, model):
                     return None
                 index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
         except (OSError, ValueError, KeyError, RuntimeError):
@@ -193,6 +201,10 @@ class AnnIndex:
             if inv.list_size(i)
         ]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def _fits(head: dict, dim: int, model: str) -> bool:
+    return head["format"] == FORMAT and head["dim"] == dim and (not model or head["model"] == model)
 
 
 def bitmap(pids: np.ndarray) -> np.ndarray:

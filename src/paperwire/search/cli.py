@@ -58,7 +58,7 @@ def embed_pending(
         if loaded or computed:
             err.print(f"{tier} vectors: {loaded:,} loaded from the store, {computed:,} computed")
     for dense in (index.dense, index.contextual):
-        if not dense.ann_path.exists() and dense.counts()[1]:  # (an older version's data)
+        if not dense.ann_saved() and dense.counts()[1]:  # (an older version's data)
             with progress(f"building the vector index ({dense.ann_path.name})", total=None):
                 dense.update_ann()
     return n

@@ -165,6 +165,10 @@ class DenseIndex(VectorTable):
                 self._ann_stamp = self._file_stamp()
             return self.ann
 
+    def ann_saved(self) -> bool:
+        """Whether a vector index file this process can load is on disk."""
+        return AnnIndex.readable(self.ann_path, self.dim, self.model)
+
     def drop_ann(self) -> None:
         """Forget the vector index (``index --rebuild``): the next refresh builds it anew."""
         with self._lock:

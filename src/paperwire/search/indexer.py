@@ -241,7 +241,7 @@ class SearchIndex:
                 dense.delete(missing)
             if advance:
                 advance(len(pids))
-        if done or (dense.ann is None and not dense.ann_path.exists()):
+        if done or not dense.ann_saved():  # (none yet, or an older version's file)
             save = True
             if ctx and limit:  # a slice: save the (large) index now and then, and when done
                 now = time.monotonic()
