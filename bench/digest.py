@@ -19,10 +19,10 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from paperwire.context import open_store
 from paperwire.digest.send import send_digests
 from paperwire.settings import Settings
 from paperwire.sources.files import read_file
-from paperwire.store import open_store
 
 TOPICS = [
     "diffusion for video",

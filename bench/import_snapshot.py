@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from paperwire.context import open_store
 from paperwire.settings import Settings
 from paperwire.sources.files import read_file
-from paperwire.store import open_store
 
 
 def main() -> int:

@@ -60,8 +60,8 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy import select
 
+from paperwire.context import open_store
 from paperwire.core.cli import load_settings
-from paperwire.store import open_store
 from paperwire.store.models import Listing, Paper
 
 ENDPOINTS = ("day", "paper", "search", "trending")

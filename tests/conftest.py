@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from paperwire.context import open_store
 from paperwire.settings import Settings
-from paperwire.store import Store, open_store
+from paperwire.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAPERWIRE_SHARED", ROOT.parent / "shared")).resolve()

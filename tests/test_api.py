@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import HF_DIR, needs_shared
+from paperwire.context import open_store
 from paperwire.settings import Settings
-from paperwire.store import open_store
 from paperwire.web.app import create_app
 from web_helpers import august_files, hf_ids, import_files, old_style_record
 

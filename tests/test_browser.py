@@ -81,9 +81,9 @@ def _require_browser() -> None:
 def _seed(env: dict[str, str]) -> None:
     """Import the shared files and create the reader, in this process, through the store."""
     from paperwire.community.passwords import hash_password
+    from paperwire.context import open_store
     from paperwire.settings import Settings
     from paperwire.sources.files import read_file
-    from paperwire.store import open_store
 
     settings = Settings(
         database_url=env["PAPERWIRE_DATABASE_URL"],

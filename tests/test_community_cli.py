@@ -3,7 +3,7 @@
 from typer.testing import CliRunner
 
 from paperwire.cli import app
-from paperwire.store import open_store
+from paperwire.context import open_store
 
 
 def test_user_create_admin_and_org_member(settings, monkeypatch):

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from community_support import PASSWORD, ArxivReplay, community_settings, hf_paper, token
 from conftest import FIXTURES
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.web.app import create_app
 
 TODAY = datetime.now(UTC).date()

@@ -10,7 +10,7 @@ import httpx
 from community_support import PASSWORD, community_settings, hf_paper, token
 from conftest import LiveServer
 from paperwire.community.passwords import hash_password
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.web.app import create_app
 
 VOTERS = 100

@@ -22,9 +22,9 @@ from digest_data import (
     smtp_server,
     text_part,
 )
+from paperwire.context import open_store
 from paperwire.digest.send import send_digests
 from paperwire.digest.tokens import MANAGE_SALT, Request, confirm_token
-from paperwire.store import open_store
 from paperwire.web.app import create_app
 
 AUG22 = datetime(2026, 8, 22, 8, 0)  # the daily digest of the 21st is due

@@ -27,8 +27,8 @@ from digest_data import (
     record,
     text_part,
 )
+from paperwire.context import open_store
 from paperwire.digest.send import send_digests
-from paperwire.store import open_store
 from paperwire.store.db import alembic_config, migrate
 from paperwire.web.app import create_app
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from conftest import ROOT, free_port
 from digest_data import Inbox, load, smtp_server
-from paperwire.store import open_store
+from paperwire.context import open_store
 
 N = 30
 

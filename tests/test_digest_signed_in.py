@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from community_support import PASSWORD, community_settings
 from conftest import LiveServer
 from digest_data import Inbox, csrf, hidden_token, link, load
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.store.community_queries import EmailTaken
 from paperwire.store.db import migrate
 from paperwire.web.app import create_app

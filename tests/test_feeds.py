@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from digest_data import ACME, D22, load, record
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.web.app import create_app
 
 PUBLIC = "https://papers.example.org"

@@ -7,7 +7,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from conftest import LiveServer
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.web.app import create_app
 from web_helpers import august_files, hf_ids, import_files
 

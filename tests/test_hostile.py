@@ -19,10 +19,10 @@ from community_support import PASSWORD, community_settings, token
 from digest_data import D22, load, record
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.passwords import hash_password
+from paperwire.context import open_store
 from paperwire.safetext import xml_safe
 from paperwire.sources.files import read_file
 from paperwire.sources.text import clean_abstract, clean_line
-from paperwire.store import open_store
 from paperwire.web.app import create_app
 from serve_process import ServeProcess
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from paperwire.context import open_store
 from paperwire.search.indexer import IndexMismatch, SearchIndex, bind
 from paperwire.settings import Settings
-from paperwire.store import open_store
 
 
 def run(*args, env_dir):

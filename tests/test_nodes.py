@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine
 
 from conftest import FIXTURES, HF_DIR, needs_shared
+from paperwire.context import open_store
 from paperwire.settings import Settings
-from paperwire.store import open_store
 from paperwire.store.scheduled_runs import ScheduleLog
 from replay_server import ReplayServer
 from serve_process import ServeProcess, paperwire

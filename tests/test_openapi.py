@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from community_support import PASSWORD, community_settings
 from digest_data import load
 from paperwire.community.passwords import hash_password
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.web.app import create_app
 
 EXAMPLES = 200

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from community_support import PASSWORD, community_settings, hf_paper, token
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.web.app import create_app
 
 TODAY = datetime.now(UTC).date()

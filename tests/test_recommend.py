@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from community_support import PASSWORD, community_settings, token
 from paperwire.cli import app as cli_app
+from paperwire.context import open_store
 from paperwire.recommend import model
 from paperwire.search.indexer import open_index
-from paperwire.store import open_store
 from paperwire.web.app import create_app
 from web_helpers import card_ids, import_files
 

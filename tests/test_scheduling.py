@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 
 from digest_data import CORPUS, D20, D21, load, record
+from paperwire.context import open_store
 from paperwire.scheduling import DailyJob, latest_slot, slot_key
 from paperwire.search.follow import OVERLAP, IndexFollower
 from paperwire.search.indexer import SearchIndex
 from paperwire.search.query import parse
-from paperwire.store import open_store
 from paperwire.store.models import Paper
 from paperwire.store.scheduled_runs import ScheduleLog
 

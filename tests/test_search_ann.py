@@ -12,13 +12,13 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
+from paperwire.context import open_store
 from paperwire.search import ann as ann_module
 from paperwire.search.dense import DenseIndex
 from paperwire.search.embed import default_embedder
 from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
 from paperwire.sources.files import read_file
-from paperwire.store import open_store
 from paperwire.store.views import SearchDoc
 
 DAYS = ["2026-08-19.json", "2026-08-20.json", "2026-08-21.json"]

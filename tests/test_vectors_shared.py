@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from paperwire.context import open_store
 from paperwire.search.indexer import SearchIndex
-from paperwire.store import open_store
 from paperwire.store.views import SearchDoc
 from web_helpers import august_files, import_files
 

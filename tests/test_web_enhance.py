@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from conftest import HF_DIR, needs_shared
+from paperwire.context import open_store
 from paperwire.sources.files import read_file
-from paperwire.store import open_store
 from paperwire.ui import templating
 from paperwire.web.app import create_app
 from web_helpers import hostile_record

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import HF_DIR, KAGGLE_SAMPLE, needs_shared
+from paperwire.context import open_store
 from paperwire.settings import Settings
-from paperwire.store import open_store
 from paperwire.web.app import create_app
 from web_helpers import (
     HOSTILE_ABSTRACT,

@@ -34,8 +34,8 @@ def import_(
     batch_size: Annotated[int, typer.Option(help="Records per transaction.")] = 2000,
 ) -> None:
     """Import HF daily-papers responses and arXiv snapshot JSONL (plain or .gz)."""
+    from paperwire.context import open_store
     from paperwire.sources.files import expand_paths, read_file
-    from paperwire.store import open_store
     from paperwire.store.importer import ImportSummary, StrictImportError
 
     settings = load_settings(db)
@@ -145,14 +145,13 @@ def serve(
 
     import uvicorn
 
-    from paperwire.store import open_store
+    from paperwire.context import AppContext
     from paperwire.web.app import configure_logging
 
     configure_logging()
     settings = load_settings(db)
-    store = open_store(settings)  # migrate once, before workers start
-    counts = store.counts()
-    store.close()
+    with AppContext(settings) as ctx:  # migrate once, before workers start
+        counts = ctx.store.counts()
     if counts.papers == 0:
         err.print(
             "[yellow]The database is empty.[/] Pull the latest papers with\n"
@@ -168,16 +167,9 @@ def serve(
     os.environ["PAPERWIRE_DATABASE_URL"] = settings.resolved_database_url
     if no_sync:
         os.environ["PAPERWIRE_SYNC_ENABLED"] = "false"
-    elif settings.sync_enabled:
-        from paperwire.sync import scheduler
-
-        scheduler.start(settings)
-        err.print(f"daily sync at {settings.sync_time} UTC (turn off with --no-sync)")
-    if settings.digest_enabled:  # email digests, due at PAPERWIRE_DIGEST_TIME (docs/digest.md)
-        from paperwire.digest import job as digest_job
-
-        digest_job.start(settings)
-        err.print(f"email digests at {settings.digest_time} UTC")
+    # the schedulers run in this (parent) process; each worker builds its own context
+    for line in AppContext(settings).start_schedulers(sync=not no_sync):
+        err.print(line)
     err.print(f"paperwire on http://{host}:{port}/")
     uvicorn.run(
         "paperwire.web.app:create_app",
@@ -220,7 +212,7 @@ def sync(
     """Pull new papers from Hugging Face Daily Papers, the arXiv API and arXiv OAI-PMH."""
     import logging
 
-    from paperwire.store import open_store
+    from paperwire.context import open_store
     from paperwire.sync.cli_view import print_results, print_status
     from paperwire.sync.runner import SyncOptions, run_sync, split_list
     from paperwire.sync.sources import REGISTRY
@@ -281,7 +273,7 @@ def _batch_printer():
 @app.command()
 def stats(db: DbOption = None) -> None:
     """Show what the database holds."""
-    from paperwire.store import open_store
+    from paperwire.context import open_store
 
     settings = load_settings(db)
     store = open_store(settings)

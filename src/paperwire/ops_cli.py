@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     ) -> None:
         """The scheduled runs (daily sync, digests): which node ran each, and how it went."""
-        from paperwire.store import open_store
+        from paperwire.context import open_store
         from paperwire.store.scheduled_runs import ScheduleLog
 
         settings = load_settings(db)

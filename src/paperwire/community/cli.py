@@ -16,7 +16,7 @@ err = Console(stderr=True)
 
 
 def _store(db: str | None):
-    from paperwire.store import open_store
+    from paperwire.context import open_store
 
     settings = load_settings(db)
     return settings, open_store(settings)

@@ -52,9 +52,9 @@ def send(
     db: DbOption = None,
 ) -> None:
     """Send every digest that is due (each goes out once, however often this runs)."""
+    from paperwire.context import open_store
     from paperwire.digest.send import send_digests
     from paperwire.progress import progress
-    from paperwire.store import open_store
 
     settings = _settings(db)
     store = open_store(settings)
@@ -105,9 +105,9 @@ def preview(
     db: DbOption = None,
 ) -> None:
     """Write the HTML of one digest to a file (nothing is sent or recorded)."""
+    from paperwire.context import open_store
     from paperwire.digest.compose import Composer, message_id
     from paperwire.digest.schedule import due_period, parse_time
-    from paperwire.store import open_store
     from paperwire.store.digest_queries import ClaimedDigest, SubscriptionView
 
     settings = _settings(db)

@@ -24,8 +24,8 @@ def import_cmd(
 ) -> None:
     """Match the file's entries to papers (arXiv id, DOI, title) and add them to the library;
     entries that match nothing are listed."""
+    from paperwire.context import open_store
     from paperwire.recommend.library import LibraryError, import_library
-    from paperwire.store import open_store
 
     try:
         data = file.read_bytes()

@@ -20,8 +20,8 @@ err = Console(stderr=True)
 
 
 def _open(db: str | None):
+    from paperwire.context import open_store
     from paperwire.search.indexer import open_index
-    from paperwire.store import open_store
 
     settings = load_settings(db)
     store = open_store(settings)
@@ -139,8 +139,8 @@ def index(
     from paperwire.progress import progress
 
     if rebuild:  # (another database's index may be here: rebuilt, not refused)
+        from paperwire.context import open_store
         from paperwire.search.indexer import bind, open_index
-        from paperwire.store import open_store
 
         settings = load_settings(db)
         store = open_store(settings.model_copy(update={"search_index_on_import": False}))

@@ -61,15 +61,13 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
 
 
 def open_store(settings: Settings, *, migrate_schema: bool = True):
-    """Open the configured database, migrated to the latest schema, as a query-layer Store."""
+    """Open the configured database, migrated to the latest schema, as a query-layer Store.
+
+    The store alone: ``paperwire.context.open_store`` (the composition root) also attaches
+    the search indexer to its imports, and is what processes use."""
     from paperwire.store.queries import Store
 
     engine = make_engine(settings.resolved_database_url)
     if migrate_schema:
         migrate(engine)
-    store = Store(engine)
-    if settings.search_index_on_import:  # every import updates the search index
-        from paperwire.search.indexer import attach
-
-        attach(store, settings)
-    return store
+    return Store(engine)

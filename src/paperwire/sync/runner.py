@@ -6,8 +6,8 @@ watermark that is true once they are stored; the runner takes the source object.
 Each batch is written in ONE transaction together with its watermark (a batch hook of the
 importer), so a sync killed at any point resumes after the last committed batch: nothing is
 lost and, the import being idempotent, nothing is duplicated.  New papers reach the search
-index in the same run: the store's import listeners (attached by ``open_store``) index every
-committed batch.  A row lease per source
+index in the same run: the store's import listeners (attached by
+``paperwire.context.open_store``) index every committed batch.  A row lease per source
 (:mod:`paperwire.store.sync_state`) keeps two syncs from running the same source at once.
 """
 

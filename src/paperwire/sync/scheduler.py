@@ -11,6 +11,7 @@ locks as ``paperwire sync``, so a manual sync and the scheduled one never overla
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from paperwire.scheduling import DailyJob, latest_slot, parse_hhmm, slot_key
@@ -33,7 +34,11 @@ def next_run(settings: Settings, now: datetime | None = None) -> datetime | None
 
 
 class Scheduler(DailyJob):
-    def __init__(self, settings: Settings, *, catch_up: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, catch_up: bool = True, open_store: Callable | None = None
+    ) -> None:
+        # the composition root hands in its store opener (the search indexer attached)
+        self._open_store = open_store
         super().__init__(
             "sync",
             settings,
@@ -56,7 +61,7 @@ class Scheduler(DailyJob):
         from paperwire.store import open_store
         from paperwire.sync.runner import SyncOptions, run_sync, split_list
 
-        store = open_store(self.settings)
+        store = (self._open_store or open_store)(self.settings)
         lines = []
         try:
             sources = split_list(self.settings.sync_sources)
@@ -75,12 +80,15 @@ class Scheduler(DailyJob):
         return "; ".join(lines)
 
 
-def start(settings: Settings, *, catch_up: bool = True) -> Scheduler | None:
-    """Start the daily sync thread (None when ``PAPERWIRE_SYNC_ENABLED`` is false)."""
+def start(
+    settings: Settings, *, catch_up: bool = True, open_store: Callable | None = None
+) -> Scheduler | None:
+    """Start the daily sync thread (None when ``PAPERWIRE_SYNC_ENABLED`` is false);
+    ``open_store`` opens the store for each run (default: the store alone)."""
     if not settings.sync_enabled:
         return None
     parse_sync_time(settings.sync_time)  # fail at start, not at 06:30
-    scheduler = Scheduler(settings, catch_up=catch_up)
+    scheduler = Scheduler(settings, catch_up=catch_up, open_store=open_store)
     scheduler.start()
     when = next_run(settings)
     if when is not None:

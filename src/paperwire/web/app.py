@@ -20,8 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperwire import __version__
 from paperwire.community import web as community
 from paperwire.community.security import route_methods
+from paperwire.context import AppContext
 from paperwire.settings import Settings
-from paperwire.store import Store, open_store
+from paperwire.store import Store
 from paperwire.ui.templating import make_env, render
 from paperwire.web import (
     api,
@@ -165,25 +166,6 @@ def configure_logging() -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def _start_follower(settings: Settings, store: Store):
-    """Keep this node's search index in step with the database (search/follow.py)."""
-    if settings.index_follow_interval <= 0:
-        return None
-    try:
-        from paperwire.search import follow
-        from paperwire.search.indexer import open_index
-
-        return follow.start(
-            open_index(settings),
-            store,
-            settings.index_follow_interval,
-            embed=settings.embed_on_import,
-        )
-    except Exception:  # search is an extra: never keep the site from starting
-        log.exception("the search index follower could not start; search may lag")
-        return None
-
-
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's document, told the truth: invalid input is answered 400 with ``{"error"}``
     (``_validation_error``), never FastAPI's 422 validation body, so those entries go."""
@@ -207,22 +189,19 @@ def _openapi(app: FastAPI) -> dict:
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    settings = settings or Settings()
-    owns_store = store is None
-    store = store or open_store(settings)
+    """The web app over one :class:`AppContext` (the composition root): a real server's
+    worker opens its own store and follows the database; tests hand in their store."""
+    ctx = AppContext(settings or Settings(), store)
+    settings, serving = ctx.settings, store is None
+    store = ctx.store
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        follower = None
-        if owns_store:  # a real server (tests hand in their store): follow the database
+        if serving:  # a real server: follow the database (and maybe run the embedding job)
             configure_logging()
-            follower = _start_follower(settings, store)
-            _app.state.follower = follower  # it runs the embedding job (search_routes.py)
+            ctx.start_follower()
         yield
-        if follower is not None:
-            follower.stop()
-        if owns_store:
-            store.close()
+        ctx.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -233,6 +212,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.state.ctx = ctx
     app.state.settings = settings
     app.state.store = store
     app.state.jinja = make_env()

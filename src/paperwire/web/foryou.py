@@ -40,14 +40,7 @@ YES = ("1", "true", "yes", "on")
 
 def _index(request: Request):
     """The search index (for vectors), or None: recommendations then use words only."""
-    settings = request.app.state.settings
-    try:
-        from paperwire.search.indexer import open_index
-
-        return open_index(settings)
-    except Exception:  # pragma: no cover - an unreadable index must not break the page
-        log.exception("search index unavailable; recommendations use words only")
-        return None
+    return request.app.state.ctx.index_or_none()
 
 
 @router.get("/for-you", include_in_schema=False)

@@ -8,16 +8,13 @@ upvotes; ``p`` is the page.  Bad input always gets a helpful answer, never a 500
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 
-from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
-from paperwire.search.indexer import open_index
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import DailyItem, errors, query
@@ -27,7 +24,6 @@ from paperwire.ui.templating import render
 router = APIRouter()
 PAGE_SIZE = 20
 API_DEFAULT_LIMIT = 50
-_lock = threading.Lock()
 
 
 class BadParam(ValueError):
@@ -35,17 +31,8 @@ class BadParam(ValueError):
 
 
 def searcher(request: Request) -> HybridSearcher:
-    """One searcher per app; the first use also starts the background embedding job."""
-    state = request.app.state
-    with _lock:
-        if getattr(state, "searcher", None) is None:
-            index = open_index(state.settings)
-            state.searcher = HybridSearcher(index, state.store)
-            # A served app's index follower runs the job, in one process per index
-            # directory; an app made without one (tests, embedding) runs its own.
-            if state.settings.embed_on_import and getattr(state, "follower", None) is None:
-                state.embedder_job = BackgroundEmbedder(index, state.store).start()
-    return state.searcher
+    """The app's searcher (``AppContext.searcher``: made on first use)."""
+    return request.app.state.ctx.searcher()
 
 
 def related_papers(request: Request, arxiv_id: str, k: int = 5) -> list[PaperView]:
