@@ -17,6 +17,7 @@ from paperwire.ranking import TrendingInputs
 from paperwire.ranking import trending_score as ranking_trending_score
 from paperwire.search.lexical import Filters
 from paperwire.search.query import ParsedQuery, parse
+from paperwire.search.related import KEEP, vectors_key
 from paperwire.store.views import PaperView
 
 MODES = ("hybrid", "lexical", "dense")
@@ -266,20 +267,29 @@ class HybridSearcher:
         return sorted(pool, key=key)
 
     def related(self, arxiv_id: str, k: int = 5) -> list[PaperView]:
-        """The ``k`` nearest papers by meaning (by words when the paper has no vector yet)."""
+        """The ``k`` nearest papers by meaning (by words when the paper has no vector yet).
+
+        Answers for papers with vectors are kept (``search/related.py``), keyed by the
+        paper's vectors: a repeated view costs two vector reads instead of a search."""
         pid = self.store.paper_id(arxiv_id)
         if pid is None:
             return []
+        vec, cvec = self.index.dense.vector(pid), self.index.contextual.vector(pid)
+        key = vectors_key(vec, cvec) if vec is not None or cvec is not None else None
+        kept = self.index.related.get(pid, key) if key and k <= KEEP else None
+        if kept is not None:
+            return self.store.cards(kept[:k])
         docs = self.store.search_docs([pid])
         if not docs:
             return []
-        vec = self.index.dense.vector(pid)
-        if vec is None:
+        if vec is None:  # not embedded yet: its text's static vector, computed now
             vec = self.index.query_vector(docs[0].embed_text)
-        cvec = self.index.contextual.vector(pid)
-        if vec is not None or cvec is not None:
-            near = self.dense_ranked(vec, cvec, Filters(), k, exclude=(pid,))
-        else:
+        if vec is None and cvec is None:  # no model either: by words
             q = parse(docs[0].title)
             near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]
-        return self.store.cards([p for p, _ in near[:k]])
+            return self.store.cards([p for p, _ in near[:k]])
+        near = self.dense_ranked(vec, cvec, Filters(), max(k, KEEP), exclude=(pid,))
+        ids = [p for p, _ in near]
+        if key:
+            self.index.related.put(pid, key, ids)
+        return self.store.cards(ids[:k])

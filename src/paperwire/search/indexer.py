@@ -31,6 +31,7 @@ from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable,
 from paperwire.search.follow_state import FollowState
 from paperwire.search.lexical import BulkUpserter, LexicalIndex
 from paperwire.search.pipeline import EmbedPipeline
+from paperwire.search.related import RelatedCache
 from paperwire.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class SearchIndex:
         self._contextual_saved = time.monotonic()
         self._write_lock = threading.Lock()
         self.follow_state = FollowState(self.path)
+        self.related = RelatedCache(self.path / "related.sqlite")  # search/related.py
         if self.lexical.was_reset:  # a new lexical layout: index every paper again
             log.warning(
                 "the lexical index in %s had an older layout and was dropped; it is rebuilt "
@@ -316,6 +318,7 @@ class SearchIndex:
             self.dense.clear()
             self.dense.drop_ann()
             self.follow_state.clear()
+            self.related.clear()
             try:
                 for docs in store.iter_search_docs():
                     bulk.add(docs)
