@@ -139,6 +139,7 @@ def test_incremental_reembed_and_other_processes(tmp_path, corpus):
     reader = DenseIndex(tmp_path / "vectors.sqlite")  # a serving process: loads dense.ann
     reader.refresh(force=True)
     assert reader.ann is not None and reader.ann.size == half and reader.ann.kind == "ivf"
+    own = reader.ann
     # incremental: the writer adds papers; the reader notices and finds them
     writer.upsert(docs[half:])
     writer.set_vectors([x.id for x in docs[half:]], vecs[half:])
@@ -146,6 +147,9 @@ def test_incremental_reembed_and_other_processes(tmp_path, corpus):
     assert writer.ann.size == len(docs)
     reader.refresh(force=True)
     assert reader.ann.size == len(docs)
+    # the writer's new file has the same training: the reader applied the rows itself
+    # instead of loading a second copy
+    assert reader.ann is own
     for i in (half, len(docs) - 1):
         assert ids(reader.search(vecs[i], limit=3))[0] == docs[i].id
     # re-embedded paper: its old vector is replaced, never listed twice
@@ -179,11 +183,13 @@ def test_the_index_is_trained_afresh_as_the_collection_grows(tmp_path, corpus):
     d.set_vectors([x.id for x in docs[small:]], vecs[small:])
     d.refresh(force=True)
     assert d.ann.size == len(docs) and d.ann.trained_on == small  # filled, not yet retrained
-    d.update_ann()
-    assert d.ann.trained_on == len(docs) and d.ann.size == len(docs)
     reader = DenseIndex(tmp_path / "vectors.sqlite")
     reader.refresh(force=True)
-    assert reader.ann.trained_on == len(docs)
+    assert reader.ann.trained_on == small
+    d.update_ann()
+    assert d.ann.trained_on == len(docs) and d.ann.size == len(docs)
+    reader.refresh(force=True)  # trained afresh by the writer: its file replaces the reader's
+    assert reader.ann.trained_on == len(docs) and reader.ann.size == len(docs)
     for i in (0, small, len(docs) - 1):
         assert ids(reader.search(vecs[i], limit=1)) == [docs[i].id]
 

@@ -159,14 +159,17 @@ class AnnIndex:
         os.replace(tmp, path)
 
     @staticmethod
-    def readable(path: Path, dim: int, model: str = "") -> bool:
-        """Whether ``path`` holds an index of this format, size and model (its header only:
-        a file of an older version or another model is to be written afresh)."""
+    def header(path: Path, dim: int, model: str = "") -> dict | None:
+        """The header of the index saved at ``path`` if it is of this format, size and model
+        (a file of an older version or another model is to be written afresh), else None."""
         try:
             with Path(path).open("rb") as fh:
-                return fh.read(len(MAGIC)) == MAGIC and _fits(json.loads(fh.readline()), dim, model)
+                if fh.read(len(MAGIC)) != MAGIC:
+                    return None
+                head = json.loads(fh.readline())
+                return head if _fits(head, dim, model) else None
         except (OSError, ValueError, KeyError):
-            return False
+            return None
 
     @classmethod
     def load(cls, path: Path, dim: int, model: str = "") -> AnnIndex | None:

@@ -71,9 +71,15 @@ class DenseIndex(VectorTable):
         stamp = self._file_stamp()
         loaded = None
         if stamp is not None and stamp != self._ann_stamp:  # an index saved by another process
-            loaded = AnnIndex.load(self.ann_path, self.dim, self.model)
-            if loaded is None:  # unreadable or another model's: ignore this file
+            head = AnnIndex.header(self.ann_path, self.dim, self.model)
+            if head is None or (self.ann is not None and head["trained_on"] == self.ann.trained_on):
+                # unreadable or another model's: ignored; trained as ours: this process
+                # applies the same rows itself, without holding a second copy to load it
                 self._ann_stamp = stamp
+            else:
+                loaded = AnnIndex.load(self.ann_path, self.dim, self.model)
+                if loaded is None:  # (truncated or unreadable: not read again every second)
+                    self._ann_stamp = stamp
         with self._lock:
             if loaded is not None:
                 self.ann, self._ann_stamp = loaded, stamp
@@ -167,7 +173,7 @@ class DenseIndex(VectorTable):
 
     def ann_saved(self) -> bool:
         """Whether a vector index file this process can load is on disk."""
-        return AnnIndex.readable(self.ann_path, self.dim, self.model)
+        return AnnIndex.header(self.ann_path, self.dim, self.model) is not None
 
     def drop_ann(self) -> None:
         """Forget the vector index (``index --rebuild``): the next refresh builds it anew."""
