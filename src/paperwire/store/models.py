@@ -38,7 +38,7 @@ class Paper(Base):
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     primary_category: Mapped[str | None] = mapped_column(String(64))
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
-    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    published_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
     comments: Mapped[str | None] = mapped_column(Text)
     journal_ref: Mapped[str | None] = mapped_column(Text)
@@ -56,8 +56,12 @@ class Paper(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     modified_at: Mapped[datetime] = mapped_column(DateTime)
 
-    # The search index followers read papers by modification time (migration 0008).
-    __table_args__ = (Index("ix_papers_modified", "modified_at", "id"),)
+    # The search index followers read papers by modification time (migration 0008); a
+    # publication day's arXiv papers are read from the index alone (migration 0011).
+    __table_args__ = (
+        Index("ix_papers_modified", "modified_at", "id"),
+        Index("ix_papers_published_arxiv", "published_on", "in_arxiv", "id"),
+    )
 
 
 class PaperCategory(Base):
