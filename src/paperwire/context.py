@@ -79,18 +79,12 @@ class AppContext:
             return None
 
     def searcher(self) -> HybridSearcher:
-        """One hybrid searcher per context; the first use in a process without an index
-        follower (tests, an embedded app) also starts that process's embedding job."""
+        """One hybrid searcher per context, made on first use (it starts nothing)."""
         with self._lock:
             if self._searcher is None:
                 from paperwire.search.hybrid import HybridSearcher
 
-                index = self.index()
-                self._searcher = HybridSearcher(index, self.store)
-                if self.settings.embed_on_import and self.follower is None:
-                    from paperwire.search.background import BackgroundEmbedder
-
-                    self.embedder_job = BackgroundEmbedder(index, self.store).start()
+                self._searcher = HybridSearcher(self.index(), self.store)
             return self._searcher
 
     # -- background work --------------------------------------------------------------
@@ -112,6 +106,21 @@ class AppContext:
             log.exception("the search index follower could not start; search may lag")
             self.follower = None
         return self.follower
+
+    def start_embedder(self) -> Any:
+        """This process's own embedding job (``PAPERWIRE_EMBED_ON_IMPORT``), for an app
+        without an index follower: with one, the follower that holds the scheduled-work
+        claim runs the job instead, on one node."""
+        if self.follower is not None or not self.settings.embed_on_import:
+            return None
+        try:
+            from paperwire.search.background import BackgroundEmbedder
+
+            self.embedder_job = BackgroundEmbedder(self.index(), self.store).start()
+        except Exception:  # search is an extra: never keep the site from starting
+            log.exception("the embedding job could not start; new papers wait for `embed`")
+            self.embedder_job = None
+        return self.embedder_job
 
     def start_schedulers(self, *, sync: bool = True) -> list[str]:
         """The daily sync (unless ``sync`` is false) and digest threads of ``paperwire

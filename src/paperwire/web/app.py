@@ -200,7 +200,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if serving:  # a real server: follow the database (and maybe run the embedding job)
             configure_logging()
             ctx.start_follower()
-        yield
+        ctx.start_embedder()  # (only without a follower) background work starts here, never
+        yield  # from a request
         ctx.close()
 
     app = FastAPI(
