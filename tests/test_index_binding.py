@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from paperwire.context import open_store
-from paperwire.search.indexer import IndexMismatch, SearchIndex, bind
+from paperwire.search.binding import IndexMismatch, bind
+from paperwire.search.indexer import SearchIndex
 from paperwire.settings import Settings
 
 

@@ -312,7 +312,7 @@ _register_ops(app)  # paperwire migrate / paperwire runs (docs/deploy.md)
 
 
 def main() -> None:
-    from paperwire.search.indexer import IndexMismatch
+    from paperwire.search.binding import IndexMismatch
 
     try:
         app(standalone_mode=True)

@@ -37,7 +37,7 @@ def open_store(settings: Settings, *, migrate_schema: bool = True) -> Store:
 
     store = open_database(settings, migrate_schema=migrate_schema)
     if settings.search_index_on_import:
-        from paperwire.search.indexer import attach
+        from paperwire.search.binding import attach
 
         attach(store, settings)
     return store

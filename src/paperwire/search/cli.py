@@ -140,7 +140,8 @@ def index(
 
     if rebuild:  # (another database's index may be here: rebuilt, not refused)
         from paperwire.context import open_store
-        from paperwire.search.indexer import bind, open_index
+        from paperwire.search.binding import bind
+        from paperwire.search.indexer import open_index
 
         settings = load_settings(db)
         store = open_store(settings.model_copy(update={"search_index_on_import": False}))

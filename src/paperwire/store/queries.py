@@ -37,7 +37,7 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Called with the ids of new or changed papers after each committed import batch
-        # (the search index attaches here, see paperwire.search.indexer.attach).
+        # (the search index attaches here, see paperwire.search.binding.attach).
         self.import_listeners: list[Callable[[list[int]], None]] = []
         # called inside each import batch's transaction, before it commits (the search
         # index's journal: search/follow_state.py)
