@@ -2,12 +2,19 @@
 
 PostgreSQL tests run when ``PAPERWIRE_TEST_PG_URL`` names a server (CI sets it, see .ci/run);
 each test gets a fresh database there.  Without it they skip, saying why.
+
+A test that asks for ``settings`` (or ``store``) gets a database already at the latest
+schema: a copy of one migrated once per test process (a file copy for SQLite, ``CREATE
+DATABASE ... TEMPLATE`` for PostgreSQL), with an identity of its own.  ``db_url`` is an
+empty database, for the tests of the migrations themselves.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -22,6 +29,7 @@ from sqlalchemy.engine import make_url
 from paperwire.context import open_store
 from paperwire.settings import Settings
 from paperwire.store import Store
+from paperwire.store.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAPERWIRE_SHARED", ROOT.parent / "shared")).resolve()
@@ -67,14 +75,15 @@ def _pg_admin_url() -> str:
 
 
 @contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database; dropped afterwards."""
+def fresh_pg_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database, empty or a copy of ``template``; dropped afterwards."""
     if not PG_URL:
         pytest.skip("PostgreSQL not configured: set PAPERWIRE_TEST_PG_URL (as .ci/run does)")
     name = f"pw_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
@@ -109,10 +118,64 @@ def db_url(request, tmp_path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+def _new_identity(url: str) -> None:
+    """A copied database gets an identity of its own (migration 0009 made the template's):
+    an index directory must still be able to tell two test databases apart."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE store_meta SET value = :v WHERE key = 'identity'"), {"v": uuid.uuid4().hex}
+        )
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "paperwire.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    with sqlite3.connect(path) as db:  # everything in the main file before it is copied
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    with fresh_pg_database() as url:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()  # a template must have no open connection while it is copied
+        yield make_url(url).database
+
+
 @pytest.fixture
-def settings(db_url, tmp_path) -> Settings:
+def _pg_migrated_url(_pg_template) -> Iterator[str]:
+    with fresh_pg_database(template=_pg_template) as url:
+        _new_identity(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_db_url(request, tmp_path) -> str:
+    """Each test using this runs twice, on SQLite and on PostgreSQL, each a fresh database
+    at the latest schema (copied from a template migrated once per test process)."""
+    if request.param == "sqlite":
+        path = tmp_path / "paperwire.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        _new_identity(url)
+        return url
+    return request.getfixturevalue("_pg_migrated_url")
+
+
+@pytest.fixture
+def settings(migrated_db_url, tmp_path) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data", database_url=db_url, secret_key="test-" + uuid.uuid4().hex
+        data_dir=tmp_path / "data",
+        database_url=migrated_db_url,
+        secret_key="test-" + uuid.uuid4().hex,
     )
 
 
