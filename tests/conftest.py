@@ -43,6 +43,21 @@ PG_URL = os.environ.get("PAPERWIRE_TEST_PG_URL")
 os.environ.setdefault("PAPERWIRE_EMBED_CONTEXTUAL", "false")
 
 
+# The inner loop's fast tier (README): ``pytest -m "not slow"`` leaves out the modules that
+# drive real Chromium, nginx or systemd, start server processes, load the contextual model
+# or kill imports; CI runs everything.
+SLOW_MODULES = {
+    "test_browser", "test_deploy", "test_nodes", "test_scale_import", "test_search_contextual",
+    "test_digest_kill", "test_hostile", "test_community_votes", "test_sources_live",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _own_data_dir(tmp_path, monkeypatch) -> None:
     """Every test (and every CLI or server it starts) gets its own data directory, so no two
