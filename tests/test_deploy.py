@@ -61,14 +61,17 @@ def test_the_guide_names_only_real_files_and_commands():
     assert used <= commands, f"unknown commands in docs/deploy.md: {used - commands}"
 
 
-def test_migrate_check_and_runs_commands(settings, monkeypatch):
+def test_migrate_check_and_runs_commands(db_url, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from paperwire import ops_cli
     from paperwire.cli import app
+    from paperwire.settings import Settings
     from paperwire.store.db import make_engine
     from paperwire.store.scheduled_runs import ScheduleLog
 
+    # an empty database (the settings fixture's is already migrated)
+    settings = Settings(data_dir=tmp_path / "data", database_url=db_url, secret_key="test-key")
     monkeypatch.setattr(ops_cli.console, "width", 200)
     runner = CliRunner()
     db = ["--db", settings.resolved_database_url]
