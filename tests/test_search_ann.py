@@ -250,7 +250,6 @@ def test_an_unreadable_or_old_index_file_is_replaced(tmp_path, corpus):
     index.dense = d
     assert index.embed_pending(None) == 0  # nothing to embed, but the file is written
     assert d.ann_saved()
-    assert DenseIndex(tmp_path / "vectors.sqlite").ann is None  # (loaded on first refresh)
     fresh = DenseIndex(tmp_path / "vectors.sqlite")
     fresh.refresh(force=True)
     assert fresh.ann.size == len(docs) and fresh.ann.kind == d.ann.kind == "flat"

@@ -143,12 +143,10 @@ class AppContext:
 
     def close(self) -> None:
         """Stop what this context started and close the store it opened."""
-        for job in (self.follower, self.embedder_job):
-            if job is not None:
-                for stop in ("stop", "close"):
-                    if callable(getattr(job, stop, None)):
-                        getattr(job, stop)()
-                        break
+        if self.follower is not None:
+            self.follower.stop()  # (it stops the embedding job it ran, if any)
+        if self.embedder_job is not None:
+            self.embedder_job.close()
         self.follower = self.embedder_job = None
         with self._lock:
             if self._owns_store and self._store is not None:
