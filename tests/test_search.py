@@ -137,3 +137,37 @@ def test_single_word_prefix_finds_words_that_start_with_it(loaded):
     no_video = loaded.search("diffus* -video", mode="lexical", limit=50).items
     assert no_video and all("video" not in text(p) for p in no_video)
     assert len(no_video) < len(hits)
+
+
+def test_a_pasted_paragraph_keeps_its_rarest_words(tmp_path):
+    """A query with more plain words than MAX_TERMS searches only the rarest ones: a paper
+    that matches only the query's most common word drops out, one that matches only its
+    rarest word stays, and phrases are always kept."""
+    from paperwire.search.lexical import MAX_TERMS, LexicalIndex, rarest
+    from paperwire.store.views import SearchDoc
+
+    n = MAX_TERMS + 8
+    words = [f"zq{i}x" for i in range(n)]  # word i is in i + 1 papers
+    lex = LexicalIndex(tmp_path / "lexical")
+    docs, pid = [], 0
+    for i, w in enumerate(words):
+        for _ in range(i + 1):
+            pid += 1
+            docs.append(
+                SearchDoc(pid, f"2601.{pid:05d}", f"paper {pid}", w, [], [], [], None, None, 0)
+            )
+    lex.upsert(docs)
+    lex.refresh(force=True)
+    searcher = lex.index.searcher()
+    unknown = "zqunknownx"  # in no paper: as rare as a word can be, so kept
+    pieces = [*reversed(words), unknown, '"zq0x zq1x"']
+    kept = rarest(pieces, searcher, MAX_TERMS)
+    assert kept == [*reversed(words[: MAX_TERMS - 1]), unknown, '"zq0x zq1x"']
+    assert rarest(pieces[:MAX_TERMS], searcher, MAX_TERMS) == pieces[:MAX_TERMS]
+
+    commonest = {d.id for d in docs if d.abstract == words[-1]}
+    rarest_paper = next(d.id for d in docs if d.abstract == words[0])
+    hits = {p for p, _ in lex.search(parse(" ".join(reversed(words))), Filters(), 1000)[0]}
+    assert rarest_paper in hits and not hits & commonest
+    alone = {p for p, _ in lex.search(parse(words[-1]), Filters(), 1000)[0]}
+    assert alone == commonest
