@@ -159,10 +159,24 @@ def test_long_texts_are_cut_and_batches_equal_single_texts(model):
     ids = model.token_ids(long)
     assert time.perf_counter() - t < 1.0  # cut before tokenizing, not after
     assert len(ids) == model.max_tokens == 256 and ids[-1] == SEP
-    texts = ["short", long, "", "a medium length sentence about graph neural networks"]
-    batch = model.embed(texts, batch_size=3)  # sorted by length, padded, put back in order
-    for text, v in zip(texts, batch, strict=True):
+    texts = ["short", "", "a medium length sentence about graph neural networks"]
+    batch = model.embed([texts[0], long, *texts[1:]], batch_size=3)  # sorted, padded, put back
+    for text, v in zip(texts, np.delete(batch, 1, axis=0), strict=True):
         assert cos(v, model.embed_one(text)) > 0.9999, text[:20]
+    assert cos(batch[1], model.embed([long])[0]) > 0.9999
+
+
+def test_queries_are_cut_at_128_tokens_and_papers_at_256(model):
+    words = "graph neural network protein folding diffusion language agent robot policy".split()
+    head = " ".join(words[i % 10] + str(i) for i in range(70))
+    assert 128 < len(model.token_ids(head)) < 200  # past the query cut, within a paper's
+    a, b = head + " quantum chemistry " * 20, head + " galaxy survey " * 20
+    assert model.query_max_tokens == 128 < model.max_tokens == 256
+    assert cos(model.embed_one(a), model.embed_one(b)) > 0.9999  # past 128 tokens: unread
+    pa, pb = model.embed([a, b])
+    assert cos(pa, pb) < 0.999  # a paper is read to 256 tokens: the tails count
+    # the search path computes the query's vector on another thread: the same vector
+    assert cos(model.embed_one_later(a).result(), model.embed_one(a)) > 0.9999
 
 
 def test_meaning_uses_contextual_where_present_else_static():

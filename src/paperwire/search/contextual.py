@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,6 +93,14 @@ def verify(path: Path) -> None:
         )
 
 
+# A query is embedded on two threads where there are two cores, and only its first 128
+# tokens (all-MiniLM-L6-v2 was trained on 128-token inputs; papers keep MAX_TOKENS).  Both
+# measured on sentence-long queries at 183k papers (docs/search.md): with 128 tokens the paper
+# four sentences came from ranked as with 256 (MRR 0.990 / 0.991), with 64 it fell to 0.951.
+QUERY_THREADS = max(1, min(os.cpu_count() or 1, 2))
+QUERY_MAX_TOKENS = 128
+
+
 def _threads() -> int:
     got = os.environ.get("PAPERWIRE_EMBED_THREADS", "")
     if got.isascii() and got.isdecimal() and int(got) > 0:
@@ -102,9 +111,10 @@ def _threads() -> int:
 class ContextualEmbedder:
     """Text to unit vectors (float32, 384 dimensions).  Thread-safe; loads once per process.
 
-    Two onnxruntime sessions share the model file: queries run on their own single-threaded
-    session, so a query never waits behind a bulk batch of the background embedding job; the
-    bulk session (``threads`` intra-op threads) is made on the first :meth:`embed`.
+    Two onnxruntime sessions share the model file: queries run on their own session
+    (``QUERY_THREADS`` threads), so a query never waits behind a bulk batch of the background
+    embedding job; the bulk session (``threads`` intra-op threads) is made on the first
+    :meth:`embed`.
     """
 
     name = MODEL_NAME
@@ -127,12 +137,16 @@ class ContextualEmbedder:
             verify(f)
         self.max_tokens = max(int(max_tokens), 2)
         self._tok = bert_tokenizer(tokenizers, self.max_tokens)
+        self.query_max_tokens = min(self.max_tokens, QUERY_MAX_TOKENS)
+        self._query_tok = bert_tokenizer(tokenizers, self.query_max_tokens)
 
         ort.disable_telemetry_events()
 
         def session(n: int):
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = n
+            if n > 1:  # idle threads sleep instead of spinning on a core search needs
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             opts.inter_op_num_threads = 1
             opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             opts.enable_cpu_mem_arena = False  # the arena kept ~150 MB after a bulk batch
@@ -145,19 +159,23 @@ class ContextualEmbedder:
         # each session holds about 160 MB: made on first use, so a server holds the query one
         # and its background job one single-threaded bulk session (BackgroundEmbedder)
         self._session, self._threads = session, threads or _threads()
-        self._query = session(1)  # loads now, so a broken install shows at once
+        self._query = session(QUERY_THREADS)  # loads now, so a broken install shows at once
         self._bulk = None
         self._inputs = {i.name for i in self._query.get_inputs()}
         self._bulk_lock = threading.Lock()
         self._query_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None  # embed_one_later's thread, made on first use
 
     # -- tokens -----------------------------------------------------------------------
     def token_ids(self, text: str) -> list[int]:
         """``[CLS] wordpieces [SEP]``, at most ``max_tokens`` ids."""
         return self._tok.encode(_clip(text, self.max_tokens)).ids
 
-    def _batch(self, texts: list[str]) -> dict[str, np.ndarray]:
-        rows = [e.ids for e in self._tok.encode_batch([_clip(t, self.max_tokens) for t in texts])]
+    def _batch(self, texts: list[str], query: bool = False) -> dict[str, np.ndarray]:
+        tok, cut = (
+            (self._query_tok, self.query_max_tokens) if query else (self._tok, self.max_tokens)
+        )
+        rows = [e.ids for e in tok.encode_batch([_clip(t, cut) for t in texts])]
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -169,8 +187,8 @@ class ContextualEmbedder:
             feed["token_type_ids"] = np.zeros_like(ids)
         return feed
 
-    def _run(self, session, lock, texts: list[str]) -> np.ndarray:
-        feed = self._batch(texts)
+    def _run(self, session, lock, texts: list[str], query: bool = False) -> np.ndarray:
+        feed = self._batch(texts, query)
         with lock:
             hidden = session.run(None, feed)[0]
         mask = feed["attention_mask"][:, :, None].astype(np.float32)
@@ -195,7 +213,16 @@ class ContextualEmbedder:
 
     def embed_one(self, text: str) -> np.ndarray:
         """One query's vector, on the query session (does not wait for bulk batches)."""
-        return self._run(self._query, self._query_lock, [text])[0]
+        return self._run(self._query, self._query_lock, [text], query=True)[0]
+
+    def embed_one_later(self, text: str) -> Future[np.ndarray]:
+        """:meth:`embed_one` on a thread of its own: onnxruntime releases the GIL, so the
+        caller's lexical search runs meanwhile (docs/search.md: a sentence query's two
+        slowest steps, overlapped)."""
+        with self._query_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embed")
+        return self._pool.submit(self.embed_one, text)
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ and a paper's meaning score is its contextual one when it has it, else its stati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -161,10 +162,13 @@ class HybridSearcher:
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         vecs = (None, None)
+        contextual = None
+        if mode in ("hybrid", "dense"):  # the contextual vector is computed meanwhile
+            contextual = self.index.contextual_query_later(q.dense_text)
         if mode in ("hybrid", "lexical"):
             lexical, _n = self.index.lexical.search(q, filters, LEXICAL_POOL)
         if mode in ("hybrid", "dense"):
-            vecs = self.query_vectors(q.dense_text)
+            vecs = self.query_vectors(q.dense_text, contextual)
             if vecs[0] is None and vecs[1] is None and self.index.embedder is None:
                 notes.append("Searched by words only: the embedding model is not available.")
             else:
@@ -179,12 +183,16 @@ class HybridSearcher:
             return lexical, notes
         return combine_tiers(lexical, dense, *cosines), notes
 
-    def query_vectors(self, text: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The query's static vector and its contextual one (None while no paper has one)."""
+    def query_vectors(
+        self, text: str, contextual: Callable[[], np.ndarray | None] | None = None
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The query's static vector and its contextual one (None while no paper has one);
+        ``contextual`` waits for one already started (``SearchIndex.contextual_query_later``)."""
         qvec = self.index.query_vector(text)
         if qvec is not None and not float(np.abs(qvec).sum()) > 0:
             qvec = None  # no known word: a zero vector means nothing
-        return qvec, self.index.contextual_query_vector(text)
+        cvec = contextual() if contextual else self.index.contextual_query_vector(text)
+        return qvec, cvec
 
     def _cosines(self, hits, qvec, cvec) -> tuple[dict[int, float], dict[int, float]]:
         """Exact contextual and static cosines of every candidate that has such a vector."""
