@@ -171,3 +171,31 @@ def test_a_pasted_paragraph_keeps_its_rarest_words(tmp_path):
     assert rarest_paper in hits and not hits & commonest
     alone = {p for p, _ in lex.search(parse(words[-1]), Filters(), 1000)[0]}
     assert alone == commonest
+
+
+def test_later_overlaps_the_caller_and_runs_inline_when_busy():
+    """``later`` runs the dense half of a search on a search thread while the caller does the
+    lexical half, and at once on the caller's thread when both search threads are taken."""
+    import threading
+
+    from paperwire.search.hybrid import later
+
+    go = threading.Event()
+
+    def waits_for_caller() -> str:
+        assert go.wait(5), "the caller never ran meanwhile"
+        return threading.current_thread().name
+
+    first = later(waits_for_caller)
+    second = later(waits_for_caller)
+    inline = later(lambda: threading.current_thread().name)  # both threads busy
+    assert inline() == threading.current_thread().name
+    go.set()  # only reachable if later() returned before the jobs finished
+    assert first().startswith("search") and second().startswith("search")
+
+    def fails() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        later(fails)()
+    assert later(lambda: threading.current_thread().name)().startswith("search")  # slots back

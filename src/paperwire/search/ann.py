@@ -118,7 +118,12 @@ class AnnIndex:
         return self.index.reconstruct_batch(np.asarray(pids, dtype=np.int64))
 
     def search(
-        self, qvec: np.ndarray, k: int, allowed: np.ndarray | None, share: float = 1.0
+        self,
+        qvec: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        share: float = 1.0,
+        effort: float = 1.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Store ids and inner products of up to ``k`` nearest papers, best first.
 
@@ -126,7 +131,7 @@ class AnnIndex:
         applied inside the scan.  ``share`` is the part of the index it allows: the inverted
         file reads ``NPROBE / share`` lists, so a filter keeps as many candidates as an
         unfiltered query sees; one that allows few papers reads every list (exact over the
-        quantized vectors)."""
+        quantized vectors).  ``effort`` scales the lists read (related papers read a quarter)."""
         q = np.ascontiguousarray(qvec, dtype=np.float32).reshape(1, -1)
         k = min(k, self.size)
         if k <= 0:
@@ -135,7 +140,7 @@ class AnnIndex:
             nlist = self.index.nlist
             base = max(NPROBE, math.ceil(NPROBE_SHARE * nlist))
             params = faiss.SearchParametersIVF()
-            params.nprobe = min(nlist, math.ceil(base / max(share, 1e-9)))
+            params.nprobe = min(nlist, max(1, math.ceil(base * effort / max(share, 1e-9))))
         else:
             params = faiss.SearchParameters()
         if allowed is not None:

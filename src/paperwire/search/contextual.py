@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -164,7 +163,6 @@ class ContextualEmbedder:
         self._inputs = {i.name for i in self._query.get_inputs()}
         self._bulk_lock = threading.Lock()
         self._query_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None  # embed_one_later's thread, made on first use
 
     # -- tokens -----------------------------------------------------------------------
     def token_ids(self, text: str) -> list[int]:
@@ -214,15 +212,6 @@ class ContextualEmbedder:
     def embed_one(self, text: str) -> np.ndarray:
         """One query's vector, on the query session (does not wait for bulk batches)."""
         return self._run(self._query, self._query_lock, [text], query=True)[0]
-
-    def embed_one_later(self, text: str) -> Future[np.ndarray]:
-        """:meth:`embed_one` on a thread of its own: onnxruntime releases the GIL, so the
-        caller's lexical search runs meanwhile (docs/search.md: a sentence query's two
-        slowest steps, overlapped)."""
-        with self._query_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embed")
-        return self._pool.submit(self.embed_one, text)
 
 
 @lru_cache(maxsize=1)

@@ -242,27 +242,34 @@ class DenseIndex(VectorTable):
         return self.cols.mask(f)
 
     def search(
-        self, qvec: np.ndarray, filters: Filters = Filters(), limit: int = 100, exclude=()
+        self,
+        qvec: np.ndarray,
+        filters: Filters = Filters(),
+        limit: int = 100,
+        exclude=(),
+        effort: float = 1.0,
     ) -> list[tuple[int, float]]:
-        """``(store id, cosine)`` best first (ties by id); filters apply inside retrieval."""
+        """``(store id, cosine)`` best first (ties by id); filters apply inside retrieval.
+        ``effort`` below 1 reads fewer lists of the inverted file (``AnnIndex.search``)."""
         self.refresh()
         with self._lock:
             ann = self.ann
             if ann is None or limit <= 0:
                 return []
             m = self.mask(filters)
-            if exclude:
-                rows = self.cols.rows_of(np.asarray(list(exclude), dtype=np.int64))
-                m[rows[rows >= 0]] = False
             allowed = int(m.sum())
             if not allowed:
                 return []
-            sel = bitmap(self.pids[m]) if filters.active or exclude or not m.all() else None
-            want = min(limit, allowed)
+            sel = bitmap(self.pids[m]) if filters.active or not m.all() else None
+            # excluded papers (a paper's own, for its related list) are asked for and dropped:
+            # a bitmap over every store id cost 28 ms a query at 2.9M papers
+            gone = {int(p) for p in exclude}
+            want = min(limit + len(gone), allowed)
             share = allowed / max(ann.size, 1)
-            ids, scores = ann.search(qvec, want, sel, share)
+            ids, scores = ann.search(qvec, want, sel, share, effort)
             if len(ids) < want and ann.kind == "ivf":  # too few in the lists read: read all
                 ids, scores = ann.search(qvec, want, sel, 0.0)
             out = [(int(p), float(s)) for p, s in zip(ids, scores, strict=True)]
+        out = [h for h in out if h[0] not in gone]
         out.sort(key=lambda t: (-t[1], t[0]))
-        return out
+        return out[:limit]

@@ -117,14 +117,6 @@ class SearchIndex:
         emb = self.contextual_embedder
         return emb.embed_one(text) if emb is not None else None
 
-    def contextual_query_later(self, text: str) -> Callable[[], np.ndarray | None]:
-        """:meth:`contextual_query_vector` started on another thread; call the result to wait
-        for it.  Search overlaps it with the lexical search and the static vector."""
-        if not text or not self.contextual.embedded():
-            return lambda: None
-        emb = self.contextual_embedder
-        return emb.embed_one_later(text).result if emb is not None else (lambda: None)
-
     # -- incremental ----------------------------------------------------------------
     def index_ids(self, store, ids: list[int], *, embed: bool = False) -> int:
         """(Re)index these papers now; ids no longer in the store are removed."""
