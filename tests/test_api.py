@@ -181,3 +181,46 @@ def test_empty_database_gives_empty_list(settings):
         assert client.get("/api/papers/2608.19880").status_code == 404
     finally:
         store.close()
+
+
+def test_all_papers_by_cursor(api):
+    """``GET /api/papers`` walks every paper once, newest added first, by the Link header's
+    opaque cursor, as the Hub paginates; bad cursors and limits are 400s."""
+    seen, url, pages = [], "/api/papers?limit=120", 0
+    while url:
+        r = api.get(url)
+        assert r.status_code == 200
+        batch = r.json()
+        assert len(batch) <= 120 and all("id" in p and "title" in p for p in batch)
+        seen += [p["id"] for p in batch]
+        url = r.links.get("next", {}).get("url")
+        pages += 1
+    total = api.get("/api/papers/search", params={"q": "the", "mode": "lexical"})
+    assert pages > 2 and len(seen) == len(set(seen))  # no paper twice across pages
+    assert "hep-th/9901001" in seen and "2608.19880" in seen
+    assert seen[0] == "hep-th/9901001"  # the last one imported comes first
+    assert int(total.headers["X-Total-Count"]) <= len(seen)
+    assert [p["id"] for p in api.get("/api/papers", params={"limit": 3}).json()] == seen[:3]
+    for bad, needle in (({"cursor": "zzz"}, "cursor"), ({"limit": "121"}, "between 1 and 120")):
+        r = api.get("/api/papers", params=bad)
+        assert r.status_code == 400 and needle in r.json()["error"]
+
+
+def test_search_limit_is_the_hubs(api):
+    assert len(api.get("/api/papers/search", params={"q": "model", "limit": 120}).json()) == 120
+    r = api.get("/api/papers/search", params={"q": "model", "limit": 121})
+    assert r.status_code == 400 and "between 1 and 120" in r.json()["error"]
+
+
+def test_paper_page_answers_markdown_when_asked(api):
+    md = api.get("/papers/2608.19880", headers={"Accept": "text/markdown"})
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    assert md.text == api.get("/papers/2608.19880.md").text
+    assert "Accept" in md.headers["vary"]
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    html = api.get("/papers/2608.19880", headers={"Accept": browser})
+    assert html.headers["content-type"].startswith("text/html") and "<html" in html.text
+    assert "Accept" in html.headers["vary"]
+    # asked for, but less than HTML: HTML
+    both = api.get("/papers/2608.19880", headers={"Accept": "text/markdown;q=0.5, text/html"})
+    assert both.headers["content-type"].startswith("text/html")

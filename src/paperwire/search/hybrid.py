@@ -38,7 +38,7 @@ DENSE_WEIGHT = 1.0
 # (0.2 to 0.6) on the tune half of SciFact's queries (bench/search_quality.py, docs/search.md):
 DENSE_ALPHA = 0.2  # static vectors only (static dense alone is much weaker than BM25)
 CONTEXTUAL_ALPHA = 0.6  # once contextual vectors take part (about as strong as BM25 alone)
-MAX_LIMIT = 100
+MAX_LIMIT = 120  # results per page, as the Hub caps its search
 
 
 @dataclass

@@ -374,3 +374,17 @@ class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
             made = views(s, [(p, listing.get(pid)) for pid, p in papers.items()])
             found = dict(zip(papers, made, strict=True))
         return [found[i] for i in ids if i in found]
+
+    def papers_before(self, before: int | None, limit: int) -> tuple[list[PaperView], int | None]:
+        """Every paper, the most recently added first, ``limit`` at a time (``GET /api/papers``):
+        the page after store id ``before`` (None: the first), and the id to continue from
+        (None after the last).  Keyset pagination: as fast at the millionth paper as at the
+        first, and stable while papers are added."""
+        with Session(self.engine) as s:
+            q = select(Paper.id).order_by(Paper.id.desc()).limit(limit + 1)
+            if before is not None:
+                q = q.where(Paper.id < before)
+            ids = list(s.scalars(q))
+        more = len(ids) > limit
+        ids = ids[:limit]
+        return self.cards(ids), (ids[-1] if more else None)

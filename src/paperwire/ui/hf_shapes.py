@@ -157,3 +157,22 @@ def paper_markdown(paper: PaperView, base_url: str = "") -> str:
     if base_url:
         lines.append(f"- paperwire: {base_url.rstrip('/')}/papers/{paper.arxiv_id}")
     return "\n".join(lines) + "\n"
+
+
+def wants_markdown(accept: str) -> bool:
+    """Whether an Accept header asks for ``text/markdown`` before ``text/html`` (as agents
+    reading a paper page on the Hub do); wildcards alone mean HTML."""
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        kind, *opts = (x.strip() for x in part.split(";"))
+        q = 1.0
+        for opt in opts:
+            name, _, value = opt.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[kind.lower()] = max(q, weights.get(kind.lower(), 0.0))
+    md = weights.get("text/markdown", 0.0)
+    return md > 0 and md > weights.get("text/html", 0.0)

@@ -6,6 +6,7 @@ Errors are ``{"error": "..."}`` with a 4xx status, as HF answers.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from typing import Any
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/api", tags=["papers"])
 
 API_SORTS = {"publishedAt": "publishedAt", "trending": "upvotes"}
 MAX_LIMIT = 100
+LIST_LIMIT = 120  # /api/papers and /api/papers/search, as the Hub caps them
 
 
 class ApiError(Exception):
@@ -135,6 +137,52 @@ def daily_papers(request: Request) -> Any:
         limit=size,
     )
     return JSONResponse([daily_item(paper) for paper in result.items])
+
+
+def _cursor(text: str | None) -> int | None:
+    """The store id a cursor stands for: an opaque token to clients (base64 of the id)."""
+    if not text:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        raw = ""
+    if not raw.isdecimal() or not 0 < int(raw) < 2**63:
+        raise ApiError("cursor is not one this server gave out: start again without it")
+    return int(raw)
+
+
+def _token(pid: int) -> str:
+    return base64.urlsafe_b64encode(str(pid).encode()).decode().rstrip("=")
+
+
+@router.get(
+    "/papers",
+    summary="All papers",
+    description="Every paper, the most recently added first, as paper objects. Pages are "
+    '`limit` long (1 to 120, default 50); the `Link` header\'s `rel="next"` URL (with its '
+    "opaque `cursor`) is the next page, absent after the last, as the Hub paginates.",
+    responses={200: {"model": list[FullPaper], "description": "The papers"}, **errors(400)},
+    openapi_extra={
+        "parameters": [
+            query("cursor", STRING, "from a previous page's Link header"),
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 120}, "papers (50)"),
+        ]
+    },
+)
+def all_papers(request: Request) -> Any:
+    params = request.query_params
+    try:
+        size = _int("limit", params.get("limit"), 50, 1, LIST_LIMIT)
+        before = _cursor(params.get("cursor"))
+    except ApiError as exc:
+        return _error(exc.message, exc.status_code)
+    papers, last = request.app.state.store.papers_before(before, size)
+    headers = {}
+    if last is not None:
+        nxt = request.url.include_query_params(cursor=_token(last), limit=size)
+        headers["Link"] = f'<{nxt}>; rel="next"'
+    return JSONResponse([full_paper(p) for p in papers], headers=headers)
 
 
 @router.get(

@@ -9,7 +9,7 @@ What is cached, and for whom:
 - only ``GET`` requests of signed-out readers (no valid session) for the paths in
   :data:`CACHEABLE`, and only ``200`` answers that set no cookie and no ``Cache-Control`` of
   their own; signed-in readers always get a fresh render and nothing of theirs is stored;
-- the key is scheme, host, path, query string and whether JSON was asked for;
+- the key is scheme, host, path, query string and whether JSON or Markdown was asked for;
 - every anonymous page carries the reader's own CSRF token (the vote, save and digest forms):
   the stored copy holds a placeholder instead, and each answer gets the asking reader's token
   (created in their session if they had none, exactly as a render would), so a token never
@@ -55,6 +55,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.community.security import USER_KEY, csrf_token
+from paperwire.ui.hf_shapes import wants_markdown
 
 CACHEABLE = re.compile(
     r"/(?:|papers/.+|organizations/[^/]+|search|api/daily_papers|api/papers/.+)\Z"
@@ -207,6 +208,14 @@ class ResponseCache:
             self.size -= len(entry.body)
 
 
+def _kind(accept: bytes) -> str:
+    """What a request asks for, as far as a cached answer can differ: Markdown (paper pages
+    answer ``Accept: text/markdown`` with it), JSON, or HTML."""
+    if wants_markdown(accept.decode("latin-1")):
+        return "markdown"
+    return "json" if b"json" in accept else "html"
+
+
 def _header(scope: Scope, name: bytes) -> bytes:
     for k, v in scope["headers"]:
         if k == name:
@@ -244,7 +253,7 @@ class PageCacheMiddleware:
             _header(scope, b"host"),
             scope["path"],
             scope.get("query_string", b""),
-            b"json" in _header(scope, b"accept"),
+            _kind(_header(scope, b"accept")),
         )
         entry = cache.get(key)
         if entry is None and key in cache.inflight:  # someone is rendering it: wait for them
@@ -319,6 +328,7 @@ class PageCacheMiddleware:
         etag = entry.etag(token)
         headers = list(entry.headers)
         headers.append((b"etag", etag))
+        headers.append((b"vary", b"Accept"))  # the key holds what Accept asked for (_kind)
         if entry.has_token or session:  # the reader's own token: never in a shared cache
             headers.append((b"cache-control", b"private, no-cache"))
         else:

@@ -13,7 +13,7 @@ from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.orgs import org_extras, paper_extras
 from paperwire.store import Store
 from paperwire.store.views import PaperView
-from paperwire.ui.hf_shapes import paper_markdown
+from paperwire.ui.hf_shapes import paper_markdown, wants_markdown
 from paperwire.ui.templating import PageError, paper_url, render
 from paperwire.web.pages import page_number
 from paperwire.web.search_routes import related_papers
@@ -58,8 +58,15 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
     found = _lookup(request, arxiv_id)
     if isinstance(found, Response):
         return found
+    out: Response
+    if wants_markdown(request.headers.get("accept", "")):  # the text of /papers/{id}.md
+        out = PlainTextResponse(
+            paper_markdown(found, str(request.base_url)), media_type="text/markdown; charset=utf-8"
+        )
+        out.headers["Vary"] = "Accept"
+        return out
     days = sorted({lst.day for lst in found.listings if lst.source in ("hf", "community")})
-    return render(
+    out = render(
         request,
         "paper.html",
         title=f"{found.title} · {request.app.state.settings.site_name}",
@@ -68,6 +75,8 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         **paper_extras(request, found.arxiv_id),
         related=related_papers(request, found.arxiv_id),
     )
+    out.headers["Vary"] = "Accept"
+    return out
 
 
 @router.get("/organizations/{name}", response_class=HTMLResponse)

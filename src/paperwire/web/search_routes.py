@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 
-from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
+from paperwire.search.hybrid import MAX_LIMIT, MODES, SORTS, HybridSearcher
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import DailyItem, errors, query
@@ -97,7 +97,7 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
                **errors(400)},
     openapi_extra={"parameters": [
         query("q", {"type": "string"}, "words, \"a phrase\", prefix*, -excluded"),
-        query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "results (20)"),
+        query("limit", {"type": "integer", "minimum": 1, "maximum": 120}, "results (50)"),
         query("offset", {"type": "integer", "minimum": 0, "maximum": 10_000}, "skip this many"),
         query("from", {"type": "string", "format": "date"}, "first day, YYYY-MM-DD"),
         query("to", {"type": "string", "format": "date"}, "last day, YYYY-MM-DD"),
@@ -111,7 +111,7 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
 def api_search(request: Request) -> Response:
     params = request.query_params
     try:
-        limit = _int("limit", params.get("limit"), API_DEFAULT_LIMIT, 1, 100)
+        limit = _int("limit", params.get("limit"), API_DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int("offset", params.get("offset"), 0, 0, 10_000)
         filters = _filters(params)
         sort = _choice("sort", params.get("sort"), SORTS)
