@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from paperwire.context import open_store
+from paperwire.digest.repository import DigestRepository
 from paperwire.digest.send import send_digests
 from paperwire.settings import Settings
 from paperwire.sources.files import read_file
@@ -116,7 +117,7 @@ def main() -> int:
             for f in files:
                 store.import_records(read_file(f))
             rng = random.Random(7)
-            store.digest_import_subscriptions(
+            DigestRepository(store.engine).import_subscriptions(
                 {"email": f"reader{i}@example.org", "topics": rng.sample(TOPICS, 3)}
                 for i in range(args.subscribers)
             )

@@ -23,6 +23,7 @@ from digest_data import (
     text_part,
 )
 from paperwire.context import open_store
+from paperwire.digest.repository import DigestRepository
 from paperwire.digest.send import send_digests
 from paperwire.digest.tokens import MANAGE_SALT, Request, confirm_token
 from paperwire.web.app import create_app
@@ -70,17 +71,21 @@ def test_subscribe_confirm_digests_and_one_click_unsubscribe(env):
         }
         r = web.post("/digest/subscribe", data=form)
         assert r.status_code == 200 and "Check your inbox" in r.text
-        assert store.digest_subscription_by_email("reader@example.org") is None  # not yet
+        assert (
+            DigestRepository(store.engine).subscription_by_email("reader@example.org") is None
+        )  # not yet
 
         (confirm_mail,) = inbox.wait(1)
         assert confirm_mail["To"] == "reader@example.org"
         page = web.get(link(confirm_mail, "/digest/confirm"))
         assert page.status_code == 200
-        assert store.digest_subscription_by_email("reader@example.org") is None  # GET: no change
+        assert (
+            DigestRepository(store.engine).subscription_by_email("reader@example.org") is None
+        )  # GET: no change
         token = hidden_token(page.text)
         r = web.post("/digest/confirm", data={"token": token, **csrf(page.text)})
         assert r.status_code == 200 and "You are subscribed" in r.text
-        sub = store.digest_subscription_by_email("reader@example.org")
+        sub = DigestRepository(store.engine).subscription_by_email("reader@example.org")
         assert sub and sub.active and sub.topics == ["diffusion for video", "skill learning"]
 
         # Period 1 (the 21st): trending first, then the topic, then the organization.
@@ -111,7 +116,7 @@ def test_subscribe_confirm_digests_and_one_click_unsubscribe(env):
         report = send_digests(store, settings, now=AUG24)
         assert (report.sent, report.empty) == (0, 1)
         assert len(inbox.messages) == 3
-        statuses = [s for _, _, s in store.digest_deliveries()]
+        statuses = [s for _, _, s in DigestRepository(store.engine).deliveries()]
         assert statuses == ["sent", "sent", "empty"]
 
         # The manage page is reached from the digest and changes the topics.
@@ -125,22 +130,22 @@ def test_subscribe_confirm_digests_and_one_click_unsubscribe(env):
             **csrf(manage.text),
         }
         assert web.post("/digest/manage", data=data).status_code == 200
-        sub = store.digest_subscription_by_email("reader@example.org")
+        sub = DigestRepository(store.engine).subscription_by_email("reader@example.org")
         assert (sub.frequency, sub.topics) == ("weekly", ["tokenizers"])
 
         # The unsubscribe link's GET only asks; RFC 8058 one-click POST, no cookie, no CSRF.
         url = second["List-Unsubscribe"].strip("<>")
         assert web.get(url).status_code == 200
-        assert store.digest_subscription_by_email("reader@example.org").active
+        assert DigestRepository(store.engine).subscription_by_email("reader@example.org").active
         r = httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10)
         assert r.status_code == 200, r.text
-        assert not store.digest_subscription_by_email("reader@example.org").active
+        assert not DigestRepository(store.engine).subscription_by_email("reader@example.org").active
         assert send_digests(store, settings, now=datetime(2026, 8, 31, 8)).sent == 0
 
 
 def test_forged_and_misused_tokens_are_refused(env):
     settings, store, _inbox = env
-    sub = store.digest_subscribe("a@example.org", "daily", [], [])
+    sub = DigestRepository(store.engine).subscribe("a@example.org", "daily", [], [])
     app = create_app(settings, store)
     with LiveServer(app) as server:
         forged = URLSafeSerializer("not-the-secret", salt=MANAGE_SALT).dumps(sub.token)
@@ -151,7 +156,7 @@ def test_forged_and_misused_tokens_are_refused(env):
             assert httpx.get(f"{server.url}/digest/manage?token={token}").status_code == 400
         r = httpx.get(f"{server.url}/digest/confirm?token={forged}")
         assert r.status_code == 400
-    assert store.digest_subscription_by_email("a@example.org").active
+    assert DigestRepository(store.engine).subscription_by_email("a@example.org").active
 
 
 def test_expired_confirmation_link(env):
@@ -173,7 +178,9 @@ def test_smtp_down_then_up_retries_without_loss(settings, smtp):
     try:
         load(store)
         for i in range(3):
-            store.digest_subscribe(f"r{i}@example.org", "daily", ["skill learning"], [])
+            DigestRepository(store.engine).subscribe(
+                f"r{i}@example.org", "daily", ["skill learning"], []
+            )
         result = {}
         sender = threading.Thread(
             target=lambda: result.update(report=send_digests(store, s, now=AUG22))
@@ -203,8 +210,8 @@ def test_smtp_down_for_good_defers_then_next_run_sends(settings, smtp):
     store = open_store(s)
     try:
         load(store)
-        store.digest_subscribe("x@example.org", "daily", [], [])
-        store.digest_subscribe("y@example.org", "daily", [], [])
+        DigestRepository(store.engine).subscribe("x@example.org", "daily", [], [])
+        DigestRepository(store.engine).subscribe("y@example.org", "daily", [], [])
         report = send_digests(store, s, now=AUG22)
         assert (report.sent, report.deferred) == (0, 2)
         up = s.model_copy(update={"smtp_port": controller.port})

@@ -28,6 +28,7 @@ from digest_data import (
     text_part,
 )
 from paperwire.context import open_store
+from paperwire.digest.repository import DigestRepository
 from paperwire.digest.send import send_digests
 from paperwire.store.db import alembic_config, migrate
 from paperwire.web.app import create_app
@@ -84,8 +85,8 @@ def _foryou_part(msg) -> str:
 
 def test_digest_has_for_you_for_account_holders(env):
     settings, store, inbox = env
-    store.digest_subscribe("ALICE@example.org", "daily", ["tokenizers"], [])
-    store.digest_subscribe("nobody@example.org", "daily", ["tokenizers"], [])
+    DigestRepository(store.engine).subscribe("ALICE@example.org", "daily", ["tokenizers"], [])
+    DigestRepository(store.engine).subscribe("nobody@example.org", "daily", ["tokenizers"], [])
     report = send_digests(store, settings, now=AUG22)
     assert report.sent == 2, report
     mails = {m["To"]: m for m in inbox.wait(2)}
@@ -128,18 +129,18 @@ def test_digest_has_for_you_for_account_holders(env):
         }
         r = web.post("/digest/manage", data=data)
         assert r.status_code == 200 and 'name="foryou" value="1">' in r.text
-    assert not store.digest_subscription_by_email("alice@example.org").foryou
+    assert not DigestRepository(store.engine).subscription_by_email("alice@example.org").foryou
     assert send_digests(store, settings, now=AUG23).sent == 2
     second = [m for m in inbox.wait(4)[2:] if m["To"] == "alice@example.org"][0]
     assert _sections(second) == ["Trending"]
     assert paper_ids(second) == ["2608.00021", "2608.00022"]
-    sent = store.digest_sent_papers("alice@example.org")
+    sent = DigestRepository(store.engine).sent_papers("alice@example.org")
     assert len(sent) == len(set(sent)) == 8
 
 
 def test_unusable_index_skips_the_section(env, tmp_path):
     settings, store, inbox = env
-    store.digest_subscribe("alice@example.org", "daily", [], [])
+    DigestRepository(store.engine).subscribe("alice@example.org", "daily", [], [])
     broken = tmp_path / "not-an-index"
     broken.write_text("a file, not a directory")
     report = send_digests(store, settings.model_copy(update={"index_dir": broken}), now=AUG22)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from conftest import ROOT, free_port
 from digest_data import Inbox, load, smtp_server
 from paperwire.context import open_store
+from paperwire.digest.repository import DigestRepository
 
 N = 30
 
@@ -39,7 +40,7 @@ def test_sender_killed_mid_run_then_rerun_sends_each_digest_once(settings):
     store = open_store(settings.model_copy(update={"search_index_on_import": False}))
     try:
         load(store)
-        store.digest_import_subscriptions(
+        DigestRepository(store.engine).import_subscriptions(
             {"email": f"reader{i}@example.org", "topics": ["skill learning"]} for i in range(N)
         )
         cmd = [sys.executable, "-m", "paperwire.cli", "digest", "send"]
@@ -55,7 +56,7 @@ def test_sender_killed_mid_run_then_rerun_sends_each_digest_once(settings):
         proc.wait(10)
         killed_at = len(inbox.messages)
         assert 8 <= killed_at < N, f"killed after {killed_at} messages: {proc.stdout.read()}"
-        states = [s for _, _, s in store.digest_deliveries()]
+        states = [s for _, _, s in DigestRepository(store.engine).deliveries()]
         assert "claimed" in states  # it died holding claims
 
         rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -69,7 +70,7 @@ def test_sender_killed_mid_run_then_rerun_sends_each_digest_once(settings):
         # A crash between the server's "250 OK" and the commit may repeat one message, with
         # the same Message-ID (docs/digest.md); never more than one.
         assert len(inbox.messages) <= N + 1
-        assert [s for _, _, s in store.digest_deliveries()] == ["sent"] * N
+        assert [s for _, _, s in DigestRepository(store.engine).deliveries()] == ["sent"] * N
     finally:
         store.close()
         controller.stop()

@@ -17,6 +17,7 @@ from community_support import PASSWORD, community_settings
 from conftest import LiveServer
 from digest_data import Inbox, csrf, hidden_token, link, load
 from paperwire.context import open_store
+from paperwire.digest.repository import DigestRepository
 from paperwire.store.community_queries import EmailTaken
 from paperwire.store.db import migrate
 from paperwire.web.app import create_app
@@ -78,7 +79,9 @@ def test_signed_in_reader_subscribes_without_typing_the_address(site):
         r = web.post("/digest/subscribe", data=data)
         assert r.status_code == 200 and "Check your inbox" in r.text, r.text
         assert "ada@example.org" in r.text
-        assert store.digest_subscription_by_email("ada@example.org") is None  # not yet
+        assert (
+            DigestRepository(store.engine).subscription_by_email("ada@example.org") is None
+        )  # not yet
 
         # Still double opt-in: the unverified address gets a confirmation email.
         (mail,) = inbox.wait(1)
@@ -89,7 +92,7 @@ def test_signed_in_reader_subscribes_without_typing_the_address(site):
         r = web.post("/digest/confirm", data={"token": hidden_token(page.text), **csrf(page.text)})
         assert r.status_code == 200 and "You are subscribed" in r.text
 
-    sub = store.digest_subscription_by_email("ada@example.org")
+    sub = DigestRepository(store.engine).subscription_by_email("ada@example.org")
     assert sub and sub.active and sub.email == "ada@example.org"
     assert sub.frequency == "weekly" and sub.topics == ["skill learning"]
 
@@ -174,7 +177,7 @@ def test_forged_posts_cannot_subscribe_an_accounts_address(site):
             r = attacker.post("/digest/subscribe", data=data)
             assert r.status_code == 400 and "type your email address" in r.text
     _quiet(inbox)
-    assert store.digest_subscription_by_email("frank@example.org") is None
+    assert DigestRepository(store.engine).subscription_by_email("frank@example.org") is None
 
 
 def test_migration_adds_the_column_to_an_existing_database(db_url):

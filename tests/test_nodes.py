@@ -21,6 +21,7 @@ from sqlalchemy import create_engine
 
 from conftest import FIXTURES, HF_DIR, needs_shared
 from paperwire.context import open_store
+from paperwire.digest.repository import DigestRepository
 from paperwire.settings import Settings
 from paperwire.store.scheduled_runs import ScheduleLog
 from replay_server import ReplayServer
@@ -58,7 +59,7 @@ def test_two_nodes_run_each_scheduled_job_once(pg_url, smtp, tmp_path):
     controller, inbox = smtp
     secret = "test-" + uuid.uuid4().hex
     store = open_store(Settings(database_url=pg_url, data_dir=tmp_path / "setup"))
-    store.digest_subscribe("reader@example.org", "daily", [], [], send_empty=True)
+    DigestRepository(store.engine).subscribe("reader@example.org", "daily", [], [], send_empty=True)
     store.close()
 
     with ReplayServer(FIXTURES, HF_DIR) as replay:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from paperwire.settings import Settings
 
 if TYPE_CHECKING:
+    from paperwire.digest.repository import DigestRepository
     from paperwire.search.hybrid import HybridSearcher
     from paperwire.search.indexer import SearchIndex
     from paperwire.store import Store
@@ -62,6 +63,13 @@ class AppContext:
             if self._store is None:
                 self._store = open_store(self.settings)
             return self._store
+
+    @property
+    def digests(self) -> DigestRepository:
+        """The digest slice's repository (subscriptions, deliveries) over the store's engine."""
+        from paperwire.digest.repository import DigestRepository
+
+        return DigestRepository(self.store.engine)
 
     def index(self) -> SearchIndex:
         """This process's search index for these settings (one per index directory)."""

@@ -107,14 +107,14 @@ def preview(
     """Write the HTML of one digest to a file (nothing is sent or recorded)."""
     from paperwire.context import open_store
     from paperwire.digest.compose import Composer, message_id
+    from paperwire.digest.repository import ClaimedDigest, DigestRepository, SubscriptionView
     from paperwire.digest.schedule import due_period, parse_time
-    from paperwire.store.digest_queries import ClaimedDigest, SubscriptionView
 
     settings = _settings(db)
     store = open_store(settings)
     try:
         if email:
-            sub = store.digest_subscription_by_email(email)
+            sub = DigestRepository(store.engine).subscription_by_email(email)
             if sub is None:
                 err.print(f"[red]error:[/] no subscription for {email}")
                 raise typer.Exit(1)
@@ -131,7 +131,7 @@ def preview(
         period = due_period(frequency, _as_of(as_of), parse_time(settings.digest_time))
         claim = ClaimedDigest(0, message_id(settings, sub.id, period.key), sub, None, frozenset())
         if email:
-            found = store.digest_due(frequency, period.key, only=email)
+            found = DigestRepository(store.engine).due(frequency, period.key, only=email)
             claim = found[0] if found else claim
         composer = Composer(store, settings)
         digest = composer.compose(claim, period)

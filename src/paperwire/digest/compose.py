@@ -25,11 +25,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from paperwire.digest.repository import ClaimedDigest, SubscriptionView
 from paperwire.digest.schedule import Period
 from paperwire.digest.tokens import manage_token
 from paperwire.digest.topics import TopicMatcher
 from paperwire.settings import Settings
-from paperwire.store.digest_queries import ClaimedDigest, SubscriptionView
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 MAX_CATCH_UP = {"daily": 7, "weekly": 28}  # days a missed-digest window may reach back

@@ -22,9 +22,9 @@ from email.message import Message
 from email.utils import parseaddr
 
 from paperwire.digest.compose import Composer, message_id, sender
+from paperwire.digest.repository import FREQUENCIES, DigestRepository
 from paperwire.digest.schedule import due_period, naive_utc, parse_time
 from paperwire.settings import Settings
-from paperwire.store.digest_queries import FREQUENCIES
 
 log = logging.getLogger("paperwire.digest")
 BATCH = 200
@@ -164,6 +164,7 @@ def send_digests(
     now = naive_utc(now)
     at = parse_time(settings.digest_time)
     composer = Composer(store, settings)
+    digests = DigestRepository(store.engine)
     report = SendReport()
     owner = owner_id()
     mailer = None if dry_run else Mailer(settings)
@@ -173,13 +174,13 @@ def send_digests(
             period = due_period(frequency, now, at)
             report.periods.append(period.key)
             if dry_run:
-                for claim in store.digest_due(frequency, period.key, only=only):
+                for claim in digests.due(frequency, period.key, only=only):
                     digest = composer.compose(claim, period)
                     report.previews.append((claim.subscription.email, len(digest.papers)))
                 continue
-            dead = [o for o in store.digest_claim_owners(period.key) if owner_dead(o)]
+            dead = [o for o in digests.claim_owners(period.key) if owner_dead(o)]
             while True:
-                batch = store.digest_claim(
+                batch = digests.claim(
                     frequency=frequency,
                     period_key=period.key,
                     start=period.start,
@@ -196,23 +197,23 @@ def send_digests(
                 for i, claim in enumerate(batch):
                     digest = composer.compose(claim, period)
                     if digest.empty and not claim.subscription.send_empty:
-                        store.digest_finish(claim.delivery_id, owner, "empty", attempts=0)
+                        digests.finish(claim.delivery_id, owner, "empty", attempts=0)
                         report.empty += 1
                         continue
                     try:
                         attempts = mailer.send(composer.message(digest))  # type: ignore[union-attr]
                     except PermanentFailure as exc:
-                        store.digest_finish(claim.delivery_id, owner, "failed", error=str(exc))
+                        digests.finish(claim.delivery_id, owner, "failed", error=str(exc))
                         report.failed += 1
                         report.errors.append(f"{claim.subscription.email}: {exc}")
                         continue
                     except TemporaryFailure as exc:
                         for rest in batch[i:]:  # the server is down: the rest stays due
-                            store.digest_finish(rest.delivery_id, owner, "deferred", error=str(exc))
+                            digests.finish(rest.delivery_id, owner, "deferred", error=str(exc))
                         report.deferred += len(batch) - i
                         report.errors.append(str(exc))
                         return report
-                    store.digest_finish(
+                    digests.finish(
                         claim.delivery_id, owner, "sent", papers=digest.papers, attempts=attempts
                     )
                     report.sent += 1

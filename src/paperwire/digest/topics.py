@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from paperwire.digest.repository import DigestRepository
 from paperwire.settings import Settings
 from paperwire.store.views import SearchDoc
 
@@ -79,7 +80,11 @@ class TopicMatcher:
     def window(self, start: date, end: date) -> _Window:
         key = (start, end)
         if key not in self._windows:
-            self._windows[key] = _Window(self.store.digest_candidates(start, end))
+            self._windows[key] = _Window(
+                self.store.search_docs(
+                    DigestRepository(self.store.engine).candidate_ids(start, end)
+                )
+            )
         return self._windows[key]
 
     def by_organization(self, org: str, start: date, end: date) -> list[SearchDoc]:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, aliased
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
 from paperwire.store.community_queries import CommunityQueries
-from paperwire.store.digest_queries import DigestQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.recommend_queries import RecommendQueries
@@ -31,8 +30,10 @@ from paperwire.store.views import (
 SORTS = ("upvotes", "publishedAt")
 
 
-class Store(CommunityQueries, DigestQueries, TrendingQueries, RecommendQueries):
+class Store(CommunityQueries, TrendingQueries, RecommendQueries):
     """Read and write papers.  Each method opens and closes its own session."""
+
+    engine: Engine
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -25,6 +25,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.digest.compose import sender, site_host
+from paperwire.digest.repository import FREQUENCIES
 from paperwire.digest.send import send_one
 from paperwire.digest.tokens import (
     BadToken,
@@ -34,7 +35,6 @@ from paperwire.digest.tokens import (
     read_manage_token,
 )
 from paperwire.digest.tokens import Request as SubscribeRequest
-from paperwire.store.digest_queries import FREQUENCIES
 from paperwire.ui.forms import EMAIL
 from paperwire.ui.templating import PageError, render
 
@@ -125,7 +125,7 @@ def _subscription(request: Request, token: str | None):
         inner = read_manage_token(settings, token or "")
     except BadToken as exc:
         raise PageError(400, f"{exc}: use the link from your latest digest") from None
-    sub = request.app.state.store.digest_subscription(inner)
+    sub = request.app.state.ctx.digests.subscription(inner)
     if sub is None:
         raise PageError(
             404,
@@ -228,7 +228,7 @@ async def confirm(request: Request) -> HTMLResponse:
     form = await request.form()
     token = str(form.get("token") or "")
     req = _confirm_request(request, token)
-    sub = request.app.state.store.digest_subscribe(
+    sub = request.app.state.ctx.digests.subscribe(
         req.email, req.frequency, req.topics, req.organizations, req.send_empty
     )
     mtoken = manage_token(request.app.state.settings, sub.token)
@@ -247,7 +247,7 @@ async def manage(request: Request) -> HTMLResponse:
     sub = _subscription(request, token)
     if not sub.active:
         return _page(request, "unsubscribed", sub=sub, token=token)
-    request.app.state.store.digest_update(
+    request.app.state.ctx.digests.update(
         sub.token,
         _frequency(str(form.get("frequency") or "")),
         split_items(str(form.get("topics") or "")),
@@ -255,7 +255,7 @@ async def manage(request: Request) -> HTMLResponse:
         bool(form.get("send_empty")),
         foryou=bool(form.get("foryou")),
     )
-    sub = request.app.state.store.digest_subscription(sub.token)
+    sub = request.app.state.ctx.digests.subscription(sub.token)
     return _page(request, "manage", sub=sub, token=token, saved=True)
 
 
@@ -271,5 +271,5 @@ async def unsubscribe(request: Request, token: str | None = None) -> HTMLRespons
         form = await request.form()
         token = str(form.get("token") or "")
     sub = _subscription(request, token)
-    request.app.state.store.digest_unsubscribe(sub.token)
+    request.app.state.ctx.digests.unsubscribe(sub.token)
     return _page(request, "unsubscribed", sub=sub, token=token)

@@ -1,4 +1,7 @@
-"""Digest queries (subscriptions, the delivery log): mixed into :class:`paperwire.store.Store`.
+"""The digest slice's repository: subscriptions and the delivery log, over an ``Engine``.
+
+Built by the composition root (``AppContext.digests``) or from a store's engine
+(``DigestRepository(store.engine)``); the first slice moved off the ``Store`` mixins.
 
 Exactly once: a digest is *claimed* by inserting its (subscription, period) row, which the
 unique constraint allows once; the sender then sends and *finishes* the row.  Rows left
@@ -8,11 +11,12 @@ unique constraint allows once; the sender then sends and *finishes* the row.  Ro
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,7 +24,6 @@ from paperwire.core.clock import utcnow
 from paperwire.store.community_models import User
 from paperwire.store.digest_models import DigestDelivery, DigestSentPaper, DigestSubscription
 from paperwire.store.models import Listing, Paper
-from paperwire.store.views import SearchDoc
 
 FREQUENCIES = ("daily", "weekly")
 DONE = ("sent", "empty")
@@ -75,13 +78,14 @@ def _insert(session: Session, table):
     return (postgresql if name == "postgresql" else sqlite).insert(table)
 
 
-class DigestQueries:
-    """Mixed into :class:`paperwire.store.Store`."""
+class DigestRepository:
+    """Digest subscriptions, claims and deliveries.  Each method opens its own session."""
 
-    engine: object
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     # -- subscriptions ----------------------------------------------------------------
-    def digest_subscribe(
+    def subscribe(
         self,
         email: str,
         frequency: str,
@@ -92,7 +96,7 @@ class DigestQueries:
         """Confirm a subscription (create it, or replace its choices); returns it."""
         email = email.strip().lower()
         now = utcnow()
-        with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
+        with Session(self.engine) as s, s.begin():
             sub = s.scalar(select(DigestSubscription).where(DigestSubscription.email == email))
             if sub is None:
                 sub = DigestSubscription(email=email, token=secrets.token_urlsafe(24))
@@ -106,7 +110,7 @@ class DigestQueries:
             s.flush()
             return _view(sub)
 
-    def digest_import_subscriptions(self, rows: Iterable[dict]) -> int:
+    def import_subscriptions(self, rows: Iterable[dict]) -> int:
         """Bulk-insert confirmed subscriptions (benchmarks, migrations from elsewhere)."""
         now = utcnow()
         items = [
@@ -123,7 +127,7 @@ class DigestQueries:
             }
             for r in rows
         ]
-        with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
+        with Session(self.engine) as s, s.begin():
             for i in range(0, len(items), 1000):
                 s.execute(
                     _insert(s, DigestSubscription).on_conflict_do_nothing(),
@@ -131,19 +135,19 @@ class DigestQueries:
                 )
         return len(items)
 
-    def digest_subscription(self, token: str) -> SubscriptionView | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+    def subscription(self, token: str) -> SubscriptionView | None:
+        with Session(self.engine) as s:
             sub = s.scalar(select(DigestSubscription).where(DigestSubscription.token == token))
             return _view(sub) if sub else None
 
-    def digest_subscription_by_email(self, email: str) -> SubscriptionView | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+    def subscription_by_email(self, email: str) -> SubscriptionView | None:
+        with Session(self.engine) as s:
             sub = s.scalar(
                 select(DigestSubscription).where(DigestSubscription.email == email.strip().lower())
             )
             return _view(sub) if sub else None
 
-    def digest_update(
+    def update(
         self,
         token: str,
         frequency: str,
@@ -152,7 +156,7 @@ class DigestQueries:
         send_empty: bool,
         foryou: bool = True,
     ) -> bool:
-        with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
+        with Session(self.engine) as s, s.begin():
             res = s.execute(
                 update(DigestSubscription)
                 .where(DigestSubscription.token == token, DigestSubscription.status == "confirmed")
@@ -165,12 +169,12 @@ class DigestQueries:
                     updated_at=utcnow(),
                 )
             )
-            return res.rowcount > 0
+            return cast(CursorResult, res).rowcount > 0
 
-    def digest_unsubscribe(self, token: str) -> bool:
+    def unsubscribe(self, token: str) -> bool:
         """Stop the digest; True when the token names a subscription (idempotent)."""
         now = utcnow()
-        with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
+        with Session(self.engine) as s, s.begin():
             sub = s.scalar(select(DigestSubscription).where(DigestSubscription.token == token))
             if sub is None:
                 return False
@@ -179,9 +183,9 @@ class DigestQueries:
             return True
 
     # -- the delivery log -------------------------------------------------------------
-    def digest_claim_owners(self, period_key: str) -> list[str]:
+    def claim_owners(self, period_key: str) -> list[str]:
         """Owners of rows still ``claimed`` for a period (the sender checks they live)."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return list(
                 s.scalars(
                     select(DigestDelivery.owner)
@@ -193,7 +197,7 @@ class DigestQueries:
                 )
             )
 
-    def digest_claim(
+    def claim(
         self,
         *,
         frequency: str,
@@ -211,7 +215,7 @@ class DigestQueries:
         this owner), and ones left claimed by dead or stale owners."""
         now = utcnow()
         reclaim = [o for o in reclaim_owners if o != owner]
-        with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
+        with Session(self.engine) as s, s.begin():
             D = DigestDelivery
             taken = or_(
                 (D.status == "deferred") & (D.owner != owner),
@@ -277,9 +281,7 @@ class DigestQueries:
     def _only(email: str | None) -> list:
         return [DigestSubscription.email == email.strip().lower()] if email else []
 
-    def digest_due(
-        self, frequency: str, period_key: str, only: str | None = None
-    ) -> list[ClaimedDigest]:
+    def due(self, frequency: str, period_key: str, only: str | None = None) -> list[ClaimedDigest]:
         """Digests of a period not yet sent, without claiming them (for a dry run)."""
         D = DigestDelivery
         done = (
@@ -291,7 +293,7 @@ class DigestQueries:
             )
             .exists()
         )
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             subs = s.scalars(
                 select(DigestSubscription)
                 .where(
@@ -306,7 +308,7 @@ class DigestQueries:
 
     def _claimed(self, period_key: str, owner: str) -> list[ClaimedDigest]:
         D = DigestDelivery
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             rows = s.execute(
                 select(D.id, D.message_id, DigestSubscription)
                 .join(DigestSubscription, DigestSubscription.id == D.subscription_id)
@@ -325,11 +327,8 @@ class DigestQueries:
         wanted = sorted({sub.email for _, _, sub in rows if sub.foryou is not False})
         accounts: dict[str, int] = {}
         for i in range(0, len(wanted), 1000):
-            accounts.update(
-                s.execute(
-                    select(User.email, User.id).where(User.email.in_(wanted[i : i + 1000]))
-                ).all()
-            )
+            found = select(User.email, User.id).where(User.email.in_(wanted[i : i + 1000]))
+            accounts.update((email, uid) for email, uid in s.execute(found) if email)
         for i in range(0, len(ids), 1000):
             chunk = ids[i : i + 1000]
             since.update(
@@ -357,20 +356,20 @@ class DigestQueries:
             for did, mid, sub in rows
         ]
 
-    def digest_finish(
+    def finish(
         self,
         delivery_id: int,
         owner: str,
         status: str,
         *,
-        papers: list[str] = (),  # type: ignore[assignment]
+        papers: Sequence[str] = (),
         attempts: int = 1,
         error: str | None = None,
     ) -> bool:
         """Record how a claimed digest ended; papers of a sent one are never sent again.
         False when the claim was lost (another sender took it over)."""
         D = DigestDelivery
-        with Session(self.engine) as s, s.begin():  # type: ignore[arg-type]
+        with Session(self.engine) as s, s.begin():
             res = s.execute(
                 update(D)
                 .where(D.id == delivery_id, D.owner == owner, D.status == "claimed")
@@ -394,7 +393,7 @@ class DigestQueries:
                 s.execute(_insert(s, DigestSentPaper).on_conflict_do_nothing(), rows)
         return True
 
-    def digest_deliveries(self, period_key: str | None = None) -> list[tuple[str, str, str]]:
+    def deliveries(self, period_key: str | None = None) -> list[tuple[str, str, str]]:
         """(email, period key, status) of the delivery log, oldest first."""
         D = DigestDelivery
         q = select(DigestSubscription.email, D.period_key, D.status).join(
@@ -402,11 +401,11 @@ class DigestQueries:
         )
         if period_key:
             q = q.where(D.period_key == period_key)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
-            return [tuple(r) for r in s.execute(q.order_by(D.id))]  # type: ignore[misc]
+        with Session(self.engine) as s:
+            return [(email, key, status) for email, key, status in s.execute(q.order_by(D.id))]
 
-    def digest_sent_papers(self, email: str) -> list[str]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+    def sent_papers(self, email: str) -> list[str]:
+        with Session(self.engine) as s:
             return list(
                 s.scalars(
                     select(DigestSentPaper.arxiv_id)
@@ -420,9 +419,10 @@ class DigestQueries:
             )
 
     # -- what a digest can hold -------------------------------------------------------
-    def digest_candidates(self, start: date, end: date) -> list[SearchDoc]:
-        """Papers first listed (curated) or first published on arXiv in [start, end]."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+    def candidate_ids(self, start: date, end: date) -> list[int]:
+        """Store ids of the papers first listed (curated) or first published on arXiv in
+        [start, end]; the papers slice reads them (``Store.search_docs``)."""
+        with Session(self.engine) as s:
             first = (
                 select(Listing.paper_id)
                 .where(Listing.source.in_(("hf", "community")))
@@ -431,4 +431,4 @@ class DigestQueries:
             )
             ids = set(s.scalars(first))
             ids.update(s.scalars(select(Paper.id).where(Paper.published_on.between(start, end))))
-        return self.search_docs(sorted(ids))  # type: ignore[attr-defined]
+        return sorted(ids)
