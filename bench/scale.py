@@ -236,6 +236,10 @@ def pages(args, data: Path, env: dict) -> None:
         "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",
         "PAPERWIRE_EMBED_CONTEXTUAL": "false",
     }
+    # related lists kept by an earlier run (same seed) would make paper pages repeat views:
+    # start without them, so the paper figure is a first view
+    for name in ("related.sqlite", "related.sqlite-wal", "related.sqlite-shm"):
+        (data / "index" / name).unlink(missing_ok=True)
     got = subprocess.run(
         [sys.executable, str(HERE / "render_cpu.py"), "--pages", "200"],
         env=quiet, capture_output=True, text=True,
