@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -23,11 +23,11 @@ from paperwire.store.views import OrganizationView
 class ContentQueries:
     """Comments, organizations and submissions; part of :class:`CommunityQueries`."""
 
-    engine: object
+    engine: Engine
 
     # -- comments ---------------------------------------------------------------------
     def add_comment(self, user_id: int, arxiv_id: str, body: str) -> int | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
             if pid is None:
                 return None
@@ -37,7 +37,7 @@ class ContentQueries:
             return c.id
 
     def comments(self, arxiv_id: str, *, include_hidden: bool = False) -> list[CommentView]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             q = (
                 select(Comment, User.username)
                 .join(User, User.id == Comment.user_id)
@@ -50,7 +50,7 @@ class ContentQueries:
             return [self._comment_view(c, name, arxiv_id) for c, name in s.execute(q)]
 
     def comment(self, comment_id: int) -> CommentView | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             row = s.execute(
                 select(Comment, User.username, Paper.arxiv_id)
                 .join(User, User.id == Comment.user_id)
@@ -66,7 +66,7 @@ class ContentQueries:
         )
 
     def edit_comment(self, comment_id: int, user_id: int, body: str) -> bool:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             n = s.execute(
                 update(Comment)
                 .where(Comment.id == comment_id, Comment.user_id == user_id)
@@ -76,7 +76,7 @@ class ContentQueries:
         return bool(n)
 
     def delete_comment(self, comment_id: int, user_id: int) -> bool:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             n = s.execute(
                 delete(Comment).where(Comment.id == comment_id, Comment.user_id == user_id)
             ).rowcount
@@ -84,7 +84,7 @@ class ContentQueries:
         return bool(n)
 
     def set_comment_hidden(self, comment_id: int, admin_id: int, hidden: bool = True) -> bool:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             n = s.execute(
                 update(Comment)
                 .where(Comment.id == comment_id)
@@ -95,7 +95,7 @@ class ContentQueries:
 
     # -- organizations ----------------------------------------------------------------
     def ensure_organization(self, name: str, fullname: str | None = None) -> None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             _insert_ignore(s, Organization, {"name": name, "fullname": fullname})
             s.commit()
 
@@ -105,7 +105,7 @@ class ContentQueries:
     def add_member(self, org: str, username: str) -> bool:
         """Add a user to an organization (created if new); False if the user is unknown."""
         self.ensure_organization(org)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             uid = s.scalar(select(User.id).where(User.username == username))
             if uid is None:
                 return False
@@ -115,7 +115,7 @@ class ContentQueries:
         return True
 
     def memberships(self, user_id: int) -> list[OrganizationView]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             rows = s.scalars(
                 select(Organization)
                 .join(Membership, Membership.organization_id == Organization.id)
@@ -125,7 +125,7 @@ class ContentQueries:
             return [OrganizationView(o.name, o.fullname, o.avatar) for o in rows]
 
     def org_members(self, org: str) -> list[str]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return list(
                 s.scalars(
                     select(User.username)
@@ -138,7 +138,7 @@ class ContentQueries:
 
     def follow(self, org: str, user_id: int, on: bool = True) -> bool:
         """Follow or unfollow; False if there is no such organization."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             oid = self._org_id(s, org)
             if oid is None:
                 return False
@@ -153,7 +153,7 @@ class ContentQueries:
         return True
 
     def followers(self, org: str) -> list[str]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return list(
                 s.scalars(
                     select(User.username)
@@ -165,7 +165,7 @@ class ContentQueries:
             )
 
     def following(self, user_id: int) -> list[str]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return list(
                 s.scalars(
                     select(Organization.name)
@@ -178,7 +178,7 @@ class ContentQueries:
     # -- submissions ------------------------------------------------------------------
     def curated_listing(self, arxiv_id: str) -> tuple[date, str] | None:
         """The first curated listing (day, source) of a paper, if it is on any list."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             row = s.execute(
                 select(Listing.day, Listing.source)
                 .join(Paper, Paper.id == Listing.paper_id)
@@ -202,7 +202,7 @@ class ContentQueries:
         Raises :class:`AlreadyListed` if it is on a curated list already (two people
         submitting at once: the unique (paper, day, source) key lets exactly one win).
         """
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
             if pid is None:
                 raise LookupError(f"paper {arxiv_id} is not stored")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,7 @@ def _clean_email(email: str | None) -> str | None:
 class CommunityQueries(ContentQueries):
     """Mixed into :class:`paperwire.store.Store` (needs ``self.engine`` and ``self.cards``)."""
 
-    engine: object
+    engine: Engine
 
     # -- accounts ---------------------------------------------------------------------
     def create_user(
@@ -54,7 +54,7 @@ class CommunityQueries(ContentQueries):
     ) -> UserView:
         """A new account; UsernameTaken or EmailTaken (``email`` is stored lowercased)."""
         email = _clean_email(email)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             taken = s.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
             if taken:
                 raise UsernameTaken(username)
@@ -82,7 +82,7 @@ class CommunityQueries(ContentQueries):
         """Set (or, with None or "", remove) an account's address; EmailTaken if another
         account has it.  Returns the address as stored (lowercased)."""
         email = _clean_email(email)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             if email and s.scalar(select(User.id).where(User.email == email, User.id != user_id)):
                 raise EmailTaken(email)
             s.execute(update(User).where(User.id == user_id).values(email=email))
@@ -93,22 +93,22 @@ class CommunityQueries(ContentQueries):
             return email
 
     def user(self, username: str) -> UserView | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             u = s.scalar(select(User).where(User.username == username))
             return _user_view(u) if u else None
 
     def user_credentials(self, username: str) -> tuple[UserView, str] | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             u = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
             return (_user_view(u), u.password_hash) if u else None
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             s.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
             s.commit()
 
     def set_admin(self, username: str, is_admin: bool = True) -> bool:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             n = s.execute(
                 update(User).where(User.username == username).values(is_admin=is_admin)
             ).rowcount
@@ -117,7 +117,7 @@ class CommunityQueries(ContentQueries):
 
     # -- sessions (the cookie holds a token; the store only its SHA-256) -------------
     def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             s.execute(delete(UserSession).where(UserSession.expires_at < utcnow()))
             s.add(
                 UserSession(
@@ -130,7 +130,7 @@ class CommunityQueries(ContentQueries):
             s.commit()
 
     def session_user(self, token_hash: str) -> UserView | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             u = s.scalar(
                 select(User)
                 .join(UserSession, UserSession.user_id == User.id)
@@ -139,13 +139,13 @@ class CommunityQueries(ContentQueries):
             return _user_view(u) if u else None
 
     def end_session(self, token_hash: str) -> None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             s.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
             s.commit()
 
     def end_sessions(self, user_id: int, *, keep: str | None = None) -> int:
         """Sign a user out everywhere (except the session ``keep``)."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             q = delete(UserSession).where(UserSession.user_id == user_id)
             if keep:
                 q = q.where(UserSession.token_hash != keep)
@@ -160,7 +160,7 @@ class CommunityQueries(ContentQueries):
         The write comes first in its transaction (SQLite then takes the write lock at once
         and waits its turn); the count is read in the same transaction.
         """
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             row = s.execute(
                 select(Paper.id, Paper.hf_upvotes).where(Paper.arxiv_id == arxiv_id)
             ).first()
@@ -183,7 +183,7 @@ class CommunityQueries(ContentQueries):
         return VoteState(voted, hf or 0, local)
 
     def vote_state(self, arxiv_id: str, user_id: int | None = None) -> VoteState | None:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             row = s.execute(
                 select(Paper.id, Paper.hf_upvotes).where(Paper.arxiv_id == arxiv_id)
             ).first()
@@ -200,7 +200,7 @@ class CommunityQueries(ContentQueries):
     def voted_on(self, user_id: int, arxiv_ids: list[str]) -> set[str]:
         if not arxiv_ids:
             return set()
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return set(
                 s.scalars(
                     select(Paper.arxiv_id)
@@ -210,7 +210,7 @@ class CommunityQueries(ContentQueries):
             )
 
     def upvoted_by(self, username: str, limit: int = 100) -> list[PaperView]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             ids = list(
                 s.scalars(
                     select(Vote.paper_id)

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -30,13 +30,13 @@ def title_key(title: str) -> str:
 class RecommendQueries:
     """Mixed into :class:`paperwire.store.Store`."""
 
-    engine: object
+    engine: Engine
 
     # -- the reader -------------------------------------------------------------------
     def add_to_library(self, user_id: int, paper_ids: list[int], source: str = "library") -> int:
         """Add papers to a reader's library; the number that were not there yet."""
         count = select(func.count()).where(LibraryPaper.user_id == user_id)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             before = s.scalar(count) or 0
             for pid in dict.fromkeys(paper_ids):  # rowcount is not reliable here on PostgreSQL
                 _insert_ignore(
@@ -49,7 +49,7 @@ class RecommendQueries:
         return after - before
 
     def library_count(self, user_id: int) -> int:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return (
                 s.scalar(
                     select(func.count())
@@ -63,7 +63,7 @@ class RecommendQueries:
         """Save (``on=True``), unsave (False) or toggle (None) a paper; the new state, or None
         if there is no such paper.  Saving a paper already imported into the library marks it
         saved; unsaving removes the row (the paper leaves the reader's positives)."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
             if pid is None:
                 return None
@@ -91,7 +91,7 @@ class RecommendQueries:
         return on
 
     def saved_arxiv_ids(self, user_id: int) -> set[str]:
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             return set(
                 s.scalars(
                     select(Paper.arxiv_id)
@@ -102,7 +102,7 @@ class RecommendQueries:
 
     def saved_papers(self, user_id: int, limit: int = 200):
         """The reader's saved papers as cards, the most recently saved first."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             ids = list(
                 s.scalars(
                     select(LibraryPaper.paper_id)
@@ -115,7 +115,7 @@ class RecommendQueries:
 
     def set_not_interested(self, user_id: int, arxiv_id: str, on: bool = True) -> bool | None:
         """Mark (or unmark) a paper "not interested"; None if there is no such paper."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
             if pid is None:
                 return None
@@ -134,7 +134,7 @@ class RecommendQueries:
 
     def reader_papers(self, user_id: int) -> tuple[dict[int, str], list[int]]:
         """(positives as ``store id -> why``: 'upvoted', 'library' or 'saved'; negatives)."""
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             pos: dict[int, str] = {}
             for pid, source in s.execute(
                 select(LibraryPaper.paper_id, LibraryPaper.source).where(
@@ -157,7 +157,7 @@ class RecommendQueries:
     def recent_paper_ids(self, end: date, days: int = 7) -> list[int]:
         """Papers first listed (curated) in the ``days`` days up to ``end``."""
         start = end - timedelta(days=days - 1)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             first = (
                 select(Listing.paper_id, func.min(Listing.day).label("day"))
                 .where(Listing.source.in_(CURATED))
@@ -175,7 +175,7 @@ class RecommendQueries:
     # -- resolving references ---------------------------------------------------------
     def paper_ids_by_arxiv(self, arxiv_ids: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             for i in range(0, len(arxiv_ids), 500):
                 chunk = arxiv_ids[i : i + 500]
                 out.update(
@@ -189,7 +189,7 @@ class RecommendQueries:
         """Lower-cased DOI -> store id."""
         wanted = sorted({d.lower() for d in dois if d})
         out: dict[str, int] = {}
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 for doi, pid in s.execute(
@@ -204,7 +204,7 @@ class RecommendQueries:
         if len(key) < 8:
             return None
         longest = max(key.split(), key=len)
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             rows = s.execute(
                 select(Paper.id, Paper.title)
                 .where(func.lower(Paper.title).contains(longest, autoescape=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -32,13 +32,13 @@ class TrendingList:
 class TrendingQueries:
     """Mixed into :class:`paperwire.store.Store`."""
 
-    engine: object
+    engine: Engine
 
     def trending_as_of(self, now: datetime | None = None) -> datetime:
         """The reference time: now, unless the newest listing is older than the window (an
         archive or a file-fed install), then the end of the newest listing day."""
         now = now or utcnow()
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             last = s.scalar(select(func.max(Listing.day)).where(Listing.source.in_(CURATED)))
         if last is None:
             return now
@@ -58,7 +58,7 @@ class TrendingQueries:
         """Curated papers first listed in the window before ``now``, by trending score."""
         as_of = self.trending_as_of(now)
         start = (as_of - timedelta(days=window_days)).date()
-        with Session(self.engine) as s:  # type: ignore[arg-type]
+        with Session(self.engine) as s:
             first = (
                 select(Listing.paper_id, func.min(Listing.id).label("listing_id"))
                 .where(
