@@ -195,11 +195,9 @@ def test_all_papers_by_cursor(api):
         seen += [p["id"] for p in batch]
         url = r.links.get("next", {}).get("url")
         pages += 1
-    total = api.get("/api/papers/search", params={"q": "the", "mode": "lexical"})
     assert pages > 2 and len(seen) == len(set(seen))  # no paper twice across pages
-    assert "hep-th/9901001" in seen and "2608.19880" in seen
+    assert len(seen) == api.app.state.store.counts().papers  # and none left out
     assert seen[0] == "hep-th/9901001"  # the last one imported comes first
-    assert int(total.headers["X-Total-Count"]) <= len(seen)
     assert [p["id"] for p in api.get("/api/papers", params={"limit": 3}).json()] == seen[:3]
     for bad, needle in (({"cursor": "zzz"}, "cursor"), ({"limit": "121"}, "between 1 and 120")):
         r = api.get("/api/papers", params=bad)

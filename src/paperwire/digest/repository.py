@@ -17,10 +17,10 @@ from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy import CursorResult, Engine, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
+from paperwire.core.sql import dialect_insert
 from paperwire.store.community_models import User
 from paperwire.store.digest_models import DigestDelivery, DigestSentPaper, DigestSubscription
 from paperwire.store.models import Listing, Paper
@@ -73,9 +73,8 @@ def _view(s: DigestSubscription) -> SubscriptionView:
 
 
 def _insert(session: Session, table):
-    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect."""
-    name = session.get_bind().dialect.name
-    return (postgresql if name == "postgresql" else sqlite).insert(table)
+    """INSERT ... ON CONFLICT for the session's dialect."""
+    return dialect_insert(session.get_bind().dialect.name, table)
 
 
 class DigestRepository:

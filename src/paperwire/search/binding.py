@@ -39,10 +39,9 @@ def bind(index: SearchIndex, store, *, rebind: bool = False) -> None:
     )
 
 
-def attach(store, settings: Settings) -> SearchIndex | None:
-    """Make every committed import batch of ``store`` update the search index."""
-    if not settings.search_index_on_import:
-        return None
+def attach(store, settings: Settings) -> SearchIndex:
+    """Make every committed import batch of ``store`` update the search index (the root calls
+    it when ``search_index_on_import`` is on)."""
     index = open_index(settings)
     bind(index, store)
     embed_small = settings.embed_on_import

@@ -31,8 +31,8 @@ SCHEMA_VERSION = "2"  # 2: the "text" field; an index of another version is rebu
 # A pasted paragraph keeps only its MAX_TERMS rarest plain words (fewest papers containing
 # them), as Lucene's and Elasticsearch's more-like-this keep their 25 best terms.  The common
 # words of a long query add little BM25 weight but walk the longest posting lists: at 183k
-# papers a one-to-three-sentence query (about 30 words) took 31.7 ms p95 lexical, 13.8 ms
-# with 24 terms, and the paper a sentence came from ranked as before (docs/search.md).
+# papers a one-to-three-sentence query (about 30 words) took 25.8 ms p95 lexical, 19.0 ms
+# with 32 terms, and the paper a sentence came from ranked as before (docs/search.md).
 MAX_TERMS = 32
 # tantivy's "en_stem" analyzer, rebuilt to look words up in the term dictionary
 _EN_STEM = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from paperwire.core.sql import dialect_insert
 from paperwire.store.community_models import User
 
 
@@ -74,7 +74,7 @@ def _insert_ignore(s: Session, model, values: dict) -> int:
 
     Counted with RETURNING: the cursor's rowcount is -1 here with SQLAlchemy 2.1 and psycopg 3
     (a toggle then never withdrew a vote on PostgreSQL)."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     key = list(model.__table__.primary_key.columns)
-    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    stmt = dialect_insert(s.get_bind().dialect.name, model)
+    stmt = stmt.values(**values).on_conflict_do_nothing().returning(*key)
     return len(s.execute(stmt).all())

@@ -8,10 +8,10 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Engine, and_, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
+from paperwire.core.sql import dialect_insert
 from paperwire.store.models import PaperVector
 
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit is 32,766)
@@ -54,8 +54,7 @@ class VectorStore:
         ]
         if not values:
             return 0
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(PaperVector.__table__)
+        stmt = dialect_insert(self.engine.dialect.name, PaperVector.__table__)
         stmt = stmt.on_conflict_do_update(
             index_elements=["paper_id", "model"],
             set_={c: stmt.excluded[c] for c in ("text_hash", "vec", "created_at")},

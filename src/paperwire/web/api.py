@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api", tags=["papers"])
 
 API_SORTS = {"publishedAt": "publishedAt", "trending": "upvotes"}
 MAX_LIMIT = 100
-LIST_LIMIT = 120  # /api/papers and /api/papers/search, as the Hub caps them
+LIST_LIMIT = 120  # /api/papers, as the Hub caps its lists (search: hybrid.MAX_LIMIT)
 
 
 class ApiError(Exception):
@@ -166,7 +166,7 @@ def _token(pid: int) -> str:
     openapi_extra={
         "parameters": [
             query("cursor", STRING, "from a previous page's Link header"),
-            query("limit", {"type": "integer", "minimum": 1, "maximum": 120}, "papers (50)"),
+            query("limit", {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT}, "papers"),
         ]
     },
 )

@@ -49,8 +49,13 @@ def paper_md(request: Request, arxiv_id: str) -> Response:
     found = _lookup(request, arxiv_id, ".md")
     if isinstance(found, Response):
         return found
-    base = str(request.base_url)
-    return PlainTextResponse(paper_markdown(found, base), media_type="text/markdown; charset=utf-8")
+    return _markdown(request, found)
+
+
+def _markdown(request: Request, paper: PaperView) -> Response:
+    """The paper as Markdown (``/papers/{id}.md``, or ``Accept: text/markdown``)."""
+    text = paper_markdown(paper, str(request.base_url))
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
@@ -58,11 +63,8 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
     found = _lookup(request, arxiv_id)
     if isinstance(found, Response):
         return found
-    out: Response
-    if wants_markdown(request.headers.get("accept", "")):  # the text of /papers/{id}.md
-        out = PlainTextResponse(
-            paper_markdown(found, str(request.base_url)), media_type="text/markdown; charset=utf-8"
-        )
+    if wants_markdown(request.headers.get("accept", "")):
+        out = _markdown(request, found)
         out.headers["Vary"] = "Accept"
         return out
     days = sorted({lst.day for lst in found.listings if lst.source in ("hf", "community")})

@@ -97,7 +97,7 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
                **errors(400)},
     openapi_extra={"parameters": [
         query("q", {"type": "string"}, "words, \"a phrase\", prefix*, -excluded"),
-        query("limit", {"type": "integer", "minimum": 1, "maximum": 120}, "results (50)"),
+        query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "results (50)"),
         query("offset", {"type": "integer", "minimum": 0, "maximum": 10_000}, "skip this many"),
         query("from", {"type": "string", "format": "date"}, "first day, YYYY-MM-DD"),
         query("to", {"type": "string", "format": "date"}, "last day, YYYY-MM-DD"),
