@@ -1,0 +1,134 @@
+"""The hot path against its limit: one cached page from ``paperwire serve`` and the same HTML
+from nginx, in the same run, at the same concurrency.  Prints one figure per line.
+
+    python bench/hot_path.py DATA_DIR [--path /papers/date/2026-08-21] [--seconds 10]
+
+DATA_DIR is a data directory that ``paperwire import`` filled.  paperwire runs with 2 workers
+(sync, digests, the follower and the embedding job off) and its page cache on, as shipped;
+nginx (2 workers, access log off) serves the page's HTML saved as a static file.  Each server
+gets 5 s of warm-up, then ``wrk -t1 -c100 --latency`` (one wrk thread: on 2 cores the load
+generator must not starve the server).  Needs wrk and nginx (Debian packages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+NGINX_CONF = """
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+    uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ root {tmp}/www; default_type text/html; try_files /page.html =404; }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(url: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} did not answer")
+
+
+def wrk(url: str, seconds: int) -> dict[str, float]:
+    subprocess.run(["wrk", "-t1", "-c4", "-d5s", url], capture_output=True, check=True)
+    out = subprocess.run(
+        ["wrk", "-t1", "-c100", f"-d{seconds}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert m, out
+        return float(m.group(1)) * unit[m.group(2)]
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rate, out
+    return {"req/s": float(rate.group(1)), "p50 ms": latency("50"), "p99 ms": latency("99")}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--path", default="/papers/date/2026-08-21")
+    ap.add_argument("--seconds", type=int, default=10)
+    args = ap.parse_args()
+    env = {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(args.data),
+        "PAPERWIRE_SYNC_ENABLED": "false",
+        "PAPERWIRE_DIGEST_ENABLED": "false",
+        "PAPERWIRE_EMBED_CONTEXTUAL": "false",
+        "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",
+    }
+    print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    port, nport = free_port(), free_port()
+    cmd = [sys.executable, "-m", "paperwire.cli", "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(
+        [*cmd, "--no-sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            url = f"http://127.0.0.1:{port}{args.path}"
+            wait(url)
+            page = httpx.get(url, timeout=30).content
+            (Path(tmp) / "www").mkdir()
+            (Path(tmp) / "www" / "page.html").write_bytes(page)
+            conf = Path(tmp) / "nginx.conf"
+            conf.write_text(NGINX_CONF.format(tmp=tmp, port=nport))
+            subprocess.run(["nginx", "-c", str(conf), "-p", tmp], check=True)
+            try:
+                wait(f"http://127.0.0.1:{nport}/")
+                print(f"page: {args.path}, {len(page):,} bytes")
+                figures = {
+                    "nginx": wrk(f"http://127.0.0.1:{nport}/", args.seconds),
+                    "paperwire": wrk(url, args.seconds),
+                }
+            finally:
+                subprocess.run(["nginx", "-c", str(conf), "-p", tmp, "-s", "stop"], check=False)
+        finally:
+            server.terminate()
+            server.wait(60)
+    for name, got in figures.items():
+        for k, v in got.items():
+            print(f"{name} {k}: {v:.1f}")
+    ngx, pw = figures["nginx"], figures["paperwire"]
+    print(f"ratio req/s (nginx / paperwire): {ngx['req/s'] / pw['req/s']:.2f}")
+    print(f"ratio p99 (paperwire / nginx): {pw['p99 ms'] / ngx['p99 ms']:.2f}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
