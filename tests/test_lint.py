@@ -1,6 +1,7 @@
-"""The code stays ruff-clean (lint and format) and keeps its layering (import-linter), as
-configured in pyproject.toml."""
+"""The code stays ruff-clean (lint and format), type-checks (mypy) and keeps its layering
+(import-linter), as configured in pyproject.toml."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,37 @@ def test_ruff_is_clean(args):
         [ruff, *args, "src", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_passes_over_src(tmp_path):
+    mypy = shutil.which("mypy")
+    assert mypy, "mypy is a test dependency: pip install -e '.[test]'"
+    result = subprocess.run(
+        [mypy, "--cache-dir", str(tmp_path / "cache"), "src/paperwire"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_type_ignores_are_few_and_narrow():
+    """No blanket ``type: ignore``: each names its error code and has a comment saying why,
+    after it or on the line above; fewer than ten in all (warn_unused_ignores drops stale
+    ones)."""
+    found = []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if "type: ignore" not in line:
+                continue
+            where = f"{path.relative_to(ROOT)}:{i + 1}"
+            found.append(where)
+            m = re.search(r"# type: ignore\[[a-z-]+(, ?[a-z-]+)*\](.*)$", line)
+            assert m, f"a type: ignore without an error code: {where}"
+            why = "#" in m.group(2) or (i > 0 and lines[i - 1].strip().startswith("#"))
+            assert why, f"a type: ignore without a reason: {where}"
+    assert len(found) < 10, found
 
 
 def test_layers_hold():

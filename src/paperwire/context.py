@@ -144,8 +144,8 @@ class AppContext:
         if self.settings.digest_enabled:  # due at PAPERWIRE_DIGEST_TIME (docs/digest.md)
             from paperwire.digest import job as digest_job
 
-            if job := digest_job.start(self.settings):
-                self.schedulers.append(job)
+            if digests := digest_job.start(self.settings):
+                self.schedulers.append(digests)
                 lines.append(f"email digests at {self.settings.digest_time} UTC")
         return lines
 

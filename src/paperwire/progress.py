@@ -41,7 +41,7 @@ class _BarReporter:
 
 
 class _RateColumn(TextColumn):
-    def render(self, task):  # type: ignore[override]
+    def render(self, task):
         speed = task.finished_speed or task.speed
         return f"{speed:,.0f}/s" if speed else ""
 

@@ -129,7 +129,7 @@ def signin(
             username=username.strip(),
             next=safe_next(next),
         )
-    user = found[0]
+    user, stored = found
     if needs_rehash(stored, settings.argon2_profile):
         store.set_password_hash(user.id, hash_password(password, settings.argon2_profile))
     start_session(request, user)

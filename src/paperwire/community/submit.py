@@ -149,7 +149,7 @@ def submit_post(request: Request, paper: str = Form(""), organization: str = For
     if isinstance(user, Response):
         return user
     out = submit(request, user, paper, organization)
-    if out.status == 201:
+    if out.status == 201 and out.arxiv_id:
         return see_other(paper_url(out.arxiv_id))
     if wants_json(request):
         return JSONResponse({"error": out.message}, status_code=out.status)

@@ -163,7 +163,7 @@ class Composer:
             digest.sections.append(Section("Trending", top))
         per = self.settings.digest_topic_papers
         for topic in sub.topics:
-            items = []
+            items: list[Item] = []
             for m in self.matcher.match(topic, start, end):
                 if len(items) >= per:
                     break
@@ -295,13 +295,13 @@ class Composer:
         sub = digest.subscription
         links = self.links(sub)
         msg = MIMEMultipart("alternative")
-        msg["Subject"] = _header(self.subject(digest))
+        _set_header(msg, "Subject", self.subject(digest))
         msg["From"] = sender(self.settings)
         msg["To"] = sub.email
         msg["Date"] = format_datetime(now or datetime.now(UTC))
         msg["Message-ID"] = digest.message_id
-        msg["List-Id"] = _header(
-            f"{self.settings.site_name} digest <digest.{site_host(self.settings)}>"
+        _set_header(
+            msg, "List-Id", f"{self.settings.site_name} digest <digest.{site_host(self.settings)}>"
         )
         msg["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -312,5 +312,8 @@ class Composer:
         return msg
 
 
-def _header(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+def _set_header(msg: Message, name: str, value: str) -> None:
+    """A non-ASCII value goes in as an RFC 2047 ``Header``, which compat32 messages take
+    (typeshed types header values as ``str`` only)."""
+    # (compat32 takes a Header; typeshed says str)
+    msg[name] = value if value.isascii() else Header(value, "utf-8")  # type: ignore[assignment]

@@ -173,12 +173,16 @@ def send_digests(
         for frequency in FREQUENCIES:
             period = due_period(frequency, now, at)
             report.periods.append(period.key)
-            if dry_run:
+            if mailer is None:  # a dry run
                 for claim in digests.due(frequency, period.key, only=only):
                     digest = composer.compose(claim, period)
                     report.previews.append((claim.subscription.email, len(digest.papers)))
                 continue
             dead = [o for o in digests.claim_owners(period.key) if owner_dead(o)]
+
+            def ids_for(sid: int, key: str = period.key) -> str:
+                return message_id(settings, sid, key)
+
             while True:
                 batch = digests.claim(
                     frequency=frequency,
@@ -187,7 +191,7 @@ def send_digests(
                     end=period.end,
                     owner=owner,
                     limit=BATCH,
-                    message_id=lambda sid, key=period.key: message_id(settings, sid, key),
+                    message_id=ids_for,
                     stale_before=naive_utc(None) - CLAIM_LEASE,
                     reclaim_owners=dead,
                     only=only,
@@ -201,7 +205,7 @@ def send_digests(
                         report.empty += 1
                         continue
                     try:
-                        attempts = mailer.send(composer.message(digest))  # type: ignore[union-attr]
+                        attempts = mailer.send(composer.message(digest))
                     except PermanentFailure as exc:
                         digests.finish(claim.delivery_id, owner, "failed", error=str(exc))
                         report.failed += 1

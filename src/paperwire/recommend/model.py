@@ -82,10 +82,10 @@ class Lexicon:
 
     def profile(self, docs: Sequence[list[str]]) -> dict[str, float]:
         """The normalized sum of the documents' TF-IDF vectors."""
-        acc: Counter[str] = Counter()
+        acc: dict[str, float] = {}
         for d in docs:
             for t, x in self.vector(d).items():
-                acc[t] += x
+                acc[t] = acc.get(t, 0.0) + x
         norm = math.sqrt(sum(x * x for x in acc.values())) or 1.0
         return {t: x / norm for t, x in acc.items()}
 

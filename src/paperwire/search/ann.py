@@ -22,9 +22,14 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
+
+# faiss ships partial SWIG stubs that lack most of its Python API (nlist, invlists, DirectMap,
+# the IO callbacks), so the module is typed as Any here rather than ignored line by line.
+faiss: Any = _faiss
 
 TRAIN_MIN = 50_000  # below this many vectors the exact flat index is fast enough
 RETRAIN_GROWTH = 4  # train afresh when the collection has grown this many times
@@ -43,7 +48,7 @@ def nlist_for(n: int) -> int:
 class AnnIndex:
     """Store ids and their vectors in a faiss index that can remove and search with filters."""
 
-    def __init__(self, index: faiss.Index, dim: int, model: str = "", trained_on: int = 0):
+    def __init__(self, index: Any, dim: int, model: str = "", trained_on: int = 0):
         self.index, self.dim, self.model = index, dim, model
         self.trained_on = trained_on  # vectors at training time (0: the flat kind)
         self.live = np.zeros(0, dtype=bool)  # by store id: in the index

@@ -12,9 +12,13 @@ import contextlib
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from paperwire.search.contextual import ContextualEmbedder
 from paperwire.search.indexer import SearchIndex
+
+if TYPE_CHECKING:
+    from paperwire.store.sync_state import Lease
 
 log = logging.getLogger("paperwire.search.indexer")
 CONTEXTUAL_LEASE = "embed:contextual"  # the database lease of the node that computes them
@@ -41,7 +45,7 @@ class BackgroundEmbedder:
         self.contextual = index.embed_contextual if contextual is None else contextual
         self.slice_size = slice_size
         self._model: ContextualEmbedder | None = None
-        self._lease = None  # the embed:contextual lease while this node holds it
+        self._lease: Lease | None = None  # the embed:contextual lease while this node holds it
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="paperwire-embed")
 

@@ -101,7 +101,7 @@ class Columns:
         code = self._cat_codes.get(cats)
         if code is None:
             code = self._cat_codes[cats] = len(self._catsets)
-            self._catsets.append(frozenset(json.loads(cats)))
+            self._catsets.append(frozenset(json.loads(cats or "[]")))
         return code
 
     # -- reading ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ it is not indexed again, and re-reading an overlap window costs only a compariso
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import sqlite3
@@ -94,7 +95,7 @@ class FollowState:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('store', ?)", (identity,))
 
     # -- signatures -------------------------------------------------------------------
-    def unchanged(self, docs: Iterable[SearchDoc]) -> set[int]:
+    def unchanged(self, docs: Iterable[SearchDoc]) -> builtins.set[int]:  # (``set`` is a method)
         """Ids among ``docs`` that the index already holds exactly as they are now."""
         docs = list(docs)
         known: dict[int, str] = {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -124,7 +124,7 @@ class SearchIndex:
         docs = store.search_docs(ids)
         return self.index_docs(store, docs, set(ids) - {d.id for d in docs}, embed=embed)
 
-    def index_docs(self, store, docs: list, gone: set[int] = frozenset(), *, embed: bool = False):
+    def index_docs(self, store, docs: list, gone: Set[int] = frozenset(), *, embed: bool = False):
         """Write these documents (and drop ``gone`` ids); records what was indexed."""
         with self._write_lock:
             if self._bulk is not None:
@@ -219,15 +219,15 @@ class SearchIndex:
         if ctx and emb is not None:
             batch = min(batch, CONTEXTUAL_BATCH)
         done = 0
-        after: tuple[int, int] | int = (1 << 62, 0) if newest_first else 0
+        after, before = 0, (1 << 62, 0)  # the cursor, oldest first or newest first
         wanted = set(only) if only is not None else None
         while not (stop and stop.is_set()) and not (limit and done >= limit):
             if newest_first:
-                rows = dense.pending_newest(batch, after)  # type: ignore[arg-type]
+                rows = dense.pending_newest(batch, before)
                 pids = [p for p, _ in rows]
-                after = (rows[-1][1], rows[-1][0]) if rows else after
+                before = (rows[-1][1], rows[-1][0]) if rows else before
             else:
-                pids = dense.pending(batch, after)  # type: ignore[arg-type]
+                pids = dense.pending(batch, after)
                 after = pids[-1] if pids else after
             if not pids:
                 break
@@ -310,7 +310,7 @@ class SearchIndex:
     # -- from scratch ---------------------------------------------------------------
     def rebuild(self, store, advance: Advance | None = None) -> int:
         """Lexical index and filter fields for every paper, from the store (one commit)."""
-        n, seen = 0, set()
+        n, seen = 0, set[int]()
         with self._write_lock:
             since = store.last_modified()  # the follower resumes here (search/follow.py)
             bulk = self.lexical.bulk()

@@ -180,7 +180,7 @@ class LexicalIndex:
         if not n:
             return set()
         hits = searcher.search(tantivy.Query.all_query(), n, count=False).hits
-        return set(searcher.fast_field_values("pid", [a for _, a in hits]))
+        return set(_pids(searcher, [a for _, a in hits]))
 
     def filter_query(self, f: Filters) -> list[tantivy.Query]:
         out = []
@@ -214,9 +214,9 @@ class LexicalIndex:
         query = self._with_filters(text, filters)
         # count=False: no caller needs the total, and counting visits every match
         result = searcher.search(query, limit, count=False)
-        pids = searcher.fast_field_values("pid", [a for _, a in result.hits])
+        pids = _pids(searcher, [a for _, a in result.hits])
         ranked = sorted(
-            ((int(p), float(s)) for (s, _), p in zip(result.hits, pids, strict=True)),
+            ((p, float(s)) for (s, _), p in zip(result.hits, pids, strict=True)),
             key=lambda t: (-t[1], t[0]),
         )
         return ranked, len(ranked)
@@ -255,6 +255,11 @@ class LexicalIndex:
         subs = [(tantivy.Occur.Must, query)]
         subs += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in fq]
         return tantivy.Query.boolean_query(subs)
+
+
+def _pids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[int]:
+    """The ``pid`` fast field of each hit (every document has one, an integer)."""
+    return [int(p or 0) for p in searcher.fast_field_values("pid", addresses)]
 
 
 def rarest(pieces: list[str], searcher: tantivy.Searcher, keep: int) -> list[str]:

@@ -70,7 +70,7 @@ class VectorTable:
             return 0
         with self._db() as db:
             seq = self._next_seq(db)
-            old = {}
+            old: dict[int, str] = {}
             ids = [d.id for d in docs]
             for i in range(0, len(ids), 900):
                 chunk = ids[i : i + 900]

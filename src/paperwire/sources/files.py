@@ -46,7 +46,7 @@ def _open_text(path: Path) -> io.TextIOBase:
         magic = fh.read(2)
     # utf-8-sig: a byte order mark (editors on Windows write one) is skipped, not a format
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8-sig")  # type: ignore[return-value]
+        return gzip.open(path, "rt", encoding="utf-8-sig")
     return path.open("r", encoding="utf-8-sig")
 
 

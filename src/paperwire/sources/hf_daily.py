@@ -49,9 +49,12 @@ def parse_item(item: Any, day: date | None = None, where: str = "item") -> Paper
         published = parse_iso(paper.get("publishedAt"))
         listed_at = parse_iso(paper.get("submittedOnDailyAt")) or parse_iso(item.get("publishedAt"))
         when = listed_at or published
-        if day is None and when is None:
+        if day is not None:
+            listing_day = day
+        elif when is not None:
+            listing_day = when.date()
+        else:
             raise ValueError("no listing date (no submittedOnDailyAt or publishedAt)")
-        listing_day = day or when.date()  # type: ignore[union-attr]
         authors = tuple(
             clean_line(a.get("name"))
             for a in paper.get("authors") or []

@@ -49,4 +49,6 @@ def as_int(value: object) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")
-    return int(value)  # type: ignore[arg-type]
+    if isinstance(value, (int, float, str)):
+        return int(value)
+    raise ValueError(f"expected a number, got {value!r}")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
+from paperwire.core.sql import rowcount
 from paperwire.store.community_models import Comment, Follow, Membership, User
 from paperwire.store.community_views import (
     AlreadyListed,
@@ -67,29 +68,35 @@ class ContentQueries:
 
     def edit_comment(self, comment_id: int, user_id: int, body: str) -> bool:
         with Session(self.engine) as s:
-            n = s.execute(
-                update(Comment)
-                .where(Comment.id == comment_id, Comment.user_id == user_id)
-                .values(body=body, edited_at=utcnow())
-            ).rowcount
+            n = rowcount(
+                s.execute(
+                    update(Comment)
+                    .where(Comment.id == comment_id, Comment.user_id == user_id)
+                    .values(body=body, edited_at=utcnow())
+                )
+            )
             s.commit()
         return bool(n)
 
     def delete_comment(self, comment_id: int, user_id: int) -> bool:
         with Session(self.engine) as s:
-            n = s.execute(
-                delete(Comment).where(Comment.id == comment_id, Comment.user_id == user_id)
-            ).rowcount
+            n = rowcount(
+                s.execute(
+                    delete(Comment).where(Comment.id == comment_id, Comment.user_id == user_id)
+                )
+            )
             s.commit()
         return bool(n)
 
     def set_comment_hidden(self, comment_id: int, admin_id: int, hidden: bool = True) -> bool:
         with Session(self.engine) as s:
-            n = s.execute(
-                update(Comment)
-                .where(Comment.id == comment_id)
-                .values(hidden=hidden, hidden_by=admin_id if hidden else None)
-            ).rowcount
+            n = rowcount(
+                s.execute(
+                    update(Comment)
+                    .where(Comment.id == comment_id)
+                    .values(hidden=hidden, hidden_by=admin_id if hidden else None)
+                )
+            )
             s.commit()
         return bool(n)
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
+from paperwire.core.sql import rowcount
 from paperwire.store.community_content import ContentQueries
 from paperwire.store.community_models import (
     User,
@@ -109,9 +110,9 @@ class CommunityQueries(ContentQueries):
 
     def set_admin(self, username: str, is_admin: bool = True) -> bool:
         with Session(self.engine) as s:
-            n = s.execute(
-                update(User).where(User.username == username).values(is_admin=is_admin)
-            ).rowcount
+            n = rowcount(
+                s.execute(update(User).where(User.username == username).values(is_admin=is_admin))
+            )
             s.commit()
             return bool(n)
 
@@ -149,7 +150,7 @@ class CommunityQueries(ContentQueries):
             q = delete(UserSession).where(UserSession.user_id == user_id)
             if keep:
                 q = q.where(UserSession.token_hash != keep)
-            n = s.execute(q).rowcount
+            n = rowcount(s.execute(q))
             s.commit()
             return n
 
@@ -220,6 +221,7 @@ class CommunityQueries(ContentQueries):
                     .limit(limit)
                 )
             )
+        # (a cross-mixin call into PaperQueries: goes with the move to repositories)
         return self.cards(ids)  # type: ignore[attr-defined]
 
     # -- trending over a period -------------------------------------------------------
@@ -228,6 +230,7 @@ class CommunityQueries(ContentQueries):
         (or now, if that is sooner): ``sort=trending`` with a date, week or month."""
         as_of = min(utcnow(), datetime.combine(end, time.max))
         window = max((as_of.date() - start).days, 0)
+        # (a cross-mixin call into TrendingQueries: goes with the move to repositories)
         return self.trending(  # type: ignore[attr-defined]
             now=as_of, window_days=window, offset=offset, limit=limit
         )

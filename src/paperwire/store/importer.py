@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -15,7 +15,8 @@ from paperwire.sources.errors import RecordError
 from paperwire.store.merge import changed, merge, naive_utc
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
 
-_PAPER_COLUMNS = [c.key for c in Paper.__table__.columns]
+_PAPERS = cast(Table, Paper.__table__)  # the Core table: plain executemany, no ORM bookkeeping
+_PAPER_COLUMNS = [c.key for c in _PAPERS.columns]
 
 
 class StrictImportError(RuntimeError):
@@ -133,8 +134,8 @@ class Importer:
         now = utcnow()
         ids = list(dict.fromkeys(r.arxiv_id for r in records))
         existing: dict[str, dict[str, Any]] = {}
-        for row in session.execute(select(Paper.__table__).where(Paper.arxiv_id.in_(ids))):
-            existing[row.arxiv_id] = dict(row._mapping)
+        for found in session.execute(select(_PAPERS).where(Paper.arxiv_id.in_(ids))):
+            existing[found.arxiv_id] = dict(found._mapping)
 
         rows: dict[str, dict[str, Any]] = {}
         for rec in records:
@@ -157,7 +158,7 @@ class Importer:
         if to_insert:
             # a plain executemany, then the new ids by arxiv_id: RETURNING with
             # sort_by_parameter_order ran one INSERT per row on SQLite (0.5 ms a paper)
-            session.execute(insert(Paper.__table__), to_insert)
+            session.execute(insert(_PAPERS), to_insert)
             fresh = [r["arxiv_id"] for r in to_insert]
             for i in range(0, len(fresh), 1000):
                 for pid, arxiv_id in session.execute(

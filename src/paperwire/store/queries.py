@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
-from sqlalchemy import Engine, Select, and_, func, or_, select
+from sqlalchemy import Engine, Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
@@ -117,7 +117,7 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
     # -- curated lists ----------------------------------------------------------------
     def _curated(
         self, start: date, end: date, submitter: str | None, organization: str | None
-    ) -> Select:
+    ) -> Subquery:
         """First curated listing per paper in [start, end]."""
         first = select(Listing.paper_id, func.min(Listing.id).label("listing_id")).where(
             Listing.day >= start, Listing.day <= end, Listing.source.in_(CURATED_SOURCES)
@@ -318,7 +318,7 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
             .where(where)
             .order_by(Paper.id)
         ).all()
-        first: dict[int, tuple[date, str | None]] = {}
+        first: dict[int, tuple[date | None, str | None]] = {}
         if papers:
             rows = s.execute(
                 select(Listing.paper_id, Listing.day, Organization.name)
@@ -336,8 +336,10 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
                     first[pid] = (first[pid][0], org)
         out = []
         for p in papers:
-            day, org = first.get(p.id, (None, None))
-            day = day or p.published_on or (p.published_at.date() if p.published_at else None)
+            listed_day, listed_org = first.get(p.id, (None, None))
+            day = listed_day or p.published_on
+            if day is None and p.published_at is not None:
+                day = p.published_at.date()
             out.append(
                 SearchDoc(
                     id=p.id,
@@ -347,7 +349,7 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
                     authors=list(p.authors or []),
                     keywords=list(p.keywords or []),
                     categories=list(p.categories or []),
-                    organization=org,
+                    organization=listed_org,
                     day=day,
                     upvotes=p.hf_upvotes or 0,
                 )

@@ -111,6 +111,7 @@ class RecommendQueries:
                     .limit(limit)
                 )
             )
+        # (a cross-mixin call into PaperQueries: goes with the move to repositories)
         return self.cards(ids)  # type: ignore[attr-defined]
 
     def set_not_interested(self, user_id: int, arxiv_id: str, on: bool = True) -> bool | None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.core.clock import utcnow
@@ -36,7 +37,7 @@ class ScheduledRunView:
     takeovers: int
 
 
-def _view(r: ScheduledRun) -> ScheduledRunView:
+def _view(r: Row[Any]) -> ScheduledRunView:
     return ScheduledRunView(
         r.job,
         r.slot,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
+from paperwire.core.sql import rowcount
 from paperwire.store.importer import BatchHook, ImportSummary
 from paperwire.store.sync_models import SyncLock, SyncRun, SyncState
 
@@ -143,7 +144,7 @@ class SyncStore:
             .where(SyncState.source == source)
             .values(watermark=value, updated_at=utcnow())
         )
-        if done.rowcount == 0:
+        if rowcount(done) == 0:
             session.execute(
                 insert(SyncState).values(source=source, watermark=value, updated_at=utcnow())
             )

@@ -13,7 +13,7 @@ index in the same run: the store's import listeners (attached by
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from paperwire.record import PaperRecord
@@ -73,7 +73,8 @@ def run_source(
         "categories": opts.categories,
         "restart": opts.restart,
     }
-    result = SourceResult(name, "ok", run_id=state.start_run(name, params))
+    run_id = state.start_run(name, params)
+    result = SourceResult(name, "ok", run_id=run_id)
     try:
         with lease:
             _run_batches(source, store, settings, opts, state, lease, result, on_batch)
@@ -82,7 +83,7 @@ def run_source(
     except Exception as exc:  # a bug or a database failure: recorded, then raised
         result.status, result.error = "error", f"{exc.__class__.__name__}: {exc}"
         state.update_run(
-            result.run_id,
+            run_id,
             result.summary,
             batches=result.batches,
             status="error",
@@ -91,7 +92,7 @@ def run_source(
         raise
     except BaseException:
         state.update_run(
-            result.run_id,
+            run_id,
             result.summary,
             batches=result.batches,
             status="interrupted",
@@ -99,7 +100,7 @@ def run_source(
         )
         raise
     state.update_run(
-        result.run_id,
+        run_id,
         result.summary,
         batches=result.batches,
         status=result.status,
@@ -153,7 +154,7 @@ def _run_batches(
 def run_sync(
     store,
     settings: Settings,
-    sources: list[str | SyncSource],
+    sources: Sequence[str | SyncSource],
     opts: SyncOptions | None = None,
     *,
     on_batch: Callable[[Batch, ImportSummary], None] | None = None,

@@ -168,7 +168,7 @@ def oai_batches(
         key = f"oai:{category}"
         wm = None if opts.restart else state.watermark(key)
         token = wm.get("token") if wm and not opts.since else None
-        if token:
+        if wm and token:
             from_ = date.fromisoformat(wm["from"]) if wm.get("from") else None
             until = date.fromisoformat(wm["until"]) if wm.get("until") else None
         else:

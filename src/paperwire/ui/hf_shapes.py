@@ -90,7 +90,7 @@ def paper_object(paper: PaperView) -> dict[str, Any]:
         "id": paper.arxiv_id,
         "authors": authors_list(paper),
         "publishedAt": hf_datetime(paper.published_at),
-        "submittedOnDailyAt": hf_datetime(listing.submitted_at or listing.day) if listed else None,
+        "submittedOnDailyAt": hf_datetime(listing.submitted_at or listing.day) if listing else None,
         "title": paper.title,
         "submittedOnDailyBy": submitter_object(listing, daily=True),
         "summary": paper.abstract,

@@ -93,7 +93,8 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # (registered for it alone)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 405:
         # every method taken at this path (Starlette names the first route's only, and
@@ -116,7 +117,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return response
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # (registered for it alone)
     parts = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path"))
@@ -217,6 +219,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.jinja = make_env()
+    # FastAPI documents replacing the method as the way to customize the schema
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     page_cache.install(app)  # anonymous GETs from memory; added first: runs inside the next

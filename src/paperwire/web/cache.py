@@ -108,7 +108,7 @@ def index_stamp(index_dir: Path | None) -> tuple:
     moved but before the index caught up is dropped once it has (docs/deploy.md)."""
     if index_dir is None:
         return ()
-    out = []
+    out: list[tuple[int, int] | None] = []
     for name in ("follow.sqlite", "follow.sqlite-wal"):
         try:
             st = os.stat(index_dir / name)

@@ -92,7 +92,7 @@ async def library_upload(request: Request, file: UploadFile = File(None)) -> Res
         except LibraryError as exc:
             problem, status = f"Could not import {name}: {exc}.", 400
     if wants_json(request):
-        if problem:
+        if problem or report is None:
             return JSONResponse({"error": problem}, status_code=status)
         return JSONResponse(
             {

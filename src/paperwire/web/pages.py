@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.store import Store
 from paperwire.store.views import Page
@@ -143,7 +143,7 @@ def day_page(
     tab: str | None = None,
     category: str | None = None,
     p: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     period = _period("day", day)
     if period.key != day:
         return RedirectResponse(period.url, status_code=301)
@@ -198,7 +198,7 @@ def current_day(request: Request) -> RedirectResponse:
 @router.get("/papers/week/{week}", response_class=HTMLResponse)
 def week_page(
     request: Request, week: str, sort: str | None = None, p: str | None = None
-) -> HTMLResponse:
+) -> Response:
     period = _period("week", week)
     if period.key != week:
         return RedirectResponse(period.url, status_code=301)
@@ -208,7 +208,7 @@ def week_page(
 @router.get("/papers/month/{month}", response_class=HTMLResponse)
 def month_page(
     request: Request, month: str, sort: str | None = None, p: str | None = None
-) -> HTMLResponse:
+) -> Response:
     period = _period("month", month)
     if period.key != month:
         return RedirectResponse(period.url, status_code=301)
