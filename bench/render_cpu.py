@@ -13,13 +13,16 @@ the process CPU time of each request (all threads), so a busy machine inflates i
 wall time.  The test client's own share is printed as the baseline (a small static file
 through the same client and middleware): subtract it for the server's part.  Day pages are
 real listing days (or publication days when there are none), paper pages random papers, and
-search pages ``/search?q=`` with paper titles.  Prints one figure per line: p50 / p95 / max
-CPU ms per kind.
+search pages ``/search?q=`` with paper titles.  Author pages (``/authors/{name}``) are the
+first authors of random papers (most have one or two papers) and, as "author (prolific)", the
+names with the most papers in the database: the heavy tail.  ``--only author`` runs the kinds
+whose name starts with that.  Prints one figure per line: p50 / p95 / max CPU ms per kind.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sqlite3
@@ -49,18 +52,32 @@ def urls(db_path: str, n: int) -> dict[str, list[str]]:
             )
         ]
     days = rnd.sample(days, min(n, len(days)))
+    firsts, counts = [], {}
+    for a, _ in rows:
+        (authors,) = db.execute("SELECT authors FROM papers WHERE arxiv_id = ?", (a,)).fetchone()
+        names = json.loads(authors or "[]")
+        if names:
+            firsts.append(names[0])
+    for (authors,) in db.execute("SELECT authors FROM papers"):
+        for name in json.loads(authors or "[]"):
+            counts[name] = counts.get(name, 0) + 1
+    prolific = sorted(counts, key=lambda k: -counts[k])[:n]
+    print(f"most papers by one name: {counts[prolific[0]] if prolific else 0}")
     return {
         # the test client's own cost and the middleware's, for a small static file
         "baseline (static file)": ["/static/favicon.svg"] * n,
         "day": [f"/papers/date/{d}" for d in days],
         "paper": ["/papers/" + quote(a, safe="/") for a, _ in rows],
         "search": ["/search?" + urlencode({"q": t}) for _, t in rows],
+        "author": ["/authors/" + quote(a, safe="") for a in firsts],
+        "author (prolific)": ["/authors/" + quote(a, safe="") for a in prolific],
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument("--only", default="", help="only the page kinds starting with this")
     args = ap.parse_args()
     os.environ["PAPERWIRE_PAGE_CACHE_TTL"] = "0"
     os.environ.setdefault("PAPERWIRE_SYNC_ENABLED", "false")
@@ -82,7 +99,8 @@ def main() -> None:
     path = make_url(settings.resolved_database_url).database
     if not path:
         raise SystemExit("render_cpu reads a SQLite data directory (PAPERWIRE_DATA_DIR)")
-    todo = urls(path, args.pages)
+    todo = {k: v for k, v in urls(path, args.pages).items() if k.startswith(args.only)}
+    todo.setdefault("baseline (static file)", ["/static/favicon.svg"] * args.pages)
     print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     with TestClient(create_app(settings)) as client:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise

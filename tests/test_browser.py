@@ -15,6 +15,7 @@ skip and say why; under CI (``CI`` set) they fail instead.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -477,7 +478,56 @@ def test_pages_that_help_when_something_is_wrong(desktop):
     desktop.check()
 
 
-AXE_PAGES = ["/", f"/papers/{MATH_PAPER}", "/search?q=diffusion"]
+def test_author_page_and_follow(browser, server):
+    """From a paper page's author name to the author's page, then sign in and follow."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    w = Watched(context.new_page(), server)
+    page = w.page
+    w.go(f"/papers/{AUTHOR_PAPER}")
+    link = page.locator(f'.authors.full a:text-is("{AUTHOR}")')
+    link.click()
+    page.wait_for_url(f"**{AUTHOR_PATH}")
+    assert page.locator("main h1").inner_text() == AUTHOR
+    assert page.locator(".cards > .card").count() == AUTHOR_PAPERS
+    assert "several people" in page.locator(".note.ambiguous").inner_text()
+    assert page.locator("#coauthors-h").count() == 1
+    assert page.locator('head link[type="application/rss+xml"][href*="/feeds/author/"]').count()
+    _shot(page, "author")
+    # the sort by upvotes keeps every card; the date filter narrows them
+    page.select_option(".author-filters select[name=sort]", "upvotes")
+    page.locator(".author-filters button").click()
+    page.wait_for_url("**sort=upvotes**")
+    counts = [int(c) for c in page.locator(".cards .count").all_inner_texts()]
+    assert len(counts) == AUTHOR_PAPERS and counts == sorted(counts, reverse=True)
+    page.locator('.org-community a:text("Sign in")').click()
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("#username", USER)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"**{AUTHOR_PATH}")
+    page.locator('.org-community button:text("Follow")').click()
+    page.locator('.org-community button:text("Unfollow")').wait_for()
+    assert "1 follower" in page.locator(".org-community").inner_text()
+    _shot(page, "author-followed")
+    w.check()
+    context.close()
+
+
+def _papers_by(name: str) -> int:
+    """Papers by ``name`` in the files ``_seed`` imports."""
+    files = [HF_DIR / f"{d}.json" for d in DAYS] + sorted(HF_DIR.glob("2026-08-*.json"))
+    ids = set()
+    for path in files:
+        for item in json.loads(path.read_text()):
+            if any(a.get("name") == name for a in item["paper"]["authors"]):
+                ids.add(item["paper"]["id"])
+    return len(ids)
+
+
+AUTHOR, AUTHOR_PATH = "Kaipeng Zhang", "/authors/Kaipeng%20Zhang"
+AUTHOR_PAPERS = _papers_by(AUTHOR) if HF_DIR.exists() else 0
+AUTHOR_PAPER = "2608.15659"  # one of his (the fifth of six authors)
+AXE_PAGES = ["/", f"/papers/{MATH_PAPER}", "/search?q=diffusion", AUTHOR_PATH]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

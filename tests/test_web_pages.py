@@ -92,7 +92,9 @@ def test_day_cards_show_what_a_reader_needs(site):
     first = html[html.index('<article class="card">') : html.index("</article>")]
     assert 'href="/papers/2608.19880"' in first
     assert "EnvHarness: Awakening Static Worlds for Agent Learning" in first
-    assert "Chengsong Huang, Zifeng Wang, Rujun Han et al." in first
+    authors = re.search(r'<p class="authors">(.*?)</p>', first).group(1)
+    assert re.sub(r"<[^>]+>", "", authors) == "Chengsong Huang, Zifeng Wang, Rujun Han et al."
+    assert '<a href="/authors/Chengsong%20Huang">Chengsong Huang</a>' in authors
     assert '<span class="count">163</span>' in first
     assert 'href="/organizations/google"' in first and ">Google</span>" in first
     # Pages load nothing from outside: remote avatars become local initials.

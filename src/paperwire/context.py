@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from paperwire.settings import Settings
 
 if TYPE_CHECKING:
+    from paperwire.authors.lookup import AuthorLookup
     from paperwire.digest.repository import DigestRepository
     from paperwire.search.hybrid import HybridSearcher
     from paperwire.search.indexer import SearchIndex
@@ -85,6 +86,13 @@ class AppContext:
         except Exception:
             log.exception("search index unavailable; falling back to words only")
             return None
+
+    def authors(self) -> AuthorLookup:
+        """Author pages' lookup: the lexical index's author phrases, checked in the store."""
+        from paperwire.authors.lookup import AuthorLookup
+        from paperwire.authors.repository import AuthorRepository
+
+        return AuthorLookup(self.index().lexical, AuthorRepository(self.store.engine))
 
     def searcher(self) -> HybridSearcher:
         """One hybrid searcher per context, made on first use (it starts nothing)."""

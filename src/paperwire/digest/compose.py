@@ -25,6 +25,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from paperwire.authors.names import key as author_key
+from paperwire.authors.repository import AuthorRepository
 from paperwire.digest.repository import ClaimedDigest, SubscriptionView
 from paperwire.digest.schedule import Period
 from paperwire.digest.tokens import manage_token
@@ -184,11 +186,34 @@ class Composer:
                     items.append(self._item(doc, f"from {org}, which you follow"))
             if items:
                 digest.sections.append(Section(f"Organization: {org}", items))
-        if claim.user_id is not None:
+        for name in self.authors_of(claim):
+            items = []
+            for doc in self.matcher.by_author(name, start, end):
+                if len(items) >= per:
+                    break
+                if doc.arxiv_id not in taken:
+                    taken.add(doc.arxiv_id)
+                    items.append(self._item(doc, f"by {name}, whom you follow"))
+            if items:
+                digest.sections.append(Section(f"Author: {name}", items))
+        if claim.user_id is not None and claim.subscription.foryou:
             items = self.foryou(claim.user_id, end, taken)
             if items:
                 digest.sections.append(Section("For you", items))
         return digest
+
+    def authors_of(self, claim: ClaimedDigest) -> list[str]:
+        """The subscription's author names, then those its account follows on the site."""
+        names = list(claim.subscription.authors)
+        if claim.user_id is not None:
+            names += AuthorRepository(self.store.engine).followed(claim.user_id)
+        seen: set[str] = set()
+        out = []
+        for n in names:
+            if author_key(n) and author_key(n) not in seen:
+                seen.add(author_key(n))
+                out.append(n)
+        return out
 
     def _vectors(self):
         """The search index, if it has paper vectors; None otherwise (checked once per run)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import cast
 
@@ -40,6 +40,7 @@ class SubscriptionView:
     send_empty: bool
     status: str
     foryou: bool = True  # the "For you" section, when the address belongs to an account
+    authors: list[str] = field(default_factory=list)  # author names followed in the digest
 
     @property
     def active(self) -> bool:
@@ -55,7 +56,7 @@ class ClaimedDigest:
     subscription: SubscriptionView
     since: date | None  # end of the last period this subscription got (sent or empty)
     sent: frozenset[str]  # arXiv ids already sent to this subscription
-    user_id: int | None = None  # the account with this address, if "For you" is on
+    user_id: int | None = None  # the account with this address, if there is one
 
 
 def _view(s: DigestSubscription) -> SubscriptionView:
@@ -69,6 +70,7 @@ def _view(s: DigestSubscription) -> SubscriptionView:
         bool(s.send_empty),
         s.status,
         bool(s.foryou) if s.foryou is not None else True,
+        list(s.authors or []),
     )
 
 
@@ -91,6 +93,7 @@ class DigestRepository:
         topics: list[str],
         organizations: list[str],
         send_empty: bool = False,
+        authors: list[str] | None = None,
     ) -> SubscriptionView:
         """Confirm a subscription (create it, or replace its choices); returns it."""
         email = email.strip().lower()
@@ -104,6 +107,7 @@ class DigestRepository:
             elif sub.status != "confirmed":
                 sub.token = secrets.token_urlsafe(24)  # old links stay dead
             sub.frequency, sub.topics, sub.organizations = frequency, topics, organizations
+            sub.authors = list(authors or [])
             sub.send_empty, sub.status = send_empty, "confirmed"
             sub.updated_at, sub.unsubscribed_at = now, None
             s.flush()
@@ -119,6 +123,7 @@ class DigestRepository:
                 "frequency": r.get("frequency", "daily"),
                 "topics": list(r.get("topics", [])),
                 "organizations": list(r.get("organizations", [])),
+                "authors": list(r.get("authors", [])),
                 "send_empty": bool(r.get("send_empty", False)),
                 "status": "confirmed",
                 "created_at": now,
@@ -154,6 +159,7 @@ class DigestRepository:
         organizations: list[str],
         send_empty: bool,
         foryou: bool = True,
+        authors: list[str] | None = None,
     ) -> bool:
         with Session(self.engine) as s, s.begin():
             res = s.execute(
@@ -165,6 +171,7 @@ class DigestRepository:
                     organizations=organizations,
                     send_empty=send_empty,
                     foryou=foryou,
+                    authors=list(authors or []),
                     updated_at=utcnow(),
                 )
             )
@@ -321,9 +328,9 @@ class DigestRepository:
         ids = [sub.id for _, _, sub in rows]
         since: dict[int, date] = {}
         sent: dict[int, set[str]] = {i: set() for i in ids}
-        # "For you": the accounts owning these addresses, one indexed IN query per chunk
-        # (both columns are stored lowercased; users.email is uniquely indexed).
-        wanted = sorted({sub.email for _, _, sub in rows if sub.foryou is not False})
+        # The accounts owning these addresses ("For you", followed authors), one indexed IN
+        # query per chunk (both columns are stored lowercased; users.email is uniquely indexed).
+        wanted = sorted({sub.email for _, _, sub in rows})
         accounts: dict[str, int] = {}
         for i in range(0, len(wanted), 1000):
             found = select(User.email, User.id).where(User.email.in_(wanted[i : i + 1000]))
@@ -350,7 +357,7 @@ class DigestRepository:
                 _view(sub),
                 since.get(sub.id),
                 frozenset(sent[sub.id]),
-                accounts.get(sub.email) if sub.foryou is not False else None,
+                accounts.get(sub.email),
             )
             for did, mid, sub in rows
         ]

@@ -11,7 +11,7 @@ Two purposes, two salts, so a token for one can never be used for the other:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
@@ -38,6 +38,7 @@ class Request:
     topics: list[str]
     organizations: list[str]
     send_empty: bool = False
+    authors: list[str] = field(default_factory=list)
 
 
 def _confirm(settings: Settings) -> URLSafeTimedSerializer:
@@ -56,6 +57,7 @@ def confirm_token(settings: Settings, req: Request) -> str:
             "t": req.topics,
             "o": req.organizations,
             "z": req.send_empty,
+            "a": req.authors,
         }
     )
 
@@ -75,6 +77,7 @@ def read_confirm_token(settings: Settings, token: str) -> Request:
             [str(t) for t in data["t"]],
             [str(o) for o in data["o"]],
             bool(data.get("z", False)),
+            [str(a) for a in data.get("a", [])],
         )
     except (KeyError, TypeError):
         raise BadToken("this confirmation link is not valid") from None

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from paperwire.authors.names import key as author_key
 from paperwire.digest.repository import DigestRepository
 from paperwire.settings import Settings
 from paperwire.store.views import SearchDoc
@@ -89,6 +90,16 @@ class TopicMatcher:
 
     def by_organization(self, org: str, start: date, end: date) -> list[SearchDoc]:
         docs = [d for d in self.window(start, end).docs.values() if d.organization == org]
+        return sorted(docs, key=lambda d: (-d.upvotes, d.arxiv_id))
+
+    def by_author(self, name: str, start: date, end: date) -> list[SearchDoc]:
+        """Papers of the window with an author of this name (``authors/names.py`` ``key``)."""
+        want = author_key(name)
+        docs = [
+            d
+            for d in self.window(start, end).docs.values()
+            if want and any(author_key(a) == want for a in d.authors)
+        ]
         return sorted(docs, key=lambda d: (-d.upvotes, d.arxiv_id))
 
     def match(self, topic: str, start: date, end: date) -> list[Match]:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paperwire.authors.names import display
 from paperwire.core.cli import DbOption, load_settings
 from paperwire.settings import Settings
 
@@ -65,7 +66,9 @@ def embed_pending(
 
 
 def search(
-    query: Annotated[str, typer.Argument(help='Words, "a phrase", prefix*, -excluded.')],
+    query: Annotated[
+        str, typer.Argument(help='Words, "a phrase", prefix*, -excluded (optional with --author).')
+    ] = "",
     db: DbOption = None,
     limit: Annotated[int, typer.Option(help="Results to show (1-100).")] = 20,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
@@ -76,8 +79,12 @@ def search(
     category: Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")] = None,
     org: Annotated[str | None, typer.Option(help="Organization name.")] = None,
     min_upvotes: Annotated[int, typer.Option(help="At least this many upvotes.")] = 0,
+    author: Annotated[
+        str | None,
+        typer.Option(help="Papers with this author (alone: all of them, newest first)."),
+    ] = None,
 ) -> None:
-    """Search papers by words and by meaning."""
+    """Search papers by words and by meaning, or list an author's papers."""
     from datetime import date
 
     from paperwire.search.hybrid import MODES, SORTS, HybridSearcher
@@ -99,10 +106,17 @@ def search(
         if index.lexical.count() == 0 and store.counts().papers:
             err.print("The search index is empty: run `paperwire index --rebuild` first.")
             raise typer.Exit(1)
+        if author is not None and not query.strip():
+            _author_papers(store, index, author, sort, start, end, limit, page)
+            return
+        if not query.strip():
+            err.print("[red]error:[/] give words to search for, or --author NAME")
+            raise typer.Exit(2)
         t = time.perf_counter()
+        name = display(author or "") or None
         result = HybridSearcher(index, store).search(
             query,
-            Filters(start, end, category, org, min_upvotes),
+            Filters(start, end, category, org, min_upvotes, author=name),
             sort=sort,
             mode=mode,
             offset=(max(page, 1) - 1) * limit,
@@ -127,6 +141,36 @@ def search(
     console.print(table)
     if not result.items:
         console.print("No papers match. Try fewer words or remove a filter.")
+
+
+def _author_papers(store, index, author, sort, start, end, limit, page) -> None:
+    """``search --author NAME`` without words: the author's papers, as the author page lists
+    them (newest first, or by upvotes with --sort upvotes)."""
+    from paperwire.authors.lookup import AuthorLookup
+    from paperwire.authors.repository import AuthorRepository
+
+    lookup = AuthorLookup(index.lexical, AuthorRepository(store.engine))
+    found = lookup.author(
+        author, sort="upvotes" if sort == "upvotes" else "date", start=start, end=end
+    )
+    if found is None:
+        err.print(f"No paper has an author named {display(author)!r}.")
+        raise typer.Exit(1)
+    offset = (max(page, 1) - 1) * limit
+    papers = store.cards(found.ids[offset : offset + limit])
+    table = Table(title=f"{len(found.papers)} paper(s) by {found.name}")
+    table.add_column("#", justify="right")
+    table.add_column("id")
+    table.add_column("title")
+    table.add_column("published")
+    table.add_column("▲", justify="right")
+    for i, p in enumerate(papers, start=offset + 1):
+        day = p.published_at.date() if p.published_at else ""
+        table.add_row(str(i), p.arxiv_id, p.title, str(day), str(p.upvotes))
+    console.print(table)
+    if found.coauthors:
+        names = ", ".join(f"{n} ({c})" for n, c in found.coauthors)
+        console.print(f"Frequent co-authors: {names}", highlight=False)
 
 
 def index(

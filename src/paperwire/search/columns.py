@@ -155,4 +155,9 @@ class Columns:
         if f.category:
             has = np.fromiter((f.category in c for c in self._catsets), bool, len(self._catsets))
             m &= has[self.cat_code]
+        if f.ids is not None:
+            rows = self.rows_of(np.fromiter(f.ids, np.int64, len(f.ids)))
+            only = np.zeros(len(m), dtype=bool)
+            only[rows[rows >= 0]] = True
+            m &= only
         return m

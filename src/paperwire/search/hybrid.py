@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 import numpy as np
 
+from paperwire.authors.lookup import AuthorLookup
+from paperwire.authors.repository import AuthorRepository
 from paperwire.ranking import TrendingInputs
 from paperwire.ranking import trending_score as ranking_trending_score
 from paperwire.search.lexical import Filters
@@ -199,6 +201,8 @@ class HybridSearcher:
         lexical: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         neighbours = None
+        if filters.author and filters.ids is None:
+            filters = replace(filters, ids=self.authored(filters.author))
         if mode in ("hybrid", "dense"):  # on another thread while the lexical search runs
             neighbours = later(self.neighbours, q.dense_text, filters, DENSE_POOL)
         if mode in ("hybrid", "lexical"):
@@ -218,6 +222,11 @@ class HybridSearcher:
         if not dense:
             return lexical, notes
         return combine_tiers(lexical, dense, *cosines), notes
+
+    def authored(self, name: str) -> frozenset[int]:
+        """Store ids of the papers with an author of this name (``authors/lookup.py``)."""
+        lookup = AuthorLookup(self.index.lexical, AuthorRepository(self.store.engine))
+        return frozenset(p.id for p in lookup.papers_of(name, votes=False))
 
     def query_vectors(self, text: str) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The query's static vector and its contextual one (None while no paper has one)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import tantivy
 
+from paperwire.authors.names import display as author_display
 from paperwire.search.query import ParsedQuery
 from paperwire.store.views import SearchDoc
 
@@ -42,6 +43,14 @@ _EN_STEM = (
     .filter(tantivy.Filter.stemmer("english"))
     .build()
 )
+# tantivy's "default" tokenizer, which the authors field uses: words for an author phrase
+_DEFAULT = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.remove_long(40))
+    .filter(tantivy.Filter.lowercase())
+    .build()
+)
+AUTHOR_LIMIT = 20_000  # papers read for one author name (the most prolific have a few thousand)
 
 
 @dataclass(frozen=True)
@@ -54,10 +63,19 @@ class Filters:
     organization: str | None = None
     min_upvotes: int = 0
 
+    author: str | None = None  # papers with an author of this name (HybridSearcher: ``ids``)
+    ids: frozenset[int] | None = None  # only these papers (the author filter, resolved)
+
     @property
     def active(self) -> bool:
         return bool(
-            self.start or self.end or self.category or self.organization or self.min_upvotes > 0
+            self.start
+            or self.end
+            or self.category
+            or self.organization
+            or self.min_upvotes > 0
+            or self.author
+            or self.ids is not None
         )
 
 
@@ -80,7 +98,9 @@ def to_document(doc: SearchDoc) -> tantivy.Document:
     d.add_integer("pid", doc.id)
     d.add_text("text", f"{doc.title}\n{doc.abstract}")
     d.add_text("title", doc.title)
-    d.add_text("authors", " ; ".join(doc.authors))
+    # NFKC and single spaces, as author pages compare names (authors/names.py); an index
+    # written before this holds names as stored until `paperwire index --rebuild`
+    d.add_text("authors", " ; ".join(author_display(a) for a in doc.authors))
     d.add_text("keywords", " ; ".join(doc.keywords))
     for c in dict.fromkeys(doc.categories):
         d.add_text("category", c)
@@ -200,7 +220,31 @@ class LexicalIndex:
             out.append(tantivy.Query.term_query(self.schema, "category", f.category))
         if f.organization:
             out.append(tantivy.Query.term_query(self.schema, "org", f.organization))
+        if f.ids is not None:
+            out.append(tantivy.Query.term_set_query(self.schema, "pid", sorted(f.ids)))
+        elif f.author:  # (unresolved: the phrase alone, a superset)
+            out.append(self.author_query(f.author))
         return out
+
+    def author_query(self, name: str) -> tantivy.Query:
+        """The name's words, in order, inside the authors field (matches nothing for a name
+        with no word)."""
+        words: list[str | tuple[int, str]] = list(_DEFAULT.analyze(name))
+        if len(words) == 1:
+            return tantivy.Query.term_query(self.schema, "authors", words[0])
+        if not words:
+            return tantivy.Query.boolean_query([])
+        return tantivy.Query.phrase_query(self.schema, "authors", words)
+
+    def author_pids(self, name: str, limit: int = AUTHOR_LIMIT) -> list[int]:
+        """Papers whose authors field has ``name``'s words in order: every paper by that name,
+        and perhaps a few whose author list only runs the words together (callers check)."""
+        if not _DEFAULT.analyze(name):
+            return []
+        self.refresh()
+        searcher = self.index.searcher()
+        hits = searcher.search(self.author_query(name), limit, count=False).hits
+        return _pids(searcher, [a for _, a in hits])
 
     def search(
         self, q: ParsedQuery, filters: Filters = Filters(), limit: int = 100

@@ -39,6 +39,8 @@ class DigestSubscription(Base):
     frequency: Mapped[str] = mapped_column(String(16))  # daily | weekly
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     organizations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Author names to follow in the digest (0012_authors; NULL on older rows: none).
+    authors: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     send_empty: Mapped[bool] = mapped_column(Boolean, default=False)
     # Add the "For you" section when the address belongs to an account (0007_foryou_digest).
     foryou: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

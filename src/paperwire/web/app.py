@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire import __version__
+from paperwire.authors.names import author_url
 from paperwire.community import web as community
 from paperwire.community.security import route_methods
 from paperwire.context import AppContext
@@ -26,6 +27,7 @@ from paperwire.store import Store
 from paperwire.ui.templating import make_env, render
 from paperwire.web import (
     api,
+    authors,
     browse,
     docs,
     feeds,
@@ -65,6 +67,7 @@ EXTRA_ROUTERS += community.ROUTERS  # accounts, votes, submit, comments, orgs, t
 EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
 EXTRA_ROUTERS.append(foryou_router)  # /for-you, /me/library, not interested
 EXTRA_ROUTERS.append(browse.router)  # /papers/jump (calendar) and /search/suggest (htmx)
+EXTRA_ROUTERS.append(authors.router)  # /authors/{name}, its feeds, /api/authors/{name}
 
 
 class SecurityHeaders:
@@ -225,6 +228,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     page_cache.install(app)  # anonymous GETs from memory; added first: runs inside the next
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits
     app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
+    app.state.jinja.globals["author_url"] = author_url  # author names link to their pages
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -87,7 +87,7 @@ def render_feed(
     return Response(body, media_type=TYPES[kind], headers=headers)
 
 
-def _kind(ext: str) -> str:
+def kind_of(ext: str) -> str:
     return "atom" if ext == "atom" else "rss"
 
 
@@ -100,7 +100,7 @@ def _daily(request: Request, ext: str) -> Response:
         papers = store.listed(start, last, sort="publishedAt", limit=LIMIT * 2).items
     return render_feed(
         request,
-        _kind(ext),
+        kind_of(ext),
         "Daily Papers",
         "/",
         f"/feeds/daily.{ext}",
@@ -113,7 +113,7 @@ def _trending(request: Request, ext: str) -> Response:
     items = request.app.state.store.trending(limit=LIMIT).items
     return render_feed(
         request,
-        _kind(ext),
+        kind_of(ext),
         "Trending papers",
         "/",
         f"/feeds/trending.{ext}",
@@ -132,7 +132,7 @@ def _search(request: Request, ext: str, q: str | None) -> Response:
     qs = urlencode({"q": q})
     return render_feed(
         request,
-        _kind(ext),
+        kind_of(ext),
         f"search “{q}”",
         f"/search?{qs}",
         f"/feeds/search.{ext}?{qs}",
@@ -150,7 +150,7 @@ def _org(request: Request, ext: str, name: str) -> Response:
     path = quote(name, safe="")
     return render_feed(
         request,
-        _kind(ext),
+        kind_of(ext),
         f"papers from {org.display_name}",
         f"/organizations/{path}",
         f"/feeds/org/{path}.{ext}",

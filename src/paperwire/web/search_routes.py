@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 
+from paperwire.authors.names import MAX_NAME, display
 from paperwire.search.hybrid import MAX_LIMIT, MODES, SORTS, HybridSearcher
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
@@ -74,7 +75,15 @@ def _filters(params) -> Filters:
         category=(params.get("category") or "").strip() or None,
         organization=(params.get("org") or "").strip() or None,
         min_upvotes=_int("min_upvotes", params.get("min_upvotes"), 0, 0, 10**9),
+        author=_author(params.get("author")),
     )
+
+
+def _author(value: str | None) -> str | None:
+    name = display(value or "")
+    if len(name) > MAX_NAME:
+        raise BadParam(f"author has at most {MAX_NAME} characters")
+    return name or None
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
@@ -91,7 +100,7 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
     summary="Search papers",
     description="Hybrid (BM25 + embedding) search; the items have the shape of "
     "`/api/daily_papers`, as `huggingface_hub.HfApi.list_papers(query=...)` reads them. "
-    "Optional filters: from, to, category, org, min_upvotes; sort: relevance, trending, "
+    "Optional filters: from, to, category, org, min_upvotes, author; sort: relevance, trending, "
     "date, upvotes; offset; mode: hybrid, lexical, dense.",
     responses={200: {"model": list[DailyItem], "description": "The papers, best first"},
                **errors(400)},
@@ -104,6 +113,7 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
         query("category", {"type": "string"}, "arXiv category, e.g. cs.CL"),
         query("org", {"type": "string"}, "organization name"),
         query("min_upvotes", {"type": "integer", "minimum": 0}, "at least this many upvotes"),
+        query("author", {"type": "string", "maxLength": MAX_NAME}, "an author's name"),
         query("sort", {"type": "string", "enum": list(SORTS)}, "relevance (default)"),
         query("mode", {"type": "string", "enum": list(MODES)}, "hybrid (default)"),
     ]},
@@ -171,6 +181,7 @@ def search_page(request: Request) -> HTMLResponse:
         "category": params.get("category"),
         "org": params.get("org"),
         "min_upvotes": params.get("min_upvotes"),
+        "author": params.get("author"),
     }
     return render(
         request,

@@ -91,7 +91,9 @@ def split_items(text: str | None) -> list[str]:
     out = list(dict.fromkeys(t for t in items if t))
     if len(out) > MAX_ITEMS or any(len(t) > MAX_ITEM_CHARS for t in out):
         raise PageError(
-            400, f"at most {MAX_ITEMS} topics and organizations, {MAX_ITEM_CHARS} characters each"
+            400,
+            f"at most {MAX_ITEMS} topics, organizations or authors, "
+            f"{MAX_ITEM_CHARS} characters each",
         )
     return out
 
@@ -206,6 +208,7 @@ async def subscribe(request: Request, tasks: BackgroundTasks) -> HTMLResponse:
         topics=split_items(str(form.get("topics") or "")),
         organizations=split_items(str(form.get("organizations") or "")),
         send_empty=bool(form.get("send_empty")),
+        authors=split_items(str(form.get("authors") or "")),
     )
     limiter = _limiter(request)
     ip = request.client.host if request.client else "unknown"
@@ -229,7 +232,7 @@ async def confirm(request: Request) -> HTMLResponse:
     token = str(form.get("token") or "")
     req = _confirm_request(request, token)
     sub = request.app.state.ctx.digests.subscribe(
-        req.email, req.frequency, req.topics, req.organizations, req.send_empty
+        req.email, req.frequency, req.topics, req.organizations, req.send_empty, req.authors
     )
     mtoken = manage_token(request.app.state.settings, sub.token)
     return _page(request, "confirmed", sub=sub, token=mtoken)
@@ -254,6 +257,7 @@ async def manage(request: Request) -> HTMLResponse:
         split_items(str(form.get("organizations") or "")),
         bool(form.get("send_empty")),
         foryou=bool(form.get("foryou")),
+        authors=split_items(str(form.get("authors") or "")),
     )
     sub = request.app.state.ctx.digests.subscription(sub.token)
     return _page(request, "manage", sub=sub, token=token, saved=True)

@@ -1,0 +1,28 @@
+"""How author names compare: Unicode NFKC, whitespace collapsed, case folded."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+MAX_NAME = 200  # characters; a longer "name" is not one
+_SPACE = re.compile(r"\s+")
+
+
+def display(name: str) -> str:
+    """``name`` as shown and linked: NFKC, one space between words, no edge spaces."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", name or "")).strip()
+
+
+def key(name: str) -> str:
+    """What two spellings of one name share ("Yann  LeCun", "yann lecun", "Ｙann LeCun")."""
+    return display(name).casefold()
+
+
+def author_url(name: str) -> str:
+    return "/authors/" + quote(display(name), safe="")
+
+
+def author_feed_url(name: str, ext: str = "xml") -> str:
+    return f"/feeds/author/{quote(display(name), safe='')}.{ext}"
