@@ -61,6 +61,8 @@ def main() -> int:
         "PAPERWIRE_DIGEST_ENABLED": "false",
         "PAPERWIRE_EMBED_CONTEXTUAL": "false",
         "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",  # no catching up in the background
+        # sentence queries run to 1,000 characters; the API takes the Hub's 250 by default
+        "PAPERWIRE_API_MAX_QUERY": "1000",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "paperwire.cli", "serve", "--port", str(port), "--no-sync"],

@@ -204,10 +204,16 @@ def test_all_papers_by_cursor(api):
         assert r.status_code == 400 and needle in r.json()["error"]
 
 
-def test_search_limit_is_the_hubs(api):
+def test_search_limits_are_the_hubs(api):
     assert len(api.get("/api/papers/search", params={"q": "model", "limit": 120}).json()) == 120
     r = api.get("/api/papers/search", params={"q": "model", "limit": 121})
     assert r.status_code == 400 and "between 1 and 120" in r.json()["error"]
+    # q: at most 250 characters, as the Hub (the HTML search page takes a whole paragraph)
+    longest = ("model " * 50)[:250]
+    assert api.get("/api/papers/search", params={"q": longest}).status_code == 200
+    r = api.get("/api/papers/search", params={"q": longest + "s"})
+    assert r.status_code == 400 and r.json() == {"error": "q must be at most 250 characters long"}
+    assert api.get("/search", params={"q": longest + " and more words"}).status_code == 200
 
 
 def test_paper_page_answers_markdown_when_asked(api):

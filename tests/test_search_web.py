@@ -51,6 +51,8 @@ def test_api_search_shape_filters_and_errors(server):
         r = httpx.get(f"{server.url}/api/papers/search", params=params)
         assert r.status_code == 400 and r.json()["error"], params
     r = httpx.get(f"{server.url}/api/papers/search", params={"q": '"unbalanced ' + "y" * 3000})
+    assert r.status_code == 400 and "at most 250 characters" in r.json()["error"]  # the Hub's
+    r = httpx.get(f"{server.url}/api/papers/search", params={"q": '"unbalanced ' + "y" * 200})
     assert r.status_code == 200 and "X-Search-Notes" in r.headers
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     site_name: str = "paperwire"
     page_size: int = 50
+    # The longest ``q`` that /api/papers/search takes: the Hub's limit (HF parity); the search
+    # page and the CLI take longer text (a pasted paragraph keeps its 32 rarest words).
+    api_max_query: int = Field(default=250, ge=1, le=100_000)
     # Anonymous GET answers kept in memory per process (web/cache.py): seconds an entry
     # lives (0: off), how often writes of other processes are looked for, most MB held.
     page_cache_ttl: float = 30.0

@@ -105,7 +105,8 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
     responses={200: {"model": list[DailyItem], "description": "The papers, best first"},
                **errors(400)},
     openapi_extra={"parameters": [
-        query("q", {"type": "string"}, "words, \"a phrase\", prefix*, -excluded"),
+        query("q", {"type": "string", "maxLength": 250},
+              "words, \"a phrase\", prefix*, -excluded (250 characters, as the Hub)"),
         query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "results (50)"),
         query("offset", {"type": "integer", "minimum": 0, "maximum": 10_000}, "skip this many"),
         query("from", {"type": "string", "format": "date"}, "first day, YYYY-MM-DD"),
@@ -126,6 +127,9 @@ def api_search(request: Request) -> Response:
         filters = _filters(params)
         sort = _choice("sort", params.get("sort"), SORTS)
         mode = _choice("mode", params.get("mode"), MODES)
+        most = request.app.state.settings.api_max_query
+        if len(params.get("q") or "") > most:
+            raise BadParam(f"q must be at most {most} characters long")
     except BadParam as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     result = searcher(request).search(
