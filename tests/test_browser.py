@@ -513,6 +513,29 @@ def test_author_page_and_follow(browser, server):
     context.close()
 
 
+def test_papers_with_code(desktop):
+    """The day page's "with code only" toggle and the GitHub-stars sort."""
+    page = desktop.page
+    desktop.go(f"/papers/date/{LATEST}")
+    every = page.locator(".cards > .card").count()
+    badges = page.locator(".cards > .card .badge.code").count()
+    assert 0 < badges < every  # some papers of the day have code, some not
+    page.locator('.sort a:text("with code only")').click()
+    page.wait_for_url("**has_code=1**")
+    assert page.locator(".cards > .card").count() == badges
+    assert page.locator(".cards > .card .badge.code").count() == badges
+    page.locator('.sort a:text("GitHub stars")').click()
+    page.wait_for_url("**sort=stars**")
+    assert "has_code=1" in page.url  # the filter stays on
+    stars = [
+        int(t.strip("★ ").replace(",", ""))
+        for t in page.locator(".cards > .card .gh .stars").all_inner_texts()
+    ]
+    assert stars == sorted(stars, reverse=True) and len(stars) == badges
+    _shot(page, "has-code")
+    desktop.check()
+
+
 def _papers_by(name: str) -> int:
     """Papers by ``name`` in the files ``_seed`` imports."""
     files = [HF_DIR / f"{d}.json" for d in DAYS] + sorted(HF_DIR.glob("2026-08-*.json"))
@@ -527,7 +550,13 @@ def _papers_by(name: str) -> int:
 AUTHOR, AUTHOR_PATH = "Kaipeng Zhang", "/authors/Kaipeng%20Zhang"
 AUTHOR_PAPERS = _papers_by(AUTHOR) if HF_DIR.exists() else 0
 AUTHOR_PAPER = "2608.15659"  # one of his (the fifth of six authors)
-AXE_PAGES = ["/", f"/papers/{MATH_PAPER}", "/search?q=diffusion", AUTHOR_PATH]
+AXE_PAGES = [
+    "/",
+    f"/papers/{MATH_PAPER}",
+    "/search?q=diffusion",
+    AUTHOR_PATH,
+    f"/papers/date/{LATEST}?has_code=1&sort=stars",
+]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -72,13 +72,18 @@ def search(
     db: DbOption = None,
     limit: Annotated[int, typer.Option(help="Results to show (1-100).")] = 20,
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
-    sort: Annotated[str, typer.Option(help="relevance, trending, date or upvotes.")] = "relevance",
+    sort: Annotated[
+        str, typer.Option(help="relevance, trending, date, upvotes or stars (GitHub).")
+    ] = "relevance",
     mode: Annotated[str, typer.Option(help="hybrid, lexical or dense.")] = "hybrid",
     since: Annotated[str | None, typer.Option("--from", help="From day, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--to", help="To day, YYYY-MM-DD.")] = None,
     category: Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")] = None,
     org: Annotated[str | None, typer.Option(help="Organization name.")] = None,
     min_upvotes: Annotated[int, typer.Option(help="At least this many upvotes.")] = 0,
+    has_code: Annotated[
+        bool, typer.Option("--has-code", help="Only papers with a code repository.")
+    ] = False,
     author: Annotated[
         str | None,
         typer.Option(help="Papers with this author (alone: all of them, newest first)."),
@@ -116,7 +121,7 @@ def search(
         name = display(author or "") or None
         result = HybridSearcher(index, store).search(
             query,
-            Filters(start, end, category, org, min_upvotes, author=name),
+            Filters(start, end, category, org, min_upvotes, author=name, has_code=has_code),
             sort=sort,
             mode=mode,
             offset=(max(page, 1) - 1) * limit,

@@ -64,7 +64,8 @@ class Filters:
     min_upvotes: int = 0
 
     author: str | None = None  # papers with an author of this name (HybridSearcher: ``ids``)
-    ids: frozenset[int] | None = None  # only these papers (the author filter, resolved)
+    ids: frozenset[int] | None = None  # only these papers (author and code filters, resolved)
+    has_code: bool = False  # only papers with a code repository (HybridSearcher: ``ids``)
 
     @property
     def active(self) -> bool:
@@ -75,6 +76,7 @@ class Filters:
             or self.organization
             or self.min_upvotes > 0
             or self.author
+            or self.has_code
             or self.ids is not None
         )
 

@@ -225,12 +225,14 @@ class CommunityQueries(ContentQueries):
         return self.cards(ids)  # type: ignore[attr-defined]
 
     # -- trending over a period -------------------------------------------------------
-    def trending_in(self, start: date, end: date, *, offset: int = 0, limit: int = 50):
+    def trending_in(
+        self, start: date, end: date, *, offset: int = 0, limit: int = 50, has_code: bool = False
+    ):
         """Papers listed in [start, end] by the trending score, as of the end of ``end``
         (or now, if that is sooner): ``sort=trending`` with a date, week or month."""
         as_of = min(utcnow(), datetime.combine(end, time.max))
         window = max((as_of.date() - start).days, 0)
         # (a cross-mixin call into TrendingQueries: goes with the move to repositories)
         return self.trending(  # type: ignore[attr-defined]
-            now=as_of, window_days=window, offset=offset, limit=limit
+            now=as_of, window_days=window, offset=offset, limit=limit, has_code=has_code
         )

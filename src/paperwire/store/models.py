@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,10 +58,17 @@ class Paper(Base):
     modified_at: Mapped[datetime] = mapped_column(DateTime)
 
     # The search index followers read papers by modification time (migration 0008); a
-    # publication day's arXiv papers are read from the index alone (migration 0011).
+    # publication day's arXiv papers are read from the index alone (migration 0011); the
+    # papers with code, for the has_code search filter, from a partial index (0013).
     __table_args__ = (
         Index("ix_papers_modified", "modified_at", "id"),
         Index("ix_papers_published_arxiv", "published_on", "in_arxiv", "id"),
+        Index(
+            "ix_papers_has_code",
+            "id",
+            sqlite_where=text("github_repo IS NOT NULL"),
+            postgresql_where=text("github_repo IS NOT NULL"),
+        ),
     )
 
 

@@ -116,12 +116,21 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
 
     # -- curated lists ----------------------------------------------------------------
     def _curated(
-        self, start: date, end: date, submitter: str | None, organization: str | None
+        self,
+        start: date,
+        end: date,
+        submitter: str | None,
+        organization: str | None,
+        has_code: bool = False,
     ) -> Subquery:
         """First curated listing per paper in [start, end]."""
         first = select(Listing.paper_id, func.min(Listing.id).label("listing_id")).where(
             Listing.day >= start, Listing.day <= end, Listing.source.in_(CURATED_SOURCES)
         )
+        if has_code:
+            first = first.join(Paper, Paper.id == Listing.paper_id).where(
+                Paper.github_repo.is_not(None)
+            )
         if submitter:
             first = first.where(Listing.submitted_by == submitter)
         if organization:
@@ -138,12 +147,15 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
         sort: str = "upvotes",
         submitter: str | None = None,
         organization: str | None = None,
+        has_code: bool = False,
         offset: int = 0,
         limit: int | None = None,
     ) -> Page:
-        """Curated papers listed between ``start`` and ``end`` (inclusive), one card per paper."""
+        """Curated papers listed between ``start`` and ``end`` (inclusive), one card per paper;
+        ``has_code``: only those with a code repository.  ``sort``: upvotes, publishedAt or
+        stars (GitHub stars, papers without a repository last)."""
         end = end or start
-        first = self._curated(start, end, submitter, organization)
+        first = self._curated(start, end, submitter, organization, has_code)
         with Session(self.engine) as s:
             total = s.scalar(select(func.count()).select_from(first)) or 0
             org = aliased(Organization)
@@ -153,7 +165,13 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
                 .join(Listing, Listing.id == first.c.listing_id)
                 .outerjoin(org, org.id == Listing.organization_id)
             )
-            if sort == "publishedAt":
+            if sort == "stars":
+                q = q.order_by(
+                    Paper.github_stars.desc().nulls_last(),
+                    upvotes_expr().desc(),
+                    Paper.arxiv_id,
+                )
+            elif sort == "publishedAt":
                 q = q.order_by(
                     Listing.day.desc(),
                     Listing.submitted_at.desc().nulls_last(),
@@ -354,6 +372,24 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
                     upvotes=p.hf_upvotes or 0,
                 )
             )
+        return out
+
+    def code_paper_ids(self) -> frozenset[int]:
+        """Store ids of the papers with a code repository (read from a partial index)."""
+        with Session(self.engine) as s:
+            return frozenset(s.scalars(select(Paper.id).where(Paper.github_repo.is_not(None))))
+
+    def github_stars(self, ids: list[int]) -> dict[int, int]:
+        """GitHub stars of these papers (those without a repository are left out)."""
+        out: dict[int, int] = {}
+        with Session(self.engine) as s:
+            for i in range(0, len(ids), 900):
+                rows = s.execute(
+                    select(Paper.id, Paper.github_stars).where(
+                        Paper.id.in_(ids[i : i + 900]), Paper.github_repo.is_not(None)
+                    )
+                )
+                out.update((pid, int(n or 0)) for pid, n in rows)
         return out
 
     def paper_id(self, arxiv_id: str) -> int | None:

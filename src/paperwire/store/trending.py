@@ -54,8 +54,10 @@ class TrendingQueries:
         window_days: int = WINDOW_DAYS,
         offset: int = 0,
         limit: int = 50,
+        has_code: bool = False,
     ) -> TrendingList:
-        """Curated papers first listed in the window before ``now``, by trending score."""
+        """Curated papers first listed in the window before ``now``, by trending score
+        (``has_code``: only those with a code repository)."""
         as_of = self.trending_as_of(now)
         start = (as_of - timedelta(days=window_days)).date()
         with Session(self.engine) as s:
@@ -67,12 +69,15 @@ class TrendingQueries:
                 .group_by(Listing.paper_id)
                 .subquery()
             )
-            rows = s.execute(
+            q = (
                 select(Paper, Listing, Organization)
                 .join(first, first.c.paper_id == Paper.id)
                 .join(Listing, Listing.id == first.c.listing_id)
                 .outerjoin(Organization, Organization.id == Listing.organization_id)
-            ).all()
+            )
+            if has_code:
+                q = q.where(Paper.github_repo.is_not(None))
+            rows = s.execute(q).all()
             extra = local_votes(s, [p.id for p, _, _ in rows])
             scored = []
             for paper, listing, org in rows:

@@ -24,7 +24,7 @@ from paperwire.web.search_routes import related_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
-API_SORTS = {"publishedAt": "publishedAt", "trending": "upvotes"}
+API_SORTS = {"publishedAt": "publishedAt", "trending": "upvotes", "stars": "stars"}
 MAX_LIMIT = 100
 LIST_LIMIT = 120  # /api/papers, as the Hub caps its lists (search: hybrid.MAX_LIMIT)
 
@@ -89,8 +89,13 @@ STRING = {"type": "string"}
             query("submitter", STRING, "HF username of the submitter"),
             query(
                 "sort",
-                {"type": "string", "enum": ["publishedAt", "trending"]},
-                "publishedAt (default) or trending",
+                {"type": "string", "enum": ["publishedAt", "trending", "stars"]},
+                "publishedAt (default), trending or stars (GitHub stars)",
+            ),
+            query(
+                "has_code",
+                {"type": "string", "enum": ["0", "1"]},
+                "1: only papers with a code repository",
             ),
             query(
                 "p", {"type": "integer", "minimum": 0, "maximum": MAX_PAGE}, "page number, 0-based"
@@ -113,7 +118,10 @@ def daily_papers(request: Request) -> Any:
     try:
         sort_key = API_SORTS.get(sort or "publishedAt")
         if sort_key is None:
-            raise ApiError(f"sort must be publishedAt or trending, got {sort!r}")
+            raise ApiError(f"sort must be publishedAt, trending or stars, got {sort!r}")
+        has_code = params.get("has_code") or "0"
+        if has_code not in ("0", "1"):
+            raise ApiError(f"has_code must be 0 or 1, got {has_code!r}")
         page = _int("p", p, 0, 0, MAX_PAGE)
         size = _int("limit", limit, 50, 1, MAX_LIMIT)
         span = _range(date, week, month, submitter, store)
@@ -122,10 +130,11 @@ def daily_papers(request: Request) -> Any:
     if span is None:
         return []
     if sort == "trending" and not submitter:  # the documented score (docs/ranking.md)
+        code = has_code == "1"
         ranked = (
-            store.trending_in(span[0], span[1], offset=page * size, limit=size)
+            store.trending_in(span[0], span[1], offset=page * size, limit=size, has_code=code)
             if date or week or month
-            else store.trending(offset=page * size, limit=size)
+            else store.trending(offset=page * size, limit=size, has_code=code)
         )
         return JSONResponse([daily_item(item.paper) for item in ranked.items])
     result = store.listed(
@@ -133,6 +142,7 @@ def daily_papers(request: Request) -> Any:
         span[1],
         sort=sort_key,
         submitter=submitter or None,
+        has_code=has_code == "1",
         offset=page * size,
         limit=size,
     )

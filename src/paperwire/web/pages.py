@@ -22,7 +22,7 @@ from paperwire.ui.templating import PageError, day_url, render
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SORTS = ("upvotes", "trending", "publishedAt")
+PAGE_SORTS = ("upvotes", "trending", "publishedAt", "stars")
 TABS = ("papers", "arxiv")
 
 
@@ -51,17 +51,32 @@ def _sort(sort: str | None, period: Period | None = None) -> str:
         return "upvotes"
     if sort not in PAGE_SORTS:
         back = [("Sorted by upvotes", period.url)] if period else []
-        raise PageError(400, f"unknown sort {sort!r}: use upvotes, trending or publishedAt", back)
+        raise PageError(
+            400, f"unknown sort {sort!r}: use upvotes, trending, publishedAt or stars", back
+        )
     return sort
 
 
-def _curated_page(store: Store, start: date, end: date, sort: str, page_no: int, size: int):
+def has_code_flag(value: str | None) -> bool:
+    """``has_code=1`` (or true/yes/on): only papers with a code repository."""
+    if value in (None, "", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise PageError(400, f"has_code is 1 or 0, got {value!r}")
+
+
+def _curated_page(
+    store: Store, start: date, end: date, sort: str, page_no: int, size: int, has_code: bool
+):
     """One page of the curated papers listed in [start, end]; ``trending`` is the documented
     score (docs/ranking.md) as of the end of the period, the same as the API's."""
     if sort != "trending":
-        return store.listed(start, end, sort=sort, offset=page_no * size, limit=size)
-    ranked = store.trending_in(start, end, offset=page_no * size, limit=size)
-    total = store.listed(start, end, limit=0).total
+        return store.listed(
+            start, end, sort=sort, has_code=has_code, offset=page_no * size, limit=size
+        )
+    ranked = store.trending_in(start, end, offset=page_no * size, limit=size, has_code=has_code)
+    total = store.listed(start, end, has_code=has_code, limit=0).total
     return Page([item.paper for item in ranked.items], total, page_no * size, size)
 
 
@@ -95,6 +110,7 @@ def _render_day(
         raise PageError(400, f"unknown tab {tab!r}: use papers or arxiv", [("Papers", period.url)])
     page_no = page_number(p)
     size = request.app.state.settings.page_size
+    has_code = has_code_flag(request.query_params.get("has_code"))
     prev_day, next_day = store.neighbour_days(day)
     categories = store.arxiv_categories_on(day)
     arxiv_total = store.arxiv_published(day, None, limit=0).total if categories else 0
@@ -102,8 +118,8 @@ def _render_day(
         page = store.arxiv_published(day, category or None, offset=page_no * size, limit=size)
         curated_total = store.listed(day, limit=0).total
     else:
-        page = _curated_page(store, day, day, sort_key, page_no, size)
-        curated_total = page.total
+        page = _curated_page(store, day, day, sort_key, page_no, size, has_code)
+        curated_total = store.listed(day, limit=0).total if has_code else page.total
     return render(
         request,
         "day.html",
@@ -112,6 +128,7 @@ def _render_day(
         page=page,
         page_no=page_no,
         sort=sort_key,
+        has_code=has_code,
         tab=tab,
         category=category or "",
         categories=categories,
@@ -155,7 +172,8 @@ def _render_range(request: Request, period: Period, sort: str | None, p: str | N
     sort_key = _sort(sort, period)
     page_no = page_number(p)
     size = request.app.state.settings.page_size
-    page = _curated_page(store, period.start, period.end, sort_key, page_no, size)
+    has_code = has_code_flag(request.query_params.get("has_code"))
+    page = _curated_page(store, period.start, period.end, sort_key, page_no, size, has_code)
     days = store.day_counts(period.start, period.end)
     earlier = store.neighbour_days(period.start)[0]
     later = store.neighbour_days(period.end)[1]
@@ -168,6 +186,7 @@ def _render_range(request: Request, period: Period, sort: str | None, p: str | N
         page=page,
         page_no=page_no,
         sort=sort_key,
+        has_code=has_code,
         days=days,
         earlier=earlier,
         later=later,

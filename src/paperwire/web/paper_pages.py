@@ -16,7 +16,7 @@ from paperwire.store.views import PaperView
 from paperwire.ui.hf_shapes import paper_markdown, wants_markdown
 from paperwire.ui.templating import PageError, paper_url, render
 from paperwire.web.pages import page_number
-from paperwire.web.search_routes import related_papers
+from paperwire.web.search_routes import RELATED_SORTS, related_papers
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,6 +67,9 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         out = _markdown(request, found)
         out.headers["Vary"] = "Accept"
         return out
+    related_sort = request.query_params.get("related") or "relevance"
+    if related_sort not in RELATED_SORTS:
+        raise PageError(400, f"related is one of {', '.join(RELATED_SORTS)}, got {related_sort!r}")
     days = sorted({lst.day for lst in found.listings if lst.source in ("hf", "community")})
     out = render(
         request,
@@ -75,7 +78,8 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         paper=found,
         days=days,
         **paper_extras(request, found.arxiv_id),
-        related=related_papers(request, found.arxiv_id),
+        related=related_papers(request, found.arxiv_id, sort=related_sort),
+        related_sort=related_sort,
     )
     out.headers["Vary"] = "Accept"
     return out

@@ -8,7 +8,7 @@ upvotes; ``p`` is the page.  Bad input always gets a helpful answer, never a 500
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -36,12 +36,23 @@ def searcher(request: Request) -> HybridSearcher:
     return request.app.state.ctx.searcher()
 
 
-def related_papers(request: Request, arxiv_id: str, k: int = 5) -> list[PaperView]:
-    """Top ``k`` nearest papers for the paper page and ``/api/papers/{id}``; [] if unknown."""
+RELATED_SORTS = ("relevance", "date", "upvotes")
+
+
+def related_papers(
+    request: Request, arxiv_id: str, k: int = 5, sort: str = "relevance"
+) -> list[PaperView]:
+    """Top ``k`` nearest papers for the paper page and ``/api/papers/{id}``, nearest first or
+    sorted by ``date`` (newest first) or ``upvotes``; [] if unknown."""
     try:
-        return searcher(request).related(arxiv_id, k)
+        found = searcher(request).related(arxiv_id, k)
     except Exception:  # related papers are an extra: never break the paper page
         return []
+    if sort == "date":
+        found.sort(key=lambda p: p.published_at or datetime.min, reverse=True)
+    elif sort == "upvotes":
+        found.sort(key=lambda p: p.upvotes, reverse=True)
+    return found
 
 
 def _date(name: str, value: str | None) -> date | None:
@@ -76,7 +87,16 @@ def _filters(params) -> Filters:
         organization=(params.get("org") or "").strip() or None,
         min_upvotes=_int("min_upvotes", params.get("min_upvotes"), 0, 0, 10**9),
         author=_author(params.get("author")),
+        has_code=_flag("has_code", params.get("has_code")),
     )
+
+
+def _flag(name: str, value: str | None) -> bool:
+    if value in (None, "", "0"):
+        return False
+    if value == "1":
+        return True
+    raise BadParam(f"{name} must be 0 or 1, got {value!r}")
 
 
 def _author(value: str | None) -> str | None:
@@ -100,8 +120,8 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
     summary="Search papers",
     description="Hybrid (BM25 + embedding) search; the items have the shape of "
     "`/api/daily_papers`, as `huggingface_hub.HfApi.list_papers(query=...)` reads them. "
-    "Optional filters: from, to, category, org, min_upvotes, author; sort: relevance, trending, "
-    "date, upvotes; offset; mode: hybrid, lexical, dense.",
+    "Optional filters: from, to, category, org, min_upvotes, author, has_code; sort: relevance, "
+    "trending, date, upvotes, stars; offset; mode: hybrid, lexical, dense.",
     responses={200: {"model": list[DailyItem], "description": "The papers, best first"},
                **errors(400)},
     openapi_extra={"parameters": [
@@ -115,6 +135,7 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
         query("org", {"type": "string"}, "organization name"),
         query("min_upvotes", {"type": "integer", "minimum": 0}, "at least this many upvotes"),
         query("author", {"type": "string", "maxLength": MAX_NAME}, "an author's name"),
+        query("has_code", {"type": "string", "enum": ["0", "1"]}, "1: papers with code only"),
         query("sort", {"type": "string", "enum": list(SORTS)}, "relevance (default)"),
         query("mode", {"type": "string", "enum": list(MODES)}, "hybrid (default)"),
     ]},
@@ -186,6 +207,7 @@ def search_page(request: Request) -> HTMLResponse:
         "org": params.get("org"),
         "min_upvotes": params.get("min_upvotes"),
         "author": params.get("author"),
+        "has_code": params.get("has_code"),
     }
     return render(
         request,
