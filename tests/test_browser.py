@@ -536,6 +536,28 @@ def test_papers_with_code(desktop):
     desktop.check()
 
 
+def test_trend_chart_reads_in_dark_mode(browser, server):
+    """The search page's papers-per-month chart: SVG bars without script, a table behind a
+    disclosure, readable with the dark colour scheme."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    w = Watched(context.new_page(), server)
+    page = w.page
+    w.go("/search?q=diffusion")
+    fig = page.locator("figure.trend")
+    assert fig.is_visible()
+    bars = fig.locator("svg rect").count()
+    assert bars > 0
+    color = fig.locator("svg").evaluate("el => getComputedStyle(el).color")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert color != background  # the bars stand out from the dark page
+    fig.locator("summary").click()
+    assert fig.locator("table tbody tr").count() == bars  # one row per month with papers
+    fig.scroll_into_view_if_needed()
+    _shot(page, "trend-dark")
+    w.check()
+    context.close()
+
+
 def _papers_by(name: str) -> int:
     """Papers by ``name`` in the files ``_seed`` imports."""
     files = [HF_DIR / f"{d}.json" for d in DAYS] + sorted(HF_DIR.glob("2026-08-*.json"))
@@ -556,6 +578,7 @@ AXE_PAGES = [
     "/search?q=diffusion",
     AUTHOR_PATH,
     f"/papers/date/{LATEST}?has_code=1&sort=stars",
+    "/organizations/google",
 ]
 
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from paperwire.authors.names import display, key
 from paperwire.authors.repository import AuthoredPaper, AuthorRepository
+from paperwire.core.trend import MonthCount, count_by_month, months_until
 
 SORTS = ("date", "upvotes")
 COAUTHORS = 12  # co-authors shown on a page
@@ -37,6 +38,7 @@ class Author:
     organizations: list[tuple[str, str, int]] = field(default_factory=list)
     first: date | None = None
     last: date | None = None
+    trend: list[MonthCount] = field(default_factory=list)  # papers per month (all of them)
 
     @property
     def ids(self) -> list[int]:
@@ -65,9 +67,11 @@ class AuthorLookup:
         start: date | None = None,
         end: date | None = None,
         details: bool = True,
+        until: date | None = None,
     ) -> Author | None:
-        """None when no paper has this author; ``details`` adds co-authors and organizations."""
-        every = self.papers_of(name, votes=sort == "upvotes")
+        """None when no paper has this author; ``details`` adds co-authors, organizations and
+        papers per month over the five years up to ``until`` (default: the newest paper)."""
+        every = self.papers_of(name)
         if not every:
             return None
         want = key(name)
@@ -106,4 +110,7 @@ class AuthorLookup:
                 ranked = [t for t in ranked if t[1] > 1]
             out.coauthors = [(shown[k], n) for k, n in ranked[:COAUTHORS]]
             out.organizations = self.repo.organizations([p.id for p in every])
+            end = until or out.last
+            if end:
+                out.trend = count_by_month(((p.day, p.upvotes) for p in every), months_until(end))
         return out

@@ -19,6 +19,7 @@ import numpy as np
 
 from paperwire.authors.lookup import AuthorLookup
 from paperwire.authors.repository import AuthorRepository
+from paperwire.core.trend import MONTHS, MonthCount, months_until
 from paperwire.ranking import TrendingInputs
 from paperwire.ranking import trending_score as ranking_trending_score
 from paperwire.search.lexical import Filters
@@ -202,11 +203,7 @@ class HybridSearcher:
         dense: list[tuple[int, float]] = []
         neighbours = None
         if (filters.author or filters.has_code) and filters.ids is None:
-            ids = self.authored(filters.author) if filters.author else None
-            if filters.has_code:
-                code = self.store.code_paper_ids()
-                ids = code if ids is None else ids & code
-            filters = replace(filters, ids=ids)
+            filters = self._resolved(filters)
         if mode in ("hybrid", "dense"):  # on another thread while the lexical search runs
             neighbours = later(self.neighbours, q.dense_text, filters, DENSE_POOL)
         if mode in ("hybrid", "lexical"):
@@ -227,10 +224,29 @@ class HybridSearcher:
             return lexical, notes
         return combine_tiers(lexical, dense, *cosines), notes
 
+    def trend(
+        self, text: str | None, filters: Filters = Filters(), months: int = MONTHS
+    ) -> list[MonthCount]:
+        """Papers with every word of the query, and their upvotes, per month over the
+        ``months`` months up to the newest paper's month (the charts of docs/trends.md)."""
+        q = parse(text)
+        if (filters.author or filters.has_code) and filters.ids is None:
+            filters = self._resolved(filters)
+        last = self.store.latest_day_of_any() or date.today()
+        return self.index.lexical.month_counts(q, filters, months_until(last, months))
+
     def authored(self, name: str) -> frozenset[int]:
         """Store ids of the papers with an author of this name (``authors/lookup.py``)."""
         lookup = AuthorLookup(self.index.lexical, AuthorRepository(self.store.engine))
         return frozenset(p.id for p in lookup.papers_of(name, votes=False))
+
+    def _resolved(self, filters: Filters) -> Filters:
+        """The author and code filters as the store ids they allow (both sides filter by id)."""
+        ids = self.authored(filters.author) if filters.author else None
+        if filters.has_code:
+            code = self.store.code_paper_ids()
+            ids = code if ids is None else ids & code
+        return replace(filters, ids=ids)
 
     def query_vectors(self, text: str) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The query's static vector and its contextual one (None while no paper has one)."""

@@ -99,6 +99,22 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
         with Session(self.engine) as s:
             return s.scalar(select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True)))
 
+    def latest_day_of_any(self) -> date | None:
+        """The newest curated listing day or arXiv publication day (where trend charts end)."""
+        days = [d for d in (self.latest_day(), self.latest_published_day()) if d]
+        return max(days) if days else None
+
+    def organization_days(self, name: str) -> list[tuple[date, int]]:
+        """``(first listing day, HF upvotes)`` of each curated paper of this organization."""
+        first = self._curated(date.min, date.max, None, name)
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(Listing.day, Paper.hf_upvotes)
+                .join(first, first.c.listing_id == Listing.id)
+                .join(Paper, Paper.id == Listing.paper_id)
+            )
+            return [(d, int(u or 0)) for d, u in rows]
+
     def day_counts(self, start: date, end: date) -> list[tuple[date, int]]:
         """Days in [start, end] that have curated papers, with how many, earliest first."""
         with Session(self.engine) as s:

@@ -35,6 +35,7 @@ from paperwire.web import (
     paper_pages,
     search_routes,
     subscribe,
+    trends,
 )
 from paperwire.web import cache as page_cache
 from paperwire.web.foryou import is_saved_global
@@ -68,6 +69,7 @@ EXTRA_ROUTERS.append(sync_router)  # /sync and /api/sync: the sync status
 EXTRA_ROUTERS.append(foryou_router)  # /for-you, /me/library, not interested
 EXTRA_ROUTERS.append(browse.router)  # /papers/jump (calendar) and /search/suggest (htmx)
 EXTRA_ROUTERS.append(authors.router)  # /authors/{name}, its feeds, /api/authors/{name}
+EXTRA_ROUTERS.append(trends.router)  # /api/trend: papers per month
 
 
 class SecurityHeaders:

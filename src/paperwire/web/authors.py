@@ -75,7 +75,8 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
         sort, start, end = _params(request)
     except _Bad as exc:
         raise PageError(400, str(exc), [("Latest papers", "/")]) from None
-    author = _lookup(request).author(name, sort=sort, start=start, end=end)
+    last = request.app.state.store.latest_day_of_any()
+    author = _lookup(request).author(name, sort=sort, start=start, end=end, until=last)
     if author is None:
         raise PageError(
             404,

@@ -17,6 +17,7 @@ from paperwire.ui.hf_shapes import paper_markdown, wants_markdown
 from paperwire.ui.templating import PageError, paper_url, render
 from paperwire.web.pages import page_number
 from paperwire.web.search_routes import RELATED_SORTS, related_papers
+from paperwire.web.trends import organization_trend
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,6 +105,7 @@ def organization_page(request: Request, name: str, p: str | None = None) -> HTML
         title=f"{org.display_name} · {request.app.state.settings.site_name}",
         org=org,
         page=page,
+        trend=organization_trend(request, name) if page_no == 0 else [],
         page_no=page_no,
         **org_extras(request, name),
     )

@@ -64,7 +64,7 @@ def _date(name: str, value: str | None) -> date | None:
         raise BadParam(f"{name} must be a date like 2026-08-20, got {value!r}") from None
 
 
-def _int(name: str, value: str | None, default: int, low: int, high: int) -> int:
+def int_param(name: str, value: str | None, default: int, low: int, high: int) -> int:
     if value in (None, ""):
         return default
     try:
@@ -76,7 +76,7 @@ def _int(name: str, value: str | None, default: int, low: int, high: int) -> int
     return n
 
 
-def _filters(params) -> Filters:
+def search_filters(params) -> Filters:
     start, end = _date("from", params.get("from")), _date("to", params.get("to"))
     if start and end and start > end:
         raise BadParam("'from' is after 'to': swap the dates")
@@ -85,7 +85,7 @@ def _filters(params) -> Filters:
         end=end,
         category=(params.get("category") or "").strip() or None,
         organization=(params.get("org") or "").strip() or None,
-        min_upvotes=_int("min_upvotes", params.get("min_upvotes"), 0, 0, 10**9),
+        min_upvotes=int_param("min_upvotes", params.get("min_upvotes"), 0, 0, 10**9),
         author=_author(params.get("author")),
         has_code=_flag("has_code", params.get("has_code")),
     )
@@ -143,9 +143,9 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
 def api_search(request: Request) -> Response:
     params = request.query_params
     try:
-        limit = _int("limit", params.get("limit"), API_DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int("offset", params.get("offset"), 0, 0, 10_000)
-        filters = _filters(params)
+        limit = int_param("limit", params.get("limit"), API_DEFAULT_LIMIT, 1, MAX_LIMIT)
+        offset = int_param("offset", params.get("offset"), 0, 0, 10_000)
+        filters = search_filters(params)
         sort = _choice("sort", params.get("sort"), SORTS)
         mode = _choice("mode", params.get("mode"), MODES)
         most = request.app.state.settings.api_max_query
@@ -188,15 +188,18 @@ def search_page(request: Request) -> HTMLResponse:
     error, result = None, None
     page_no = 0
     try:
-        filters = _filters(params)
+        filters = search_filters(params)
         sort = _choice("sort", params.get("sort"), SORTS)
-        page_no = _int("p", params.get("p"), 0, 0, 500)
+        page_no = int_param("p", params.get("p"), 0, 0, 500)
     except BadParam as exc:
         error, filters, sort = str(exc), Filters(), "relevance"
+    trend = []
     if error is None:
         result = searcher(request).search(
             q, filters, sort=sort, offset=page_no * PAGE_SIZE, limit=PAGE_SIZE
         )
+        if not result.query.empty and page_no == 0:
+            trend = searcher(request).trend(q, filters)
     env = request.app.state.jinja
     env.filters.setdefault("highlight", highlight)
     keep = {
@@ -222,4 +225,5 @@ def search_page(request: Request) -> HTMLResponse:
         page_no=page_no,
         params=keep,
         terms=result.query.terms if result else [],
+        trend=trend,
     )
