@@ -38,6 +38,7 @@ DAYS = [f"2024-10-{d:02d}" for d in (7, 8, 9, 10, 11, 14, 15, 16, 17, 18)]
 MATH_PAPER, MATH_DAY = "2410.04717", "2024-10-09"  # its abstract has $textbf{...}$
 LATEST = "2026-08-21"
 USER, PASSWORD = "reader", "correct horse battery staple"
+ADMIN = "keeper"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -100,6 +101,8 @@ def _seed(env: dict[str, str]) -> None:
         # Hostile text on the day before the latest: markup and math in a title and abstract.
         store.import_records([hostile_record(__import__("datetime").date(2026, 8, 20))])
         store.create_user(USER, hash_password(PASSWORD, "CHEAPEST"), fullname="A Reader")
+        store.create_user(ADMIN, hash_password(PASSWORD, "CHEAPEST"))
+        store.set_admin(ADMIN)
     finally:
         store.close()
 
@@ -554,6 +557,34 @@ def test_trend_chart_reads_in_dark_mode(browser, server):
     assert fig.locator("table tbody tr").count() == bars  # one row per month with papers
     fig.scroll_into_view_if_needed()
     _shot(page, "trend-dark")
+    w.check()
+    context.close()
+
+
+def test_status_page_for_administrators(browser, server):
+    """/status: the index's counts and freshness and the sync runs, for an administrator;
+    axe-core finds nothing serious there either."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    w = Watched(context.new_page(), server)
+    page = w.page
+    w.go("/status")
+    page.wait_for_url(re.compile(r"/login\?next=/status"))
+    page.fill("#username", ADMIN)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/status")
+    assert page.locator("main h1").inner_text() == "Status"
+    rows = page.locator("#index-h + table tbody tr")
+    assert rows.count() == 7
+    papers = int(rows.nth(0).locator("td").inner_text().replace(",", ""))
+    assert papers > 500  # the seeded days (about 550 papers)
+    assert page.locator("#freshness").inner_text() != ""
+    assert page.locator('#sources-h + table th[scope="row"]').count() >= 3
+    _shot(page, "status")
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
     w.check()
     context.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -87,6 +88,42 @@ def test_hf_sync_imports_exactly_the_files_and_rerun_is_a_no_op(store, live):
     assert resumed.batches == live.hf_refresh_days and resumed.summary.new == 0
     runs = state.runs("hf")
     assert [r.status for r in runs] == ["nothing_new", "nothing_new", "ok"]
+
+
+def test_sync_progress_bar_and_lines(store, live):
+    """#17: a Rich bar per source with rate and ETA in a terminal, a line per batch else."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from paperwire.progress import SyncProgress
+
+    screen = StringIO()
+    term = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    with SyncProgress(term, live=True) as shown:
+        (res,) = run_sync(store, live, ["hf"], SyncOptions(since=AUG1, until=AUG21), on_batch=shown)
+    assert res.status == "ok"
+    out = screen.getvalue()
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out).replace("\r", "\n")
+    last = [ln for ln in plain.splitlines() if ln.strip()][-1]
+    assert "hf" in last and "21/21" in last and "days" in last and "ETA" in last
+    assert f"{res.summary.new:,} new" in last
+    log = StringIO()
+    with SyncProgress(Console(file=log, width=200), live=False) as shown:
+        (again,) = run_sync(
+            store,
+            live,
+            ["hf"],
+            SyncOptions(since=AUG1, until=date(2026, 8, 3), restart=True),
+            on_batch=shown,
+        )
+    lines = log.getvalue().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [
+        "hf 2026-08-01 (1/3 days)",
+        "hf 2026-08-02 (2/3 days)",
+        "hf 2026-08-03 (3/3 days)",
+    ]
+    assert all("0 new" in ln and "rejected" in ln for ln in lines)
 
 
 def test_hf_truncated_day_keeps_what_was_committed(store, live, replay):

@@ -213,6 +213,7 @@ def sync(
     import logging
 
     from paperwire.context import open_store
+    from paperwire.progress import SyncProgress
     from paperwire.sync.cli_view import print_results, print_status
     from paperwire.sync.runner import SyncOptions, run_sync, split_list
     from paperwire.sync.sources import REGISTRY
@@ -251,23 +252,13 @@ def sync(
         if status:
             print_status(console, store, settings)
             return
-        results = run_sync(store, settings, sources, opts, on_batch=_batch_printer())
+        with SyncProgress(err) as shown:
+            results = run_sync(store, settings, sources, opts, on_batch=shown)
     finally:
         store.close()
     print_results(console, err, results)
     if any(r.status in ("error", "locked") for r in results):
         raise typer.Exit(1)
-
-
-def _batch_printer():
-    def show(batch, summary) -> None:
-        err.print(
-            f"{batch.key} {batch.label}: {summary.new} new, {summary.updated} updated, "
-            f"{summary.unchanged} unchanged, {summary.rejected} rejected",
-            highlight=False,
-        )
-
-    return show
 
 
 @app.command()

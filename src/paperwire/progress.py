@@ -14,8 +14,10 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
 
@@ -61,6 +63,65 @@ def progress(
         MofNCompleteColumn(),
         _RateColumn(""),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     ]
     with Progress(*columns, console=console, transient=False) as bar:
         yield _BarReporter(bar, bar.add_task(label, total=total))
+
+
+class SyncProgress:
+    """``paperwire sync``'s progress: in a terminal a Rich bar per source (days for HF,
+    records for arXiv and OAI-PMH) with its rate and ETA when the source says how much there
+    is; otherwise one log line per batch, as before."""
+
+    def __init__(self, console: Console | None = None, live: bool | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.live = self.console.is_terminal and sys.stderr.isatty() if live is None else live
+        self.bar: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+        self.sums: dict[str, list[int]] = {}  # new, updated, unchanged, rejected per source
+
+    def __enter__(self) -> SyncProgress:
+        if self.live:
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[unit]}"),
+                _RateColumn(""),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[counts]}"),
+                console=self.console,
+            )
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, batch, summary) -> None:
+        counts = (
+            f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.rejected} rejected"
+        )
+        if self.bar is None:
+            where = f" ({batch.done:,}/{batch.total:,} {batch.unit})" if batch.total else ""
+            self.console.print(f"{batch.key} {batch.label}{where}: {counts}", highlight=False)
+            return
+        task = self.tasks.get(batch.key)
+        if task is None:
+            task = self.tasks[batch.key] = self.bar.add_task(
+                batch.key, total=batch.total, unit=batch.unit, counts=""
+            )
+        totals = self.sums.setdefault(batch.key, [0, 0, 0, 0])
+        for i, n in enumerate((summary.new, summary.updated, summary.unchanged, summary.rejected)):
+            totals[i] += n
+        shown = f"{totals[0]:,} new, {totals[1]:,} updated, {totals[3]:,} rejected"
+        if batch.done is not None:
+            self.bar.update(task, completed=batch.done, total=batch.total or None, counts=shown)
+        else:
+            self.bar.update(task, advance=len(batch.records), counts=shown)

@@ -34,6 +34,11 @@ class Batch:
     watermark: dict[str, Any]
     key: str  # the sync_state row the watermark belongs to
     label: str = ""
+    # How far the source is after this batch, in its own unit (days for HF, records for
+    # arXiv and OAI-PMH), and its whole size when the source says: the progress bar's ETA.
+    done: int | None = None
+    total: int | None = None
+    unit: str = "records"
 
 
 @dataclass
@@ -118,9 +123,11 @@ def hf_batches(
     else:
         start = until - timedelta(days=max(refresh_days, 1) - 1)
     day = start
+    days = max((until - start).days + 1, 0)
     while day <= until:
         mark = max(day, last) if last else day
-        yield Batch(client.day(day), {"day": mark.isoformat()}, "hf", str(day))
+        done = (day - start).days + 1
+        yield Batch(client.day(day), {"day": mark.isoformat()}, "hf", str(day), done, days, "days")
         day += timedelta(days=1)
 
 
@@ -154,7 +161,14 @@ def arxiv_batches(
     ):
         offset = feed.start + len(feed.entries)
         mark = {"categories": cats, "window": window, "start": offset}
-        yield Batch(feed.entries, mark, "arxiv", f"{window[0]}..{window[1]} @{feed.start}")
+        yield Batch(
+            feed.entries,
+            mark,
+            "arxiv",
+            f"{window[0]}..{window[1]} @{feed.start}",
+            offset,
+            feed.total,
+        )
     done_mark = {"categories": cats, "done_until": window[1], "last_window": window}
     yield Batch([], done_mark, "arxiv", "done")
 
@@ -203,7 +217,15 @@ def oai_batches(
                 for r in page.records
                 if keep is None or isinstance(r, RecordError) or keep in r.categories
             ]
-            yield Batch(records, {**base, "token": page.token}, key, f"{category} page")
+            done = (page.cursor or 0) + len(page.records) if page.complete_size else None
+            yield Batch(
+                records,
+                {**base, "token": page.token},
+                key,
+                f"{category} page",
+                done,
+                page.complete_size,
+            )
         done_until = until or newest
         yield Batch([], {"done_until": done_until.isoformat() if done_until else None}, key, "done")
 

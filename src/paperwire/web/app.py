@@ -40,6 +40,7 @@ from paperwire.web import (
 from paperwire.web import cache as page_cache
 from paperwire.web.foryou import is_saved_global
 from paperwire.web.foryou import router as foryou_router
+from paperwire.web.status_page import router as status_router
 from paperwire.web.sync_page import router as sync_router
 
 STATIC = Path(__file__).parent / "static"
@@ -70,6 +71,7 @@ EXTRA_ROUTERS.append(foryou_router)  # /for-you, /me/library, not interested
 EXTRA_ROUTERS.append(browse.router)  # /papers/jump (calendar) and /search/suggest (htmx)
 EXTRA_ROUTERS.append(authors.router)  # /authors/{name}, its feeds, /api/authors/{name}
 EXTRA_ROUTERS.append(trends.router)  # /api/trend: papers per month
+EXTRA_ROUTERS.append(status_router)  # /status, /api/status (administrators)
 
 
 class SecurityHeaders:
