@@ -589,6 +589,55 @@ def test_status_page_for_administrators(browser, server):
     context.close()
 
 
+def test_collection_flow(browser, server):
+    """Make a public collection, add two papers from the day's cards, move one up, annotate
+    it, then read it signed out; axe-core on the owner's page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    w = Watched(context.new_page(), server)
+    page = w.page
+    w.go("/login?next=/collections")
+    page.fill("#username", USER)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/collections")
+    page.fill("form.collection-form input[name=name]", "Reading group")
+    page.check("form.collection-form input[name=public]")
+    page.locator("form.collection-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/collections/\d+$"))
+    here = urlsplit(page.url).path
+    w.go(f"/papers/date/{LATEST}")
+    titles = page.locator(".cards > .card .title a").all_inner_texts()[:2]
+    for i in (0, 1):
+        page.locator(".cards > .card").nth(i).locator("form.collect button").click()
+        page.wait_for_url(f"**/papers/date/{LATEST}")
+    w.go(here)
+    shown = page.locator(".collection-item .title a").all_inner_texts()
+    assert [t.strip() for t in shown] == [t.strip() for t in titles]
+    page.locator(".collection-item").nth(1).locator('button:text("Up")').click()
+    page.wait_for_url(f"**{here}**")
+    items = page.locator(".collection-item")
+    assert items.nth(0).locator(".title a").inner_text().strip() == titles[1].strip()
+    items.nth(0).locator("input[name=note]").fill("Start with this one")
+    items.nth(0).locator('button:text("Save note")').click()
+    page.wait_for_url(f"**{here}**")
+    assert page.locator(".collection-item .note").first.inner_text() == "Start with this one"
+    _shot(page, "collection")
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
+    w.check()
+    context.close()
+    # signed out: the same order and note, no owner tools
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    r = Watched(other.new_page(), server)
+    r.go(here)
+    assert r.page.locator(".collection-item .note").first.inner_text() == "Start with this one"
+    assert r.page.locator(".item-tools").count() == 0
+    r.check()
+    other.close()
+
+
 def _papers_by(name: str) -> int:
     """Papers by ``name`` in the files ``_seed`` imports."""
     files = [HF_DIR / f"{d}.json" for d in DAYS] + sorted(HF_DIR.glob("2026-08-*.json"))

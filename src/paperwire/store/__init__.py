@@ -2,6 +2,7 @@
 
 from paperwire.store import (  # noqa: F401  (registers tables)
     author_models,
+    collection_models,
     schedule_models,
     sync_models,
 )

@@ -29,6 +29,7 @@ from paperwire.web import (
     api,
     authors,
     browse,
+    collections,
     docs,
     feeds,
     pages,
@@ -72,6 +73,7 @@ EXTRA_ROUTERS.append(browse.router)  # /papers/jump (calendar) and /search/sugge
 EXTRA_ROUTERS.append(authors.router)  # /authors/{name}, its feeds, /api/authors/{name}
 EXTRA_ROUTERS.append(trends.router)  # /api/trend: papers per month
 EXTRA_ROUTERS.append(status_router)  # /status, /api/status (administrators)
+EXTRA_ROUTERS.append(collections.router)  # /collections, /api/collections/{id}
 
 
 class SecurityHeaders:
@@ -233,6 +235,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits
     app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
     app.state.jinja.globals["author_url"] = author_url  # author names link to their pages
+    app.state.jinja.globals["my_collections"] = collections.my_collections_global(store)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

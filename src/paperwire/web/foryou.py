@@ -17,6 +17,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from paperwire.collections.repository import CollectionRepository
 from paperwire.community.helpers import (
     canonical_id,
     error,
@@ -76,7 +77,11 @@ def library_form(request: Request) -> Response:
 
 
 @router.post("/me/library", include_in_schema=False)
-async def library_upload(request: Request, file: UploadFile = File(None)) -> Response:  # noqa: B008
+async def library_upload(
+    request: Request,
+    file: UploadFile = File(None),  # noqa: B008
+    collection: str = Form(""),
+) -> Response:
     user = require_user(request, "/me/library")
     if isinstance(user, Response):
         return user
@@ -91,6 +96,13 @@ async def library_upload(request: Request, file: UploadFile = File(None)) -> Res
             report = await run_in_threadpool(import_library, store, user.id, name, data)
         except LibraryError as exc:
             problem, status = f"Could not import {name}: {exc}.", 400
+    if report is not None and collection.isdecimal():  # the matched papers go there too
+        ids = [store.paper_id(aid) for _ref, aid, _how in report.matched]
+        added = CollectionRepository(store.engine).add_many(
+            int(collection), user.id, [i for i in ids if i is not None]
+        )
+        if added is None:
+            problem, status = f"You have no collection {collection}.", 404
     if wants_json(request):
         if problem or report is None:
             return JSONResponse({"error": problem}, status_code=status)
