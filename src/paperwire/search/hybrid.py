@@ -25,6 +25,8 @@ from paperwire.ranking import trending_score as ranking_trending_score
 from paperwire.search.lexical import Filters
 from paperwire.search.query import ParsedQuery, parse
 from paperwire.search.related import KEEP, vectors_key
+from paperwire.search.trend import month_counts
+from paperwire.store.facts import PaperFacts
 from paperwire.store.views import PaperView
 
 MODES = ("hybrid", "lexical", "dense")
@@ -232,8 +234,8 @@ class HybridSearcher:
         q = parse(text)
         if (filters.author or filters.has_code) and filters.ids is None:
             filters = self._resolved(filters)
-        last = self.store.latest_day_of_any() or date.today()
-        return self.index.lexical.month_counts(q, filters, months_until(last, months))
+        last = PaperFacts(self.store.engine).latest_day() or date.today()
+        return month_counts(self.index.lexical, q, filters, months_until(last, months))
 
     def authored(self, name: str) -> frozenset[int]:
         """Store ids of the papers with an author of this name (``authors/lookup.py``)."""
@@ -244,7 +246,7 @@ class HybridSearcher:
         """The author and code filters as the store ids they allow (both sides filter by id)."""
         ids = self.authored(filters.author) if filters.author else None
         if filters.has_code:
-            code = self.store.code_paper_ids()
+            code = PaperFacts(self.store.engine).code_paper_ids()
             ids = code if ids is None else ids & code
         return replace(filters, ids=ids)
 
@@ -334,7 +336,11 @@ class HybridSearcher:
 
     def _sorted(self, pool, sort, as_of: datetime):
         meta = self.index.dense.meta([pid for pid, _ in pool])
-        stars = self.store.github_stars([pid for pid, _ in pool]) if sort == "stars" else {}
+        stars = (
+            PaperFacts(self.store.engine).github_stars([pid for pid, _ in pool])
+            if sort == "stars"
+            else {}
+        )
 
         def key(item):
             pid, score = item

@@ -19,7 +19,6 @@ from pathlib import Path
 import tantivy
 
 from paperwire.authors.names import display as author_display
-from paperwire.core.trend import Month, MonthCount, count_by_month
 from paperwire.search.query import ParsedQuery
 from paperwire.store.views import SearchDoc
 
@@ -51,7 +50,6 @@ _DEFAULT = (
     .filter(tantivy.Filter.lowercase())
     .build()
 )
-TREND_TERMS = 8  # a trend counts papers with every word: a long query keeps its 8 rarest
 AUTHOR_LIMIT = 20_000  # papers read for one author name (the most prolific have a few thousand)
 
 
@@ -228,47 +226,6 @@ class LexicalIndex:
             out.append(tantivy.Query.term_set_query(self.schema, "pid", sorted(f.ids)))
         elif f.author:  # (unresolved: the phrase alone, a superset)
             out.append(self.author_query(f.author))
-        return out
-
-    def month_counts(
-        self, q: ParsedQuery, filters: Filters, months: list[Month]
-    ) -> list[MonthCount]:
-        """Papers matching *every* word of ``q`` (and the filters), with their upvotes, per
-        month: one aggregation over the day and upvotes fast fields, no document read."""
-        if q.empty or not months:
-            return count_by_month([], months)
-        self.refresh()
-        searcher = self.index.searcher()
-        must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
-        subs = []
-        for piece in rarest(q.pieces(), searcher, TREND_TERMS):
-            clause, _errors = self.index.parse_query_lenient(piece, ["text"])
-            subs.append((must, clause))
-        subs += [
-            (must_not, self.index.parse_query_lenient(w.lower(), ["text"])[0]) for w in q.excluded
-        ]
-        lo, hi = months[0].start.toordinal(), months[-1].end.toordinal()
-        span = tantivy.Query.range_query(self.schema, "day", tantivy.FieldType.Integer, lo, hi)
-        subs.append((must, span))
-        subs += [(must, f) for f in self.filter_query(filters)]
-        ranges = [
-            {"key": m.key, "from": float(m.start.toordinal()), "to": float(m.end.toordinal() + 1)}
-            for m in months
-        ]
-        agg = {
-            "m": {
-                "range": {"field": "day", "ranges": ranges},
-                "aggs": {"u": {"sum": {"field": "upvotes"}}},
-            }
-        }
-        found = searcher.aggregate(tantivy.Query.boolean_query(subs), agg)["m"]["buckets"]
-        by_key = {b["key"]: b for b in found}
-        out = []
-        for m in months:
-            b = by_key.get(m.key, {})
-            out.append(
-                MonthCount(m.key, int(b.get("doc_count", 0)), int(b.get("u", {}).get("value") or 0))
-            )
         return out
 
     def author_query(self, name: str) -> tantivy.Query:

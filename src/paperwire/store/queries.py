@@ -99,22 +99,6 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
         with Session(self.engine) as s:
             return s.scalar(select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True)))
 
-    def latest_day_of_any(self) -> date | None:
-        """The newest curated listing day or arXiv publication day (where trend charts end)."""
-        days = [d for d in (self.latest_day(), self.latest_published_day()) if d]
-        return max(days) if days else None
-
-    def organization_days(self, name: str) -> list[tuple[date, int]]:
-        """``(first listing day, HF upvotes)`` of each curated paper of this organization."""
-        first = self._curated(date.min, date.max, None, name)
-        with Session(self.engine) as s:
-            rows = s.execute(
-                select(Listing.day, Paper.hf_upvotes)
-                .join(first, first.c.listing_id == Listing.id)
-                .join(Paper, Paper.id == Listing.paper_id)
-            )
-            return [(d, int(u or 0)) for d, u in rows]
-
     def day_counts(self, start: date, end: date) -> list[tuple[date, int]]:
         """Days in [start, end] that have curated papers, with how many, earliest first."""
         with Session(self.engine) as s:
@@ -388,24 +372,6 @@ class Store(CommunityQueries, TrendingQueries, RecommendQueries):
                     upvotes=p.hf_upvotes or 0,
                 )
             )
-        return out
-
-    def code_paper_ids(self) -> frozenset[int]:
-        """Store ids of the papers with a code repository (read from a partial index)."""
-        with Session(self.engine) as s:
-            return frozenset(s.scalars(select(Paper.id).where(Paper.github_repo.is_not(None))))
-
-    def github_stars(self, ids: list[int]) -> dict[int, int]:
-        """GitHub stars of these papers (those without a repository are left out)."""
-        out: dict[int, int] = {}
-        with Session(self.engine) as s:
-            for i in range(0, len(ids), 900):
-                rows = s.execute(
-                    select(Paper.id, Paper.github_stars).where(
-                        Paper.id.in_(ids[i : i + 900]), Paper.github_repo.is_not(None)
-                    )
-                )
-                out.update((pid, int(n or 0)) for pid, n in rows)
         return out
 
     def paper_id(self, arxiv_id: str) -> int | None:

@@ -14,6 +14,7 @@ from paperwire.authors.lookup import SORTS, Author, AuthorLookup
 from paperwire.authors.names import MAX_NAME, author_feed_url, author_url, display
 from paperwire.community.helpers import require_user, see_other
 from paperwire.community.security import current_user
+from paperwire.store.facts import PaperFacts
 from paperwire.store.views import Page
 from paperwire.ui.api_schema import errors, query
 from paperwire.ui.hf_shapes import daily_item
@@ -75,7 +76,7 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
         sort, start, end = _params(request)
     except _Bad as exc:
         raise PageError(400, str(exc), [("Latest papers", "/")]) from None
-    last = request.app.state.store.latest_day_of_any()
+    last = PaperFacts(request.app.state.store.engine).latest_day()
     author = _lookup(request).author(name, sort=sort, start=start, end=end, until=last)
     if author is None:
         raise PageError(

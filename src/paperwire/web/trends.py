@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 
 from paperwire.authors.names import MAX_NAME, display
 from paperwire.core.trend import MONTHS, MonthCount, as_json, count_by_month, months_until
+from paperwire.store.facts import PaperFacts
 from paperwire.ui.api_schema import errors, query
 from paperwire.web.search_routes import BadParam, int_param, search_filters, searcher
 
@@ -17,10 +18,12 @@ MAX_MONTHS = 240
 
 def organization_trend(request: Request, name: str, months: int = MONTHS) -> list[MonthCount]:
     store = request.app.state.store
-    last = store.latest_day_of_any()
+    last = PaperFacts(store.engine).latest_day()
     if last is None:
         return []
-    return count_by_month(store.organization_days(name), months_until(last, months))
+    return count_by_month(
+        PaperFacts(store.engine).organization_days(name), months_until(last, months)
+    )
 
 
 @router.get(
@@ -53,9 +56,9 @@ def api_trend(request: Request) -> Response:
             name = display(author)
             if len(name) > MAX_NAME:
                 raise BadParam(f"author has at most {MAX_NAME} characters")
-            last = request.app.state.store.latest_day_of_any()
+            last = PaperFacts(request.app.state.store.engine).latest_day()
             found = request.app.state.ctx.authors().author(name, until=last) if last else None
-            if found is None:
+            if found is None or last is None:
                 return JSONResponse({"error": f"no paper has an author named {name!r}"}, 404)
             series = count_by_month(
                 ((p.day, p.upvotes) for p in found.papers), months_until(last, months)
