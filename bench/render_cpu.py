@@ -16,7 +16,10 @@ real listing days (or publication days when there are none), paper pages random 
 search pages ``/search?q=`` with paper titles.  Author pages (``/authors/{name}``) are the
 first authors of random papers (most have one or two papers) and, as "author (prolific)", the
 names with the most papers in the database: the heavy tail.  ``--only author`` runs the kinds
-whose name starts with that.  Prints one figure per line: p50 / p95 / max CPU ms per kind.
+whose name starts with that.  Collection pages (``/collections/{id}``) are public
+collections of 30 random papers each, owned by a user ``bench-collections`` that the first
+run adds to the database with ``--pages`` collections (later runs reuse them).  Prints one
+figure per line: p50 / p95 / max CPU ms per kind.
 """
 
 from __future__ import annotations
@@ -74,6 +77,27 @@ def urls(db_path: str, n: int) -> dict[str, list[str]]:
     }
 
 
+def bench_collections(settings, n: int) -> list[int]:
+    """Ids of ``n`` public collections of 30 random papers (made on the first run)."""
+    from paperwire.collections.repository import CollectionRepository
+    from paperwire.context import open_store
+
+    store = open_store(settings)
+    try:
+        user = store.user("bench-collections") or store.create_user("bench-collections", "x")
+        repo = CollectionRepository(store.engine)
+        have = [c.id for c in repo.of_user(user.id)]
+        rnd = random.Random(5)
+        every = store.paper_ids() if len(have) < n else []
+        while len(have) < n:
+            cid = repo.create(user.id, f"Bench {len(have)}", public=True)
+            repo.add_many(cid, user.id, rnd.sample(every, 30))
+            have.append(cid)
+        return have[:n]
+    finally:
+        store.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=200)
@@ -100,6 +124,8 @@ def main() -> None:
     if not path:
         raise SystemExit("render_cpu reads a SQLite data directory (PAPERWIRE_DATA_DIR)")
     todo = {k: v for k, v in urls(path, args.pages).items() if k.startswith(args.only)}
+    if "collection".startswith(args.only) or args.only.startswith("collection"):
+        todo["collection"] = [f"/collections/{c}" for c in bench_collections(settings, args.pages)]
     todo.setdefault("baseline (static file)", ["/static/favicon.svg"] * args.pages)
     print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     with TestClient(create_app(settings)) as client:
