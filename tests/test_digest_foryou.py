@@ -30,6 +30,7 @@ from digest_data import (
 from paperwire.context import open_store
 from paperwire.digest.repository import DigestRepository
 from paperwire.digest.send import send_digests
+from paperwire.recommend.repository import RecommendRepository
 from paperwire.store.db import alembic_config, migrate
 from paperwire.web.app import create_app
 
@@ -64,7 +65,9 @@ def env(settings, smtp):
     load(store, CORPUS + EXTRA)
     alice = store.create_user("alice", "x", email="Alice@Example.org")
     store.vote(alice.id, "2608.00001", True)  # Skill Learning for Robots
-    assert store.set_saved(alice.id, "2608.00002", True)  # Video Diffusion Models
+    assert RecommendRepository(store.engine).set_saved(
+        alice.id, "2608.00002", True
+    )  # Video Diffusion Models
     yield s, store, inbox
     store.close()
 

@@ -16,6 +16,7 @@ from community_support import PASSWORD, community_settings, token
 from paperwire.cli import app as cli_app
 from paperwire.context import open_store
 from paperwire.recommend import model
+from paperwire.recommend.repository import RecommendRepository
 from paperwire.search.indexer import open_index
 from paperwire.web.app import create_app
 from web_helpers import card_ids, import_files
@@ -85,7 +86,7 @@ def test_for_you_flow(site, shared_hf_dir):
     assert "5 entries: 4 matched (4 new in your library), 1 not found" in r.text
     assert "nowhere1999" in r.text and "A Treatise on Nothing in Particular" in r.text
     assert "(by title)" in r.text and "(by arXiv id)" in r.text
-    assert store.library_count(store.user("alice").id) == 4
+    assert RecommendRepository(store.engine).library_count(store.user("alice").id) == 4
 
     page = client.get("/for-you")
     assert page.status_code == 200
@@ -167,7 +168,7 @@ def test_cli_import(site, shared_hf_dir, tmp_path):
     )
     assert run.exit_code == 0, run.output
     assert "5 entries: 4 matched" in run.output and "not found: nowhere1999" in run.output
-    assert store.library_count(store.user("dave").id) == 4
+    assert RecommendRepository(store.engine).library_count(store.user("dave").id) == 4
     run = CliRunner().invoke(
         cli_app, ["library", "import", "--user", "nobody", str(path), "--db", db]
     )
@@ -200,7 +201,7 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
 
     # Forged (no CSRF token) is refused; nothing is saved.
     assert client.post(f"/papers/{target}/save", data={"save": "1"}).status_code == 403
-    assert store.saved_arxiv_ids(erin) == set()
+    assert RecommendRepository(store.engine).saved_arxiv_ids(erin) == set()
 
     # Save three agent papers: from the paper page, from a card (toggle), and via JSON.
     page = client.get(f"/papers/{target}").text
@@ -219,8 +220,10 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
         headers={"accept": "application/json"},
     )
     assert r.json() == {"id": agents[2], "saved": True}
-    assert store.saved_arxiv_ids(erin) == set(agents)
-    assert store.library_count(erin) == 0  # saved papers are not "imported"
+    assert RecommendRepository(store.engine).saved_arxiv_ids(erin) == set(agents)
+    assert (
+        RecommendRepository(store.engine).library_count(erin) == 0
+    )  # saved papers are not "imported"
 
     # The saved papers train /for-you and are listed there; reasons name them.
     page = client.get("/for-you").text
@@ -235,11 +238,11 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
     assert r.status_code == 303
     r = client.post(f"/papers/{agents[1]}/save?undo=1", data={"csrf_token": token(page)})
     assert r.status_code == 303
-    assert store.saved_arxiv_ids(erin) == {target}
+    assert RecommendRepository(store.engine).saved_arxiv_ids(erin) == {target}
     one = client.get("/for-you").text
     assert "close to 1 paper you saved" in one and _recommended(one) != recs
     r = client.post(f"/papers/{target}/save", data={"csrf_token": token(page)})  # toggle
-    assert r.status_code == 303 and store.saved_arxiv_ids(erin) == set()
+    assert r.status_code == 303 and RecommendRepository(store.engine).saved_arxiv_ids(erin) == set()
     assert "Nothing to go on yet" in client.get("/for-you").text
     assert (
         client.post("/papers/2101.99999/save", data={"csrf_token": token(page)}).status_code == 404

@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 
 from paperwire.recommend import model
+from paperwire.recommend.repository import RecommendRepository
 from paperwire.store.views import PaperView
 
 WINDOW_DAYS = 7
@@ -111,12 +112,13 @@ def recommend(
 ) -> ForYou:
     """The reader's top ``limit`` new papers; ``exclude``: arXiv ids never to recommend
     (the digest's papers already sent to this reader or already in this digest)."""
-    pos, neg = store.reader_papers(user_id)
+    readers = RecommendRepository(store.engine)
+    pos, neg = readers.reader_papers(user_id)
     end = end or store.latest_day()
     if end is None:
         return ForYou([], len(pos), len(neg), None)
     seen = set(pos) | set(neg)
-    cand_ids = [p for p in store.recent_paper_ids(end, WINDOW_DAYS) if p not in seen]
+    cand_ids = [p for p in readers.recent_paper_ids(end, WINDOW_DAYS) if p not in seen]
     if not pos or not cand_ids:
         return ForYou([], len(pos), len(neg), end)
     pos_ids = sorted(pos)

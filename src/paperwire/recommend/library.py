@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.recommend.repository import RecommendRepository
 
 MAX_BYTES = 5 * 1024 * 1024
 FORMATS = ("bibtex", "ris", "csv")
@@ -192,15 +193,16 @@ def parse_library(name: str, data: bytes) -> tuple[list[Reference], int]:
 
 def resolve(store, refs: list[Reference]) -> tuple[list[tuple[Reference, int, str]], list]:
     """Match references to papers: arXiv id, then DOI, then normalized title."""
-    by_arxiv = store.paper_ids_by_arxiv(sorted({r.arxiv_id for r in refs if r.arxiv_id}))
-    by_doi = store.paper_ids_by_doi([r.doi for r in refs if r.doi])
+    papers = RecommendRepository(store.engine)
+    by_arxiv = papers.paper_ids_by_arxiv(sorted({r.arxiv_id for r in refs if r.arxiv_id}))
+    by_doi = papers.paper_ids_by_doi([r.doi for r in refs if r.doi])
     matched, unmatched = [], []
     for r in refs:
         if r.arxiv_id and r.arxiv_id in by_arxiv:
             matched.append((r, by_arxiv[r.arxiv_id], "arXiv id"))
         elif r.doi and r.doi in by_doi:
             matched.append((r, by_doi[r.doi], "DOI"))
-        elif r.title and (pid := store.paper_id_by_title(r.title)) is not None:
+        elif r.title and (pid := papers.paper_id_by_title(r.title)) is not None:
             matched.append((r, pid, "title"))
         else:
             unmatched.append(r)
@@ -214,5 +216,5 @@ def import_library(store, user_id: int, name: str, data: bytes) -> ImportReport:
     arxiv_of = {pid: c.arxiv_id for pid, c in zip(ids, store.cards(ids), strict=False)}
     report = ImportReport(entries=len(refs), unmatched=unmatched, skipped_blocks=skipped)
     report.matched = [(r, arxiv_of.get(pid, ""), how) for r, pid, how in matched]
-    report.added = store.add_to_library(user_id, ids)
+    report.added = RecommendRepository(store.engine).add_to_library(user_id, ids)
     return report

@@ -12,7 +12,6 @@ from paperwire.core.listings import CURATED as CURATED_SOURCES
 from paperwire.store.community_queries import CommunityQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
-from paperwire.store.recommend_queries import RecommendQueries
 from paperwire.store.rows import listing_view as _listing_view
 from paperwire.store.rows import local_counts, upvotes_expr, views
 from paperwire.store.rows import paper_view as _paper_view
@@ -30,7 +29,7 @@ from paperwire.store.views import (
 SORTS = ("upvotes", "publishedAt")
 
 
-class Store(CommunityQueries, TrendingQueries, RecommendQueries):
+class Store(CommunityQueries, TrendingQueries):
     """Read and write papers.  Each method opens and closes its own session."""
 
     engine: Engine

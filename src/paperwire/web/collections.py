@@ -25,6 +25,7 @@ from paperwire.collections.repository import (
 )
 from paperwire.community.helpers import error, require_user, safe_next, see_other
 from paperwire.community.security import current_state, current_user
+from paperwire.recommend.repository import RecommendRepository
 from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import errors
 from paperwire.ui.hf_shapes import paper_object
@@ -98,22 +99,17 @@ def collection_from_saved(request: Request) -> Response:
     user = require_user(request, "/collections")
     if isinstance(user, Response):
         return user
-    saved = request.app.state.store.saved_papers(user.id, limit=2000)
+    engine = request.app.state.store.engine
+    saved = RecommendRepository(engine).saved_ids(user.id, limit=2000)
     if not saved:
         return error(request, 400, "you have no saved papers: Save some from any card first.")
     repo = _repo(request)
     try:
         cid = repo.create(user.id, "Saved papers")
-        repo.add_many(cid, user.id, _store_ids(request, [p.arxiv_id for p in saved]))
+        repo.add_many(cid, user.id, saved)
     except CollectionError as exc:
         return error(request, 400, f"{exc}.")
     return see_other(collection_url(cid))
-
-
-def _store_ids(request: Request, arxiv_ids: list[str]) -> list[int]:
-    store = request.app.state.store
-    ids = [store.paper_id(a) for a in arxiv_ids]
-    return [i for i in ids if i is not None]
 
 
 @router.get("/collections/{cid:int}", response_class=HTMLResponse, include_in_schema=False)

@@ -31,12 +31,17 @@ from paperwire.community.helpers import (
 from paperwire.community.security import current_state
 from paperwire.recommend.engine import recommend
 from paperwire.recommend.library import MAX_BYTES, LibraryError, import_library
+from paperwire.recommend.repository import RecommendRepository
 from paperwire.ui.templating import paper_url, render
 
 router = APIRouter(tags=["recommendations"])
 post_only(router, "/papers/{arxiv_id:path}/not-interested", "/papers/{arxiv_id:path}/save")
 log = logging.getLogger(__name__)
 YES = ("1", "true", "yes", "on")
+
+
+def _readers(request: Request) -> RecommendRepository:
+    return RecommendRepository(store_of(request).engine)
 
 
 def _index(request: Request):
@@ -56,8 +61,8 @@ def for_you(request: Request) -> Response:
         "foryou.html",
         title=f"For you · {request.app.state.settings.site_name}",
         result=result,
-        library_count=store.library_count(user.id),
-        saved=store.saved_papers(user.id),
+        library_count=_readers(request).library_count(user.id),
+        saved=store.cards(_readers(request).saved_ids(user.id)),
     )
 
 
@@ -72,7 +77,7 @@ def library_form(request: Request) -> Response:
         title="Your library",
         report=None,
         problem=None,
-        library_count=store_of(request).library_count(user.id),
+        library_count=_readers(request).library_count(user.id),
     )
 
 
@@ -123,7 +128,7 @@ async def library_upload(
         title="Your library",
         report=report,
         problem=problem,
-        library_count=store.library_count(user.id),
+        library_count=_readers(request).library_count(user.id),
     )
 
 
@@ -135,7 +140,7 @@ def not_interested(
     user = require_user(request, next or "/for-you")
     if isinstance(user, Response):
         return user
-    got = store_of(request).set_not_interested(user.id, aid, on=undo not in ("1", "true", "yes"))
+    got = _readers(request).set_not_interested(user.id, aid, on=undo not in ("1", "true", "yes"))
     if got is None:
         return error(request, 404, f"paper {aid} is not in this database.")
     if wants_json(request):
@@ -157,7 +162,7 @@ def save_paper(
         return user
     undo = undo or request.query_params.get("undo", "")
     want = False if undo in YES else True if save in YES else None
-    got = store_of(request).set_saved(user.id, aid, want)
+    got = _readers(request).set_saved(user.id, aid, want)
     if got is None:
         return error(request, 404, f"paper {aid} is not in this database.")
     if wants_json(request):
@@ -169,13 +174,15 @@ def is_saved_global(store):
     """``is_saved(arxiv_id)`` for templates: whether the signed-in reader saved the paper
     (one query per request, on first use; False when signed out)."""
 
+    readers = RecommendRepository(store.engine)
+
     def is_saved(arxiv_id: str) -> bool:
         state = current_state()
         if state is None or state.user is None:
             return False
         ids = state.cache.get("saved")
         if ids is None:
-            ids = state.cache["saved"] = store.saved_arxiv_ids(state.user.id)
+            ids = state.cache["saved"] = readers.saved_arxiv_ids(state.user.id)
         return arxiv_id in ids
 
     return is_saved

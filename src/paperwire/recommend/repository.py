@@ -1,6 +1,6 @@
-"""Queries for personal recommendations, mixed into Store: a reader's positives (upvotes,
-library, saved papers) and negatives (not interested), recent candidates, and resolving
-imported references (arXiv id, DOI, title) to papers."""
+"""The recommend slice's queries (``RecommendRepository`` over the engine): a reader's
+positives (upvotes, library, saved papers) and negatives (not interested), recent
+candidates, and resolving imported references (arXiv id, DOI, title) to papers."""
 
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ def title_key(title: str) -> str:
     return _NON_WORD.sub(" ", t).strip()
 
 
-class RecommendQueries:
-    """Mixed into :class:`paperwire.store.Store`."""
-
-    engine: Engine
+class RecommendRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     # -- the reader -------------------------------------------------------------------
     def add_to_library(self, user_id: int, paper_ids: list[int], source: str = "library") -> int:
@@ -100,10 +99,11 @@ class RecommendQueries:
                 )
             )
 
-    def saved_papers(self, user_id: int, limit: int = 200):
-        """The reader's saved papers as cards, the most recently saved first."""
+    def saved_ids(self, user_id: int, limit: int = 200) -> list[int]:
+        """Store ids of the reader's saved papers, the most recently saved first (the
+        papers side makes cards of them: ``Store.cards``)."""
         with Session(self.engine) as s:
-            ids = list(
+            return list(
                 s.scalars(
                     select(LibraryPaper.paper_id)
                     .where(LibraryPaper.user_id == user_id, LibraryPaper.source == "saved")
@@ -111,8 +111,6 @@ class RecommendQueries:
                     .limit(limit)
                 )
             )
-        # (a cross-mixin call into PaperQueries: goes with the move to repositories)
-        return self.cards(ids)  # type: ignore[attr-defined]
 
     def set_not_interested(self, user_id: int, arxiv_id: str, on: bool = True) -> bool | None:
         """Mark (or unmark) a paper "not interested"; None if there is no such paper."""
