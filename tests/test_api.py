@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from conftest import HF_DIR, needs_shared
 from paperwire.context import open_store
 from paperwire.settings import Settings
+from paperwire.store.trending import TrendingRepository
 from paperwire.web.app import create_app
 from web_helpers import august_files, hf_ids, import_files, old_style_record
 
@@ -74,7 +75,9 @@ def test_daily_papers_on_both_backends(store, settings, shared_hf_dir):
     trending = client.get("/api/daily_papers", params={"month": "2026-08", "sort": "trending"})
     ids = [i["paper"]["id"] for i in trending.json()]
     # sort=trending is the documented formula (docs/ranking.md), not plain upvotes.
-    ranked = store.trending_in(date(2026, 8, 1), date(2026, 8, 31), limit=50)
+    ranked = TrendingRepository(store.engine).trending_in(
+        date(2026, 8, 1), date(2026, 8, 31), limit=50
+    )
     scores = [item.trending.score for item in ranked.items]
     assert len(ids) == 50 and ids == [item.paper.arxiv_id for item in ranked.items]
     assert scores == sorted(scores, reverse=True)

@@ -13,6 +13,7 @@ from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
 from paperwire.search.query import parse
 from paperwire.sources.files import read_file
+from paperwire.store.trending import TrendingRepository
 
 DAYS = ["2026-08-19.json", "2026-08-20.json", "2026-08-21.json"]
 
@@ -85,7 +86,7 @@ def test_sorts_and_stable_pagination(loaded):
 
 
 def test_trending_sort_is_the_documented_formula(loaded, store):
-    as_of = store.trending_as_of()
+    as_of = TrendingRepository(store.engine).trending_as_of()
     got = loaded.search("learning", sort="trending", limit=50).items
 
     def score(p):  # docs/ranking.md; the search index has no GitHub stars

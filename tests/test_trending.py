@@ -13,6 +13,7 @@ from paperwire.ranking import (
     trending_score,
 )
 from paperwire.record import ORIGIN_HF, Listing, PaperRecord
+from paperwire.store.trending import TrendingRepository
 
 
 def formula(votes, stars, age_hours):
@@ -51,7 +52,7 @@ def test_trending_order_matches_formula(store):
     ]
     store.import_records([_paper(*p) for p in fixed])
     now = datetime(2026, 8, 22, 6, 0)
-    got = store.trending(now=now)
+    got = TrendingRepository(store.engine).trending(now=now)
     expected = sorted(
         [
             (
@@ -72,7 +73,7 @@ def test_trending_order_matches_formula(store):
 
 def test_old_archive_is_trending_as_of_its_last_day(store):
     store.import_records([_paper(1, 5, 0, date(2024, 1, 10))])
-    got = store.trending(now=datetime.now(UTC).replace(tzinfo=None))
+    got = TrendingRepository(store.engine).trending(now=datetime.now(UTC).replace(tzinfo=None))
     assert got.as_of == datetime(2024, 1, 11)
     assert [i.paper.arxiv_id for i in got.items] == ["2608.00001"]
 
@@ -84,7 +85,7 @@ def test_local_votes_count_in_the_trending_order(store):
     day = date(2026, 8, 21)
     store.import_records([_paper(1, 20, 0, day), _paper(2, 15, 0, day)])
     now = datetime(2026, 8, 22, 6, 0)
-    assert [i.paper.arxiv_id for i in store.trending(now=now).items] == [
+    assert [i.paper.arxiv_id for i in TrendingRepository(store.engine).trending(now=now).items] == [
         "2608.00001",
         "2608.00002",
     ]
@@ -92,7 +93,7 @@ def test_local_votes_count_in_the_trending_order(store):
     for k in range(10):
         user = store.create_user(f"u{k}", hashed)
         store.vote(user.id, "2608.00002", True)
-    got = store.trending(now=now)
+    got = TrendingRepository(store.engine).trending(now=now)
     assert [i.paper.arxiv_id for i in got.items] == ["2608.00002", "2608.00001"]
     age = (now - datetime(2026, 8, 21)).total_seconds() / 3600
     top = got.items[0]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from conftest import HF_DIR, KAGGLE_SAMPLE, needs_shared
 from paperwire.context import open_store
 from paperwire.settings import Settings
+from paperwire.store.trending import TrendingRepository
 from paperwire.web.app import create_app
 from web_helpers import (
     HOSTILE_ABSTRACT,
@@ -131,7 +132,10 @@ def test_sort_by_published_at(site):
 def test_sort_by_trending_is_the_documented_formula(site, url, start, end):
     store = site.app.state.store
     html = site.get(f"{url}?sort=trending").text
-    expected = [i.paper.arxiv_id for i in store.trending_in(start, end, limit=50).items]
+    expected = [
+        i.paper.arxiv_id
+        for i in TrendingRepository(store.engine).trending_in(start, end, limit=50).items
+    ]
     assert card_ids(html) == expected
     assert card_ids(html) != card_ids(site.get(url).text)  # age counts: not the upvote order
     assert "<strong>trending</strong>" in html

@@ -16,6 +16,7 @@ from paperwire.community.helpers import (
     store_of,
 )
 from paperwire.community.security import current_user
+from paperwire.store.trending import TrendingRepository
 from paperwire.ui.templating import PageError, org_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +54,9 @@ def trending_page(request: Request, p: str | None = None) -> Response:
     except ValueError:
         raise PageError(400, f"page {p!r} is not a number: use ?p=0, ?p=1, ...") from None
     size = settings_of(request).page_size
-    result = store_of(request).trending(offset=page_no * size, limit=size + 1)
+    result = TrendingRepository(store_of(request).engine).trending(
+        offset=page_no * size, limit=size + 1
+    )
     items = result.items[:size]
     return render(
         request,

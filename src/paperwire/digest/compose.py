@@ -32,6 +32,7 @@ from paperwire.digest.schedule import Period
 from paperwire.digest.tokens import manage_token
 from paperwire.digest.topics import TopicMatcher
 from paperwire.settings import Settings
+from paperwire.store.trending import TrendingRepository
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 MAX_CATCH_UP = {"daily": 7, "weekly": 28}  # days a missed-digest window may reach back
@@ -136,7 +137,9 @@ class Composer:
                 self._trending[key] = []
                 return []
             as_of = datetime.combine(end + timedelta(days=1), time())
-            ranked = self.store.trending(now=as_of, window_days=days, limit=1000)
+            ranked = TrendingRepository(self.store.engine).trending(
+                now=as_of, window_days=days, limit=1000
+            )
             self._trending[key] = [
                 Item(
                     t.paper.arxiv_id,

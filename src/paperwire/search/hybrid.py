@@ -27,6 +27,7 @@ from paperwire.search.query import ParsedQuery, parse
 from paperwire.search.related import KEEP, vectors_key
 from paperwire.search.trend import month_counts
 from paperwire.store.facts import PaperFacts
+from paperwire.store.trending import TrendingRepository
 from paperwire.store.views import PaperView
 
 MODES = ("hybrid", "lexical", "dense")
@@ -318,7 +319,11 @@ class HybridSearcher:
         limit = min(max(int(limit), 1), MAX_LIMIT)
         pool, notes = self.ranked(q, filters, mode)
         if sort != "relevance" and pool:
-            as_of = datetime.combine(today, time()) if today else self.store.trending_as_of()
+            as_of = (
+                datetime.combine(today, time())
+                if today
+                else TrendingRepository(self.store.engine).trending_as_of()
+            )
             pool = self._sorted(pool, sort, as_of)
         page = pool[offset : offset + limit]
         items = self.store.cards([pid for pid, _ in page])

@@ -6,7 +6,7 @@ so 100 people voting at once are all counted exactly, on SQLite and PostgreSQL a
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -223,16 +223,3 @@ class CommunityQueries(ContentQueries):
             )
         # (a cross-mixin call into PaperQueries: goes with the move to repositories)
         return self.cards(ids)  # type: ignore[attr-defined]
-
-    # -- trending over a period -------------------------------------------------------
-    def trending_in(
-        self, start: date, end: date, *, offset: int = 0, limit: int = 50, has_code: bool = False
-    ):
-        """Papers listed in [start, end] by the trending score, as of the end of ``end``
-        (or now, if that is sooner): ``sort=trending`` with a date, week or month."""
-        as_of = min(utcnow(), datetime.combine(end, time.max))
-        window = max((as_of.date() - start).days, 0)
-        # (a cross-mixin call into TrendingQueries: goes with the move to repositories)
-        return self.trending(  # type: ignore[attr-defined]
-            now=as_of, window_days=window, offset=offset, limit=limit, has_code=has_code
-        )

@@ -15,7 +15,6 @@ from paperwire.store.models import Listing, Organization, Paper, PaperCategory, 
 from paperwire.store.rows import listing_view as _listing_view
 from paperwire.store.rows import local_counts, upvotes_expr, views
 from paperwire.store.rows import paper_view as _paper_view
-from paperwire.store.trending import TrendingQueries
 from paperwire.store.vectors import VectorStore
 from paperwire.store.views import (
     ListingView,
@@ -29,7 +28,7 @@ from paperwire.store.views import (
 SORTS = ("upvotes", "publishedAt")
 
 
-class Store(CommunityQueries, TrendingQueries):
+class Store(CommunityQueries):
     """Read and write papers.  Each method opens and closes its own session."""
 
     engine: Engine

@@ -1,9 +1,10 @@
-"""Trending queries: the store gathers the formula's inputs; ``paperwire.ranking`` scores."""
+"""Trending (``TrendingRepository`` over the engine): the store gathers the formula's inputs;
+``paperwire.ranking`` scores."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -29,10 +30,9 @@ class TrendingList:
     window_days: int
 
 
-class TrendingQueries:
-    """Mixed into :class:`paperwire.store.Store`."""
-
-    engine: Engine
+class TrendingRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def trending_as_of(self, now: datetime | None = None) -> datetime:
         """The reference time: now, unless the newest listing is older than the window (an
@@ -97,3 +97,14 @@ class TrendingQueries:
             view = paper_view(paper, listing_view(listing, org), None, local)
             items.append(TrendingItem(paper=view, trending=score))
         return TrendingList(items=items, as_of=as_of, window_days=window_days)
+
+    def trending_in(
+        self, start: date, end: date, *, offset: int = 0, limit: int = 50, has_code: bool = False
+    ) -> TrendingList:
+        """Papers listed in [start, end] by the trending score, as of the end of ``end``
+        (or now, if that is sooner): ``sort=trending`` with a date, week or month."""
+        as_of = min(utcnow(), datetime.combine(end, time.max))
+        window = max((as_of.date() - start).days, 0)
+        return self.trending(
+            now=as_of, window_days=window, offset=offset, limit=limit, has_code=has_code
+        )

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.store import Store
+from paperwire.store.trending import TrendingRepository
 from paperwire.ui.api_schema import DailyItem, FullPaper, errors, query
 from paperwire.ui.hf_shapes import daily_item, full_paper, paper_object
 from paperwire.ui.periods import BadPeriod, day_period, parse_period
@@ -131,10 +132,11 @@ def daily_papers(request: Request) -> Any:
         return []
     if sort == "trending" and not submitter:  # the documented score (docs/ranking.md)
         code = has_code == "1"
+        trends = TrendingRepository(store.engine)
         ranked = (
-            store.trending_in(span[0], span[1], offset=page * size, limit=size, has_code=code)
+            trends.trending_in(span[0], span[1], offset=page * size, limit=size, has_code=code)
             if date or week or month
-            else store.trending(offset=page * size, limit=size, has_code=code)
+            else trends.trending(offset=page * size, limit=size, has_code=code)
         )
         return JSONResponse([daily_item(item.paper) for item in ranked.items])
     result = store.listed(

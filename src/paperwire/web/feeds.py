@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
 from paperwire.safetext import xml_safe
+from paperwire.store.trending import TrendingRepository
 from paperwire.store.views import PaperView
 from paperwire.ui.templating import PageError
 
@@ -110,7 +111,7 @@ def _daily(request: Request, ext: str) -> Response:
 
 
 def _trending(request: Request, ext: str) -> Response:
-    items = request.app.state.store.trending(limit=LIMIT).items
+    items = TrendingRepository(request.app.state.store.engine).trending(limit=LIMIT).items
     return render_feed(
         request,
         kind_of(ext),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.store import Store
+from paperwire.store.trending import TrendingRepository
 from paperwire.store.views import Page
 from paperwire.ui.periods import (
     BadPeriod,
@@ -75,7 +76,9 @@ def _curated_page(
         return store.listed(
             start, end, sort=sort, has_code=has_code, offset=page_no * size, limit=size
         )
-    ranked = store.trending_in(start, end, offset=page_no * size, limit=size, has_code=has_code)
+    ranked = TrendingRepository(store.engine).trending_in(
+        start, end, offset=page_no * size, limit=size, has_code=has_code
+    )
     total = store.listed(start, end, has_code=has_code, limit=0).total
     return Page([item.paper for item in ranked.items], total, page_no * size, size)
 
