@@ -49,6 +49,7 @@ os.environ.setdefault("PAPERWIRE_EMBED_CONTEXTUAL", "false")
 SLOW_MODULES = {
     "test_browser", "test_deploy", "test_nodes", "test_scale_import", "test_search_contextual",
     "test_digest_kill", "test_hostile", "test_community_votes", "test_sources_live",
+    "test_openapi",  # schemathesis fuzzes every operation: 30 s a variant
 }  # fmt: skip
 
 
