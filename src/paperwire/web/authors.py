@@ -22,6 +22,7 @@ from paperwire.ui.templating import PageError, render
 from paperwire.web.feeds import LIMIT as FEED_LIMIT
 from paperwire.web.feeds import kind_of, render_feed
 from paperwire.web.pages import page_number
+from paperwire.web.search_routes import BadParam, int_param
 
 router = APIRouter()
 API_MAX_LIMIT = 100
@@ -154,9 +155,9 @@ def api_author(request: Request, name: str) -> Response:
     try:
         name = _name(name)
         sort, start, end = _params(request)
-        offset = _int(request.query_params.get("offset"), "offset", 0, 0, 100_000)
-        limit = _int(request.query_params.get("limit"), "limit", 50, 1, API_MAX_LIMIT)
-    except _Bad as exc:
+        offset = int_param("offset", request.query_params.get("offset"), 0, 0, 100_000)
+        limit = int_param("limit", request.query_params.get("limit"), 50, 1, API_MAX_LIMIT)
+    except (_Bad, BadParam) as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     author = _lookup(request).author(name, sort=sort, start=start, end=end)
     if author is None:
@@ -175,18 +176,6 @@ def api_author(request: Request, name: str) -> Response:
         "papers": [daily_item(p) for p in page.items],
     }
     return JSONResponse(body, headers={"X-Total-Count": str(len(author.papers))})
-
-
-def _int(value: str | None, label: str, default: int, low: int, high: int) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        n = int(value)
-    except ValueError:
-        raise _Bad(f"{label} must be a whole number, got {value!r}") from None
-    if not low <= n <= high:
-        raise _Bad(f"{label} must be between {low} and {high}, got {n}")
-    return n
 
 
 def _feed(request: Request, name: str, ext: str) -> Response:
