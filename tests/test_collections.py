@@ -80,6 +80,11 @@ def test_make_fill_reorder_annotate_and_share(site):
     assert _post(bob, f"{here}/items/2608.00001/remove", "/collections").status_code == 404
     assert _post(bob, f"{here}/delete", "/collections").status_code == 404
 
+    # the collection's page adds by arXiv id too (a card lists the 10 newest collections)
+    assert 'name="arxiv_id" required' in ann.get(f"/collections/{cid}").text
+    r = _post(ann, "/collections/add", f"/collections/{cid}", collection=str(cid),
+              arxiv_id="arXiv:2608.00002v1", next=f"/collections/{cid}")  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == f"/collections/{cid}"
     # reorder, annotate, remove; then share
     assert _post(ann, f"{here}/items/2608.00003/up", here).status_code == 303
     assert _post(ann, f"{here}/items/2608.00001/up", here).status_code == 303  # first: stays
