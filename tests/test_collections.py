@@ -100,6 +100,15 @@ def test_make_fill_reorder_annotate_and_share(site):
     assert body["owner"] == "ann" and body["description"] == "Week 3"
     assert body["papers"][0]["note"] == "Start here & {skim}"
     html = bob.get(here).text
+    # the papers-per-month chart and its series (both papers were listed in August)
+    series = bob.get("/api/trend", params={"collection": cid, "months": 3}).json()["months"]
+    assert [(m["month"], m["papers"]) for m in series] == [
+        ("2026-06", 0),
+        ("2026-07", 0),
+        ("2026-08", 2),
+    ]
+    assert '<figure class="trend"' in html
+    assert bob.get("/api/trend", params={"collection": 999999}).status_code == 404
     assert "Start here &amp; {skim}" in html and "Move “" not in html  # no owner tools
     assert "&lt;script&gt;" in html and "<script>x" not in html
     feed = feedparser.parse(bob.get(f"{here}.atom").content)

@@ -108,5 +108,20 @@ def test_pages_chart_the_series_with_a_table(site):
     assert bars == 3 and ("2026-08", "2", "13") in rows
     bars, rows = _chart(site.get("/organizations/acme").text)
     assert bars == 2 and rows == [("2026-06", "2", "12"), ("2026-08", "1", "2")]
+    # a public collection of papers 1, 3 and 5 (published 2026-06-03, 08-02, 07-01)
+    from paperwire.collections.repository import CollectionRepository
+
+    store = site.app.state.store
+    owner = store.create_user("curator", "x")
+    repo = CollectionRepository(store.engine)
+    cid = repo.create(owner.id, "Diffusion LMs", public=True)
+    repo.add_many(cid, owner.id, [store.paper_id(f"2608.{n:05d}") for n in (1, 3, 5)])
+    bars, rows = _chart(site.get(f"/collections/{cid}").text)
+    assert bars == 3 and rows == [
+        ("2026-06", "1", "5"),
+        ("2026-07", "1", "3"),
+        ("2026-08", "1", "11"),
+    ]
+    assert _series(site, collection=cid)["2026-08"] == (1, 11)
     # no match: no chart
     assert '<figure class="trend"' not in site.get("/search", params={"q": "zebra"}).text

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -25,7 +26,9 @@ from paperwire.collections.repository import (
 )
 from paperwire.community.helpers import error, require_user, safe_next, see_other
 from paperwire.community.security import current_state, current_user
+from paperwire.core.trend import MONTHS, count_by_month, months_until
 from paperwire.recommend.repository import RecommendRepository
+from paperwire.store.facts import PaperFacts
 from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import errors
 from paperwire.ui.hf_shapes import paper_object
@@ -116,14 +119,32 @@ def collection_from_saved(request: Request) -> Response:
 def collection_page(request: Request, cid: int) -> Response:
     found = _visible(request, cid)
     user = current_user(request)
+    items = _ordered(request, cid)
     return render(
         request,
         "collection.html",
         title=f"{found.name} · {request.app.state.settings.site_name}",
         c=found,
-        items=_ordered(request, cid),
+        items=items,
         mine=bool(user and user.id == found.user_id),
+        trend=collection_trend(request, [p for p, _ in items]),
     )
+
+
+def _day(p: PaperView) -> date | None:
+    if p.published_at:
+        return p.published_at.date()
+    return p.listing.day if p.listing else None
+
+
+def collection_trend(request: Request, papers: list[PaperView], months: int = MONTHS):
+    """The collection's papers per month (publication day, else first listing day), with
+    their upvotes, over the five years up to the newest paper in the database."""
+    last = PaperFacts(request.app.state.store.engine).latest_day()
+    if last is None or not papers:
+        return []
+    days = [(_day(p), p.upvotes) for p in papers]
+    return count_by_month(days, months_until(last, months))
 
 
 def _ordered(request: Request, cid: int) -> list[tuple[PaperView, str]]:
@@ -226,6 +247,14 @@ def _public(request: Request, cid: int) -> CollectionView:
     if found is None or not found.public:
         raise PageError(404, f"there is no public collection {cid}.")
     return found
+
+
+def public_papers(request: Request, cid: int) -> list[PaperView] | None:
+    """A public collection's papers in order; None when there is no such public one."""
+    found = _repo(request).get(cid)
+    if found is None or not found.public:
+        return None
+    return [p for p, _ in _ordered(request, cid)]
 
 
 def _feed(request: Request, cid: int, ext: str) -> Response:
