@@ -47,6 +47,42 @@ def test_second_anonymous_get_is_a_hit_and_an_import_shows_at_once(site):
     assert "2608.00003" in [item["paper"]["id"] for item in api]
 
 
+def test_collection_edits_and_follows_by_another_process_show_at_once(site, settings):
+    """Anonymous readers get a public collection's page and an author page from the cache;
+    an edit of the collection or a follow written by another process (another engine: the
+    cache's commit hook does not see it) shows within page_cache_check (0 here)."""
+    from paperwire.authors.repository import AuthorRepository
+    from paperwire.collections.repository import CollectionRepository
+    from paperwire.search.follow import IndexFollower
+    from paperwire.search.indexer import open_index
+
+    client, store, app = site
+    owner = store.create_user("curator", "x")
+    store.import_records([hf_paper(7, 1, TODAY, authors=("Ada Lovelace",))])
+    IndexFollower(open_index(app.state.settings), store).step()  # (this site indexes later)
+    cid = CollectionRepository(store.engine).create(owner.id, "Cached list", public=True)
+    other = open_store(community_settings(settings))
+    try:
+        repo, follows = CollectionRepository(other.engine), AuthorRepository(other.engine)
+        assert "This collection is empty." in client.get(f"/collections/{cid}").text
+        hits = _cache(app).hits
+        assert "This collection is empty." in client.get(f"/collections/{cid}").text
+        assert _cache(app).hits == hits + 1  # served from the cache
+        repo.add(cid, owner.id, store.paper_id("2608.00001"))
+        assert "Paper 1" in client.get(f"/collections/{cid}").text
+        repo.update(cid, owner.id, "Renamed list", "", True)
+        assert "<h1>Renamed list</h1>" in client.get(f"/collections/{cid}").text
+        assert "0 followers" in client.get("/authors/Ada%20Lovelace").text
+        follows.follow(owner.id, "Ada Lovelace")
+        assert "1 follower<" in client.get("/authors/Ada%20Lovelace").text
+        follows.follow(owner.id, "Ada Lovelace", on=False)
+        assert "0 followers" in client.get("/authors/Ada%20Lovelace").text
+        repo.delete(cid, owner.id)
+        assert client.get(f"/collections/{cid}").status_code == 404
+    finally:
+        other.close()
+
+
 def test_a_write_by_another_process_shows_on_the_next_request(site, settings):
     client, _store, _app = site
     assert "Written elsewhere" not in client.get(DAY).text

@@ -18,7 +18,8 @@ What is cached, and for whom:
 How long: an entry lives ``Settings.page_cache_ttl`` seconds (30 by default; 0 turns the cache
 off) and is dropped sooner when the data changes: at once for a commit in this process (votes,
 comments, imports, syncs), within ``Settings.page_cache_check`` seconds (1) for papers,
-listings, votes and comments written by other processes (see :func:`watermark`).  What the
+listings, votes, comments, collections and author follows written by other processes (see
+:func:`watermark`).  What the
 watermark does not watch (follows and members of organizations written by another process,
 the trending ages, the date) shows within the TTL.
 
@@ -58,7 +59,8 @@ from paperwire.community.security import USER_KEY, csrf_token
 from paperwire.ui.hf_shapes import wants_markdown
 
 CACHEABLE = re.compile(
-    r"/(?:|papers/.+|organizations/[^/]+|search|api/daily_papers|api/papers/.+)\Z"
+    r"/(?:|papers/.+|organizations/[^/]+|authors/[^/]+|collections/\d+|search"
+    r"|api/daily_papers|api/papers/.+)\Z"
 )
 PLACEHOLDER = b"\x00paperwire-csrf-token\x00"
 MAX_ENTRIES = 2000
@@ -84,9 +86,12 @@ class Entry:
 
 
 def watermark(store) -> tuple:
-    """Values that move whenever papers, listings, votes or comments are written: indexed
-    maxima for new and changed rows, counts for withdrawn votes and deleted or hidden
-    comments (one round trip; the counts read an index and grow with the community)."""
+    """Values that move whenever papers, listings, votes, comments, collections or author
+    follows are written: indexed maxima for new and changed rows, counts for withdrawn votes,
+    deleted or hidden comments, deleted collections and unfollows (one round trip; the
+    counts read an index and grow with the community)."""
+    from paperwire.store.author_models import AuthorFollow
+    from paperwire.store.collection_models import Collection
     from paperwire.store.community_models import Comment, Vote
     from paperwire.store.models import Listing, Paper
 
@@ -97,6 +102,10 @@ def watermark(store) -> tuple:
         select(func.count()).select_from(Vote).scalar_subquery(),
         select(func.max(Comment.id)).scalar_subquery(),
         select(func.count()).where(Comment.hidden.is_(False)).scalar_subquery(),
+        # every change to a collection or its papers touches its updated_at
+        select(func.max(Collection.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(Collection).scalar_subquery(),
+        select(func.count()).select_from(AuthorFollow).scalar_subquery(),
     )
     with store.engine.connect() as conn:
         return tuple(conn.execute(q).one())
