@@ -5,7 +5,7 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,7 +28,15 @@ def _records():
     for n, up, stars in PAPERS:
         code = {} if stars is None else {"github_repo": REPO.format(n), "github_stars": stars}
         out.append(
-            hf_paper(n, up, DAY, title=f"Tensor sketching {n}", abstract="Tensor sketches.", **code)
+            hf_paper(
+                n,
+                up,
+                DAY,
+                title=f"Tensor sketching {n}",
+                abstract="Tensor sketches.",
+                published_at=datetime(2026, 7, n, tzinfo=UTC),
+                **code,
+            )  # fmt: skip
         )
     return out
 
@@ -127,5 +135,7 @@ def test_related_papers_sort_three_ways(site):
     ups = {f"2608.{n:05d}": up for n, up, _ in PAPERS}
     assert sorted(by_votes) == sorted(nearest)
     assert [ups[i] for i in by_votes] == sorted((ups[i] for i in by_votes), reverse=True)
-    assert sorted(related(client.get(url, params={"related": "date"}).text)) == sorted(nearest)
+    newest = related(client.get(url, params={"related": "date"}).text)
+    assert sorted(newest) == sorted(nearest)
+    assert newest == sorted(newest, reverse=True)  # paper n was published on 2026-07-n
     assert client.get(url, params={"related": "stars"}).status_code == 400

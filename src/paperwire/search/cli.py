@@ -134,18 +134,26 @@ def search(
         err.print(f"[yellow]note:[/] {note}", highlight=False)
     if result.query.empty:
         raise typer.Exit(2)
-    table = Table(title=f"{result.total} result(s) for {query!r} ({mode}, {ms:.0f} ms)")
+    title = f"{result.total} result(s) for {query!r} ({mode}, {ms:.0f} ms)"
+    _print_papers(title, result.items, result.offset, "day", listed=True)
+    if not result.items:
+        console.print("No papers match. Try fewer words or remove a filter.")
+
+
+def _print_papers(title: str, papers, offset: int, day_label: str, listed: bool = False) -> None:
+    """Numbered rows: id, title, day (the listing day first when ``listed``), upvotes."""
+    table = Table(title=title)
     table.add_column("#", justify="right")
     table.add_column("id")
     table.add_column("title")
-    table.add_column("day")
+    table.add_column(day_label)
     table.add_column("▲", justify="right")
-    for i, p in enumerate(result.items, start=result.offset + 1):
-        day = p.listing.day if p.listing else (p.published_at.date() if p.published_at else "")
+    for i, p in enumerate(papers, start=offset + 1):
+        day = p.published_at.date() if p.published_at else ""
+        if listed and p.listing:
+            day = p.listing.day
         table.add_row(str(i), p.arxiv_id, p.title, str(day), str(p.upvotes))
     console.print(table)
-    if not result.items:
-        console.print("No papers match. Try fewer words or remove a filter.")
 
 
 def _author_papers(store, index, author, sort, start, end, limit, page) -> None:
@@ -163,16 +171,7 @@ def _author_papers(store, index, author, sort, start, end, limit, page) -> None:
         raise typer.Exit(1)
     offset = (max(page, 1) - 1) * limit
     papers = store.cards(found.ids[offset : offset + limit])
-    table = Table(title=f"{len(found.papers)} paper(s) by {found.name}")
-    table.add_column("#", justify="right")
-    table.add_column("id")
-    table.add_column("title")
-    table.add_column("published")
-    table.add_column("▲", justify="right")
-    for i, p in enumerate(papers, start=offset + 1):
-        day = p.published_at.date() if p.published_at else ""
-        table.add_row(str(i), p.arxiv_id, p.title, str(day), str(p.upvotes))
-    console.print(table)
+    _print_papers(f"{len(found.papers)} paper(s) by {found.name}", papers, offset, "published")
     if found.coauthors:
         names = ", ".join(f"{n} ({c})" for n, c in found.coauthors)
         console.print(f"Frequent co-authors: {names}", highlight=False)

@@ -22,14 +22,10 @@ from paperwire.ui.templating import PageError, render
 from paperwire.web.feeds import LIMIT as FEED_LIMIT
 from paperwire.web.feeds import kind_of, render_feed
 from paperwire.web.pages import page_number
-from paperwire.web.search_routes import BadParam, int_param
+from paperwire.web.search_routes import BadParam, choice_param, date_range, int_param
 
 router = APIRouter()
 API_MAX_LIMIT = 100
-
-
-class _Bad(ValueError):
-    pass
 
 
 def _lookup(request: Request) -> AuthorLookup:
@@ -39,30 +35,15 @@ def _lookup(request: Request) -> AuthorLookup:
 def _name(raw: str) -> str:
     name = display(raw)
     if not name:
-        raise _Bad("an author page needs a name: /authors/Yann%20LeCun")
+        raise BadParam("an author page needs a name: /authors/Yann%20LeCun")
     if len(name) > MAX_NAME:
-        raise _Bad(f"an author name has at most {MAX_NAME} characters")
+        raise BadParam(f"an author name has at most {MAX_NAME} characters")
     return name
-
-
-def _date(label: str, value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _Bad(f"{label} must be a date like 2026-08-20, got {value!r}") from None
 
 
 def _params(request: Request) -> tuple[str, date | None, date | None]:
     q = request.query_params
-    sort = q.get("sort") or "date"
-    if sort not in SORTS:
-        raise _Bad(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    start, end = _date("from", q.get("from")), _date("to", q.get("to"))
-    if start and end and start > end:
-        raise _Bad("'from' is after 'to': swap the dates")
-    return sort, start, end
+    return choice_param("sort", q.get("sort"), SORTS), *date_range(q)
 
 
 def _page(request: Request, author: Author, offset: int, limit: int) -> Page:
@@ -75,7 +56,7 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
     try:
         name = _name(name)
         sort, start, end = _params(request)
-    except _Bad as exc:
+    except BadParam as exc:
         raise PageError(400, str(exc), [("Latest papers", "/")]) from None
     last = PaperFacts(request.app.state.store.engine).latest_day()
     author = _lookup(request).author(name, sort=sort, start=start, end=end, until=last)
@@ -124,7 +105,7 @@ def follow_author(request: Request, name: str, follow: str = Form("1")) -> Respo
         return user
     try:
         name = _name(name)
-    except _Bad as exc:
+    except BadParam as exc:
         raise PageError(400, str(exc)) from None
     lookup = _lookup(request)
     if follow != "0" and not lookup.papers_of(name, votes=False):
@@ -157,7 +138,7 @@ def api_author(request: Request, name: str) -> Response:
         sort, start, end = _params(request)
         offset = int_param("offset", request.query_params.get("offset"), 0, 0, 100_000)
         limit = int_param("limit", request.query_params.get("limit"), 50, 1, API_MAX_LIMIT)
-    except (_Bad, BadParam) as exc:
+    except BadParam as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     author = _lookup(request).author(name, sort=sort, start=start, end=end)
     if author is None:
@@ -181,7 +162,7 @@ def api_author(request: Request, name: str) -> Response:
 def _feed(request: Request, name: str, ext: str) -> Response:
     try:
         name = _name(name)
-    except _Bad as exc:
+    except BadParam as exc:
         raise PageError(400, str(exc)) from None
     author = _lookup(request).author(name, details=False)
     if author is None:

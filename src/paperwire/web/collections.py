@@ -154,13 +154,6 @@ def _ordered(request: Request, cid: int) -> list[tuple[PaperView, str]]:
     return [(cards[i.arxiv_id], i.note) for i in items if i.arxiv_id in cards]
 
 
-def _owner_only(request: Request, cid: int):
-    user = require_user(request, collection_url(cid))
-    if isinstance(user, Response):
-        return user
-    return user
-
-
 @router.post("/collections/add", include_in_schema=False)
 def add_to_collection(
     request: Request,
@@ -188,7 +181,7 @@ def add_to_collection(
 def change_item(
     request: Request, cid: int, arxiv_id: str, action: str, note: str = Form("")
 ) -> Response:
-    user = _owner_only(request, cid)
+    user = require_user(request, collection_url(cid))
     if isinstance(user, Response):
         return user
     pid = _paper_id(request, arxiv_id)
@@ -219,7 +212,7 @@ def collection_settings(
     description: str = Form(""),
     public: str = Form(""),
 ) -> Response:
-    user = _owner_only(request, cid)
+    user = require_user(request, collection_url(cid))
     if isinstance(user, Response):
         return user
     try:
@@ -233,7 +226,7 @@ def collection_settings(
 
 @router.post("/collections/{cid:int}/delete", include_in_schema=False)
 def delete_collection(request: Request, cid: int) -> Response:
-    user = _owner_only(request, cid)
+    user = require_user(request, collection_url(cid))
     if isinstance(user, Response):
         return user
     if not _repo(request).delete(cid, user.id):

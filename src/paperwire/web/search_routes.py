@@ -55,7 +55,7 @@ def related_papers(
     return found
 
 
-def _date(name: str, value: str | None) -> date | None:
+def date_param(name: str, value: str | None) -> date | None:
     if not value:
         return None
     try:
@@ -76,10 +76,16 @@ def int_param(name: str, value: str | None, default: int, low: int, high: int) -
     return n
 
 
-def search_filters(params) -> Filters:
-    start, end = _date("from", params.get("from")), _date("to", params.get("to"))
+def date_range(params) -> tuple[date | None, date | None]:
+    """``from`` and ``to``, checked: dates, in order."""
+    start, end = date_param("from", params.get("from")), date_param("to", params.get("to"))
     if start and end and start > end:
         raise BadParam("'from' is after 'to': swap the dates")
+    return start, end
+
+
+def search_filters(params) -> Filters:
+    start, end = date_range(params)
     return Filters(
         start=start,
         end=end,
@@ -106,7 +112,7 @@ def _author(value: str | None) -> str | None:
     return name or None
 
 
-def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
+def choice_param(name: str, value: str | None, allowed: tuple[str, ...]) -> str:
     if not value:
         return allowed[0]
     if value not in allowed:
@@ -146,8 +152,8 @@ def api_search(request: Request) -> Response:
         limit = int_param("limit", params.get("limit"), API_DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = int_param("offset", params.get("offset"), 0, 0, 10_000)
         filters = search_filters(params)
-        sort = _choice("sort", params.get("sort"), SORTS)
-        mode = _choice("mode", params.get("mode"), MODES)
+        sort = choice_param("sort", params.get("sort"), SORTS)
+        mode = choice_param("mode", params.get("mode"), MODES)
         most = request.app.state.settings.api_max_query
         if len(params.get("q") or "") > most:
             raise BadParam(f"q must be at most {most} characters long")
@@ -189,7 +195,7 @@ def search_page(request: Request) -> HTMLResponse:
     page_no = 0
     try:
         filters = search_filters(params)
-        sort = _choice("sort", params.get("sort"), SORTS)
+        sort = choice_param("sort", params.get("sort"), SORTS)
         page_no = int_param("p", params.get("p"), 0, 0, 500)
     except BadParam as exc:
         error, filters, sort = str(exc), Filters(), "relevance"

@@ -61,11 +61,11 @@ def api_trend(request: Request) -> Response:
             if len(name) > MAX_NAME:
                 raise BadParam(f"author has at most {MAX_NAME} characters")
             last = PaperFacts(request.app.state.store.engine).latest_day()
-            found = request.app.state.ctx.authors().author(name, until=last) if last else None
-            if found is None or last is None:
+            papers = request.app.state.ctx.authors().papers_of(name)
+            if not papers or last is None:
                 return JSONResponse({"error": f"no paper has an author named {name!r}"}, 404)
             series = count_by_month(
-                ((p.day, p.upvotes) for p in found.papers), months_until(last, months)
+                ((p.day, p.upvotes) for p in papers), months_until(last, months)
             )
         elif collection:
             cid = int_param("collection", collection, 0, 1, 2**31 - 1)
