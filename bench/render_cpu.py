@@ -80,11 +80,13 @@ def urls(db_path: str, n: int) -> dict[str, list[str]]:
 def bench_collections(settings, n: int) -> list[int]:
     """Ids of ``n`` public collections of 30 random papers (made on the first run)."""
     from paperwire.collections.repository import CollectionRepository
+    from paperwire.community.repository import Community
     from paperwire.context import open_store
 
     store = open_store(settings)
     try:
-        user = store.user("bench-collections") or store.create_user("bench-collections", "x")
+        accounts = Community.of(store).accounts
+        user = accounts.user("bench-collections") or accounts.create_user("bench-collections", "x")
         repo = CollectionRepository(store.engine)
         have = [c.id for c in repo.of_user(user.id)]
         rnd = random.Random(5)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from community_support import PASSWORD, hf_paper, token
 from paperwire.authors.names import author_url, display, key
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
 
@@ -158,7 +159,7 @@ def test_follow_an_author(site):
     assert "1 follower<" in page and ">Unfollow<" in page
     from paperwire.authors.repository import AuthorRepository
 
-    user = store.user("ann")
+    user = Community.of(store).accounts.user("ann")
     assert AuthorRepository(store.engine).followed(user.id) == [ADA]
     nobody = client.post("/authors/Nobody%20Known/follow", data={"csrf_token": token(page)})
     assert nobody.status_code == 404
@@ -180,7 +181,7 @@ def test_digest_has_a_section_per_followed_author(site):
     digests = DigestRepository(store.engine)
     # an address without an account names the author; an account follows one on the site
     digests.subscribe("reader@example.org", "weekly", [], [], authors=["ada lovelace"])
-    bea = store.create_user("bea", "x", email="bea@example.org")
+    bea = Community.of(store).accounts.create_user("bea", "x", email="bea@example.org")
     AuthorRepository(store.engine).follow(bea.id, "Charles Babbage")
     digests.subscribe("bea@example.org", "weekly", [], [])
     assert digests.subscription_by_email("reader@example.org").authors == ["ada lovelace"]

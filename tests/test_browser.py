@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from conftest import HF_DIR, ROOT, free_port, needs_shared
+from paperwire.community.repository import Community
 from serve_process import ServeProcess
 from web_helpers import HOSTILE_TITLE, hostile_record
 
@@ -100,9 +101,11 @@ def _seed(env: dict[str, str]) -> None:
             store.import_records(read_file(path))
         # Hostile text on the day before the latest: markup and math in a title and abstract.
         store.import_records([hostile_record(__import__("datetime").date(2026, 8, 20))])
-        store.create_user(USER, hash_password(PASSWORD, "CHEAPEST"), fullname="A Reader")
-        store.create_user(ADMIN, hash_password(PASSWORD, "CHEAPEST"))
-        store.set_admin(ADMIN)
+        Community.of(store).accounts.create_user(
+            USER, hash_password(PASSWORD, "CHEAPEST"), fullname="A Reader"
+        )
+        Community.of(store).accounts.create_user(ADMIN, hash_password(PASSWORD, "CHEAPEST"))
+        Community.of(store).accounts.set_admin(ADMIN)
     finally:
         store.close()
 

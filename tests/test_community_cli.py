@@ -3,6 +3,7 @@
 from typer.testing import CliRunner
 
 from paperwire.cli import app
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 
 
@@ -22,6 +23,6 @@ def test_user_create_admin_and_org_member(settings, monkeypatch):
     assert run(app, ["org", "add-member", "acme", "root", "--db", db]).exit_code == 0
     assert run(app, ["org", "add-member", "acme", "nobody", "--db", db]).exit_code == 1
     store = open_store(settings.model_copy(update={"search_index_on_import": False}))
-    assert store.user("root").is_admin
-    assert store.org_members("acme") == ["root"]
+    assert Community.of(store).accounts.user("root").is_admin
+    assert Community.of(store).orgs.org_members("acme") == ["root"]
     store.close()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from community_support import PASSWORD, ArxivReplay, community_settings, hf_paper, token
 from conftest import FIXTURES
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
 
@@ -78,7 +79,7 @@ def test_whole_flow(site):
     page = client.get("/papers/2608.00001").text
     assert "10 on Hugging Face + 1 here" in page
     assert client.get("/api/papers/2608.00001").json()["upvotes"] == 11
-    assert store.vote_state("2608.00001").total == 11
+    assert Community.of(store).votes.vote_state("2608.00001").total == 11
     # the daily list shows and ranks by the total
     day = client.get("/api/daily_papers", params={"date": TODAY.isoformat()}).json()
     assert {d["paper"]["id"]: d["paper"]["upvotes"] for d in day}["2608.00001"] == 11
@@ -121,7 +122,7 @@ def test_whole_flow(site):
     assert _post(client, "/logout", "/").status_code == 303
     r = _post(client, "/papers/2608.00002/upvote", "/papers/2608.00002")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
-    assert store.vote_state("2608.00002").local == 0
+    assert Community.of(store).votes.vote_state("2608.00002").local == 0
 
 
 def test_forged_csrf_and_get_mutations_are_refused(site):
@@ -135,8 +136,8 @@ def test_forged_csrf_and_get_mutations_are_refused(site):
         assert client.get(url).status_code == 405
     assert client.get("/papers/2608.00001/comments").status_code == 405
     assert client.get("/api/papers/2608.00001/upvote").status_code == 405
-    assert store.vote_state("2608.00001").local == 0
-    assert store.followers("acme") == []
+    assert Community.of(store).votes.vote_state("2608.00001").local == 0
+    assert Community.of(store).orgs.followers("acme") == []
     # a forged sign-in (login CSRF) is refused too
     fresh = TestClient(client.app, follow_redirects=False)
     assert fresh.post("/login", data={"username": "bob", "password": PASSWORD}).status_code == 403
@@ -182,31 +183,32 @@ def test_comments_edit_delete_and_hide(site):
     client, store = site
     _post(client, "/signup", "/signup", username="carol", password=PASSWORD)
     _post(client, "/papers/2608.00001/comments", "/papers/2608.00001", body="first")
-    (c,) = store.comments("2608.00001")
+    (c,) = Community.of(store).comments.comments("2608.00001")
     _post(client, f"/comments/{c.id}/edit", "/papers/2608.00001", body="first, edited")
-    assert store.comment(c.id).body == "first, edited"
+    assert Community.of(store).comments.comment(c.id).body == "first, edited"
     # someone else cannot edit or delete it, nor hide it without being an admin
     other = TestClient(client.app, follow_redirects=False)
     _post(other, "/signup", "/signup", username="dave", password=PASSWORD)
     assert _post(other, f"/comments/{c.id}/edit", "/", body="x").status_code == 403
     assert _post(other, f"/comments/{c.id}/delete", "/").status_code == 403
     assert _post(other, f"/comments/{c.id}/hide", "/").status_code == 403
-    store.set_admin("dave")
+    Community.of(store).accounts.set_admin("dave")
     assert _post(other, f"/comments/{c.id}/hide", "/").status_code == 303
-    assert store.comments("2608.00001") == []
+    assert Community.of(store).comments.comments("2608.00001") == []
     assert client.get("/api/papers/2608.00001").json()["numComments"] == 0
     assert "hidden by a moderator" in other.get("/papers/2608.00001").text
     _post(other, f"/comments/{c.id}/hide", "/", hidden="0")
     assert _post(client, f"/comments/{c.id}/delete", "/").status_code == 303
-    assert store.comment(c.id) is None
+    assert Community.of(store).comments.comment(c.id) is None
 
 
 def test_submission_window_and_arxiv_down(settings, arxiv):
     cfg = community_settings(settings, arxiv_api_url=arxiv.url)  # default 14-day window
     store = open_store(cfg)
-    store.create_user("erin", "x")
+    Community.of(store).accounts.create_user("erin", "x")
     with TestClient(create_app(cfg, store), follow_redirects=False) as client:
-        store.set_password_hash(store.user("erin").id, _hash(cfg))
+        accounts = Community.of(store).accounts
+        accounts.set_password_hash(accounts.user("erin").id, _hash(cfg))
         _post(client, "/login", "/login", username="erin", password=PASSWORD)
         r = _post(client, "/papers/submit", "/papers/submit", paper="1605.08386")
         assert r.status_code == 422 and "14 days" in r.text and "2016-05-26" in r.text
@@ -231,8 +233,8 @@ def _hash(cfg):
 def test_api_submit_and_org_membership(settings, arxiv):
     cfg = community_settings(settings, arxiv_api_url=arxiv.url, submission_window_days=0)
     store = open_store(cfg)
-    store.create_user("fay", _hash(cfg))
-    store.add_member("lab", "fay")
+    Community.of(store).accounts.create_user("fay", _hash(cfg))
+    Community.of(store).orgs.add_member("lab", "fay")
     with TestClient(create_app(cfg, store), follow_redirects=False) as client:
         _post(client, "/login", "/login", username="fay", password=PASSWORD)
         csrf = client.get("/api/whoami").json()["csrfToken"]
@@ -270,7 +272,7 @@ def test_login_is_rate_limited(settings):
 def test_password_change_signs_out_other_sessions(settings):
     cfg = community_settings(settings)
     store = open_store(cfg)
-    store.create_user("gus", _hash(cfg))
+    Community.of(store).accounts.create_user("gus", _hash(cfg))
     app = create_app(cfg, store)
     with TestClient(app, follow_redirects=False) as a, TestClient(app) as b:
         for c in (a, b):

@@ -10,6 +10,7 @@ import httpx
 from community_support import PASSWORD, community_settings, hf_paper, token
 from conftest import LiveServer
 from paperwire.community.passwords import hash_password
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
 
@@ -22,7 +23,7 @@ def test_100_concurrent_voters_are_all_counted(settings):
     store.import_records([hf_paper(1, 7, datetime.now(UTC).date())])
     hashed = hash_password(PASSWORD, cfg.argon2_profile)
     for i in range(VOTERS):
-        store.create_user(f"voter{i}", hashed)
+        Community.of(store).accounts.create_user(f"voter{i}", hashed)
 
     with LiveServer(create_app(cfg, store)) as server:
         clients = []
@@ -60,7 +61,7 @@ def test_100_concurrent_voters_are_all_counted(settings):
             return codes
 
         assert storm("1", list(range(VOTERS))) == [200] * VOTERS
-        state = store.vote_state("2608.00001")
+        state = Community.of(store).votes.vote_state("2608.00001")
         assert (state.hf, state.local, state.total) == (7, VOTERS, 7 + VOTERS)
         api = httpx.get(f"{server.url}/api/papers/2608.00001").json()
         assert api["upvotes"] == 7 + VOTERS
@@ -68,7 +69,7 @@ def test_100_concurrent_voters_are_all_counted(settings):
         # upvoting again changes nothing; half withdraw at once
         assert storm("1", list(range(10))) == [200] * 10
         assert storm("0", list(range(0, VOTERS, 2))) == [200] * (VOTERS // 2)
-        assert store.vote_state("2608.00001").local == VOTERS // 2
+        assert Community.of(store).votes.vote_state("2608.00001").local == VOTERS // 2
         for c, _ in clients:
             c.close()
     store.close()
@@ -78,14 +79,15 @@ def test_toggle_upvotes_then_withdraws(settings):
     store = open_store(community_settings(settings))
     try:
         store.import_records([hf_paper(1, 7, datetime.now(UTC).date())])
-        user = store.create_user("toggler", "x")
-        states = [store.vote(user.id, "2608.00001") for _ in range(3)]
+        user = Community.of(store).accounts.create_user("toggler", "x")
+        states = [Community.of(store).votes.vote(user.id, "2608.00001") for _ in range(3)]
         assert [(s.voted, s.local, s.total) for s in states] == [
             (True, 1, 8),
             (False, 0, 7),
             (True, 1, 8),
         ]
-        assert store.vote(user.id, "2608.00001", True).local == 1  # upvoting again: still one
-        assert store.vote(user.id, "2608.00001", False).voted is False
+        votes = Community.of(store).votes
+        assert votes.vote(user.id, "2608.00001", True).local == 1  # upvoting again: still one
+        assert votes.vote(user.id, "2608.00001", False).voted is False
     finally:
         store.close()

@@ -27,6 +27,7 @@ from digest_data import (
     record,
     text_part,
 )
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.digest.repository import DigestRepository
 from paperwire.digest.send import send_digests
@@ -63,8 +64,8 @@ def env(settings, smtp):
     )
     store = open_store(s)
     load(store, CORPUS + EXTRA)
-    alice = store.create_user("alice", "x", email="Alice@Example.org")
-    store.vote(alice.id, "2608.00001", True)  # Skill Learning for Robots
+    alice = Community.of(store).accounts.create_user("alice", "x", email="Alice@Example.org")
+    Community.of(store).votes.vote(alice.id, "2608.00001", True)  # Skill Learning for Robots
     assert RecommendRepository(store.engine).set_saved(
         alice.id, "2608.00002", True
     )  # Video Diffusion Models

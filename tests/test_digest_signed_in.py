@@ -16,9 +16,10 @@ from sqlalchemy import create_engine, inspect, text
 from community_support import PASSWORD, community_settings
 from conftest import LiveServer
 from digest_data import Inbox, csrf, hidden_token, link, load
+from paperwire.community.repository import Community
+from paperwire.community.views import EmailTaken
 from paperwire.context import open_store
 from paperwire.digest.repository import DigestRepository
-from paperwire.store.community_queries import EmailTaken
 from paperwire.store.db import migrate
 from paperwire.web.app import create_app
 from test_digest import digest_settings
@@ -117,18 +118,18 @@ def test_signed_in_without_email_gets_a_clear_message_and_can_add_one(site):
 
         # Set it on the account page: a POST with CSRF; without the token it is refused.
         assert web.post("/settings/email", data={"email": "bob@example.org"}).status_code == 403
-        assert store.user("bob").email is None
+        assert Community.of(store).accounts.user("bob").email is None
         page = web.get("/settings/email").text
         r = web.post("/settings/email", data={"email": "Bob@Example.org", **csrf(page)})
         assert r.status_code == 200 and "bob@example.org" in r.text
-        assert store.user("bob").email == "bob@example.org"
+        assert Community.of(store).accounts.user("bob").email == "bob@example.org"
         assert "Subscribe as bob@example.org" in _footer_form(web.get("/").text)
 
         r = web.post("/settings/email", data={"email": "not an address", **csrf(page)})
         assert r.status_code == 400 and "is not an email address" in r.text
-        assert store.user("bob").email == "bob@example.org"
+        assert Community.of(store).accounts.user("bob").email == "bob@example.org"
         assert web.post("/settings/email", data={"email": "", **csrf(page)}).status_code == 200
-        assert store.user("bob").email is None
+        assert Community.of(store).accounts.user("bob").email is None
 
     with _client(server) as anon:  # signed out, the page needs a sign-in
         r = anon.get("/settings/email")
@@ -140,19 +141,20 @@ def test_signup_email_is_validated_and_unique(site):
     with _client(server) as web:
         r = _signup(web, "carol", email="carol@")
         assert r.status_code == 400 and "is not an email address" in r.text
-        assert store.user("carol") is None
+        assert Community.of(store).accounts.user("carol") is None
         assert _signup(web, "carol", email="carol@example.org").status_code == 303
     with _client(server) as other:
         r = _signup(other, "carol2", email="CAROL@example.org")
         assert r.status_code == 400 and "belongs to another account" in r.text
-        assert store.user("carol2") is None
+        assert Community.of(store).accounts.user("carol2") is None
         assert _signup(other, "dave").status_code == 303  # no address: any number of them
         assert _signup(other, "erin").status_code == 303
         page = other.get("/settings/email").text
         r = other.post("/settings/email", data={"email": "carol@example.org", **csrf(page)})
         assert r.status_code == 400 and "belongs to another account" in r.text
     with pytest.raises(EmailTaken):
-        store.set_user_email(store.user("dave").id, "Carol@Example.org")
+        accounts = Community.of(store).accounts
+        accounts.set_user_email(accounts.user("dave").id, "Carol@Example.org")
 
 
 def test_forged_posts_cannot_subscribe_an_accounts_address(site):

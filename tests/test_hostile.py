@@ -19,6 +19,7 @@ from community_support import PASSWORD, community_settings, token
 from digest_data import D22, load, record
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.passwords import hash_password
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.safetext import xml_safe
 from paperwire.sources.files import read_file
@@ -191,7 +192,7 @@ def _kaggle(i: int) -> dict:
 def test_the_submit_api_refuses_ids_in_other_scripts_digits(settings):
     cfg = community_settings(settings)
     store = open_store(cfg)
-    store.create_user("ada", hash_password(PASSWORD, cfg.argon2_profile))
+    Community.of(store).accounts.create_user("ada", hash_password(PASSWORD, cfg.argon2_profile))
     with TestClient(create_app(cfg, store), follow_redirects=False) as client:
         token_ = client.get("/api/whoami").json()["csrfToken"]
         form = {"csrf_token": token_, "username": "ada", "password": PASSWORD}

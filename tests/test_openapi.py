@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from community_support import PASSWORD, community_settings
 from digest_data import load
 from paperwire.community.passwords import hash_password
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
 
@@ -59,7 +60,7 @@ def site(settings):
     )
     store = open_store(cfg)
     load(store)
-    store.create_user("alice", hash_password(PASSWORD, cfg.argon2_profile))
+    Community.of(store).accounts.create_user("alice", hash_password(PASSWORD, cfg.argon2_profile))
     app = create_app(cfg, store)
     yield app
     store.close()

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from community_support import PASSWORD, community_settings, hf_paper, token
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
 
@@ -57,7 +58,7 @@ def test_collection_edits_and_follows_by_another_process_show_at_once(site, sett
     from paperwire.search.indexer import open_index
 
     client, store, app = site
-    owner = store.create_user("curator", "x")
+    owner = Community.of(store).accounts.create_user("curator", "x")
     store.import_records([hf_paper(7, 1, TODAY, authors=("Ada Lovelace",))])
     IndexFollower(open_index(app.state.settings), store).step()  # (this site indexes later)
     cid = CollectionRepository(store.engine).create(owner.id, "Cached list", public=True)

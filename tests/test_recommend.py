@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from community_support import PASSWORD, community_settings, token
 from paperwire.cli import app as cli_app
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.recommend import model
 from paperwire.recommend.repository import RecommendRepository
@@ -86,7 +87,8 @@ def test_for_you_flow(site, shared_hf_dir):
     assert "5 entries: 4 matched (4 new in your library), 1 not found" in r.text
     assert "nowhere1999" in r.text and "A Treatise on Nothing in Particular" in r.text
     assert "(by title)" in r.text and "(by arXiv id)" in r.text
-    assert RecommendRepository(store.engine).library_count(store.user("alice").id) == 4
+    alice = Community.of(store).accounts.user("alice")
+    assert RecommendRepository(store.engine).library_count(alice.id) == 4
 
     page = client.get("/for-you")
     assert page.status_code == 200
@@ -168,7 +170,8 @@ def test_cli_import(site, shared_hf_dir, tmp_path):
     )
     assert run.exit_code == 0, run.output
     assert "5 entries: 4 matched" in run.output and "not found: nowhere1999" in run.output
-    assert RecommendRepository(store.engine).library_count(store.user("dave").id) == 4
+    dave = Community.of(store).accounts.user("dave")
+    assert RecommendRepository(store.engine).library_count(dave.id) == 4
     run = CliRunner().invoke(
         cli_app, ["library", "import", "--user", "nobody", str(path), "--db", db]
     )
@@ -196,7 +199,7 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
     assert client.get(f"/papers/{target}/save").status_code == 405
     _signup(client, "erin")
-    erin = store.user("erin").id
+    erin = Community.of(store).accounts.user("erin").id
     assert "Nothing to go on yet" in client.get("/for-you").text
 
     # Forged (no CSRF token) is refused; nothing is saved.

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from community_support import PASSWORD, hf_paper, token
 from paperwire.community.passwords import hash_password
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.store.importer import ImportSummary
 from paperwire.store.sync_state import SyncStore
@@ -22,8 +23,8 @@ def site(settings):
     store = open_store(cfg)
     store.import_records([hf_paper(n, n, date(2026, 8, 3)) for n in (1, 2, 3)])
     for name in ("root", "reader"):
-        store.create_user(name, hash_password(PASSWORD, "CHEAPEST"))
-    store.set_admin("root")
+        Community.of(store).accounts.create_user(name, hash_password(PASSWORD, "CHEAPEST"))
+    Community.of(store).accounts.set_admin("root")
     sync = SyncStore(store.engine)
     run = sync.start_run("hf", {"since": "2026-08-01"})
     done = ImportSummary()

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from paperwire.community.repository import Community
 from paperwire.ranking import (
     AGE_OFFSET_HOURS,
     GRAVITY,
@@ -91,8 +92,8 @@ def test_local_votes_count_in_the_trending_order(store):
     ]
     hashed = hash_password("a long password", "CHEAPEST")
     for k in range(10):
-        user = store.create_user(f"u{k}", hashed)
-        store.vote(user.id, "2608.00002", True)
+        user = Community.of(store).accounts.create_user(f"u{k}", hashed)
+        Community.of(store).votes.vote(user.id, "2608.00002", True)
     got = TrendingRepository(store.engine).trending(now=now)
     assert [i.paper.arxiv_id for i in got.items] == ["2608.00002", "2608.00001"]
     age = (now - datetime(2026, 8, 21)).total_seconds() / 3600

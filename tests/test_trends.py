@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from community_support import hf_paper
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.core.trend import count_by_month, months_until
 from paperwire.web.app import create_app
@@ -112,7 +113,7 @@ def test_pages_chart_the_series_with_a_table(site):
     from paperwire.collections.repository import CollectionRepository
 
     store = site.app.state.store
-    owner = store.create_user("curator", "x")
+    owner = Community.of(store).accounts.create_user("curator", "x")
     repo = CollectionRepository(store.engine)
     cid = repo.create(owner.id, "Diffusion LMs", public=True)
     repo.add_many(cid, owner.id, [store.paper_id(f"2608.{n:05d}") for n in (1, 3, 5)])

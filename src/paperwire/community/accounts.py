@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.community.helpers import (
+    community_of,
     end_session,
     post_only,
     rate_limited,
@@ -27,7 +28,7 @@ from paperwire.community.passwords import (
     verify_password,
 )
 from paperwire.community.security import csrf_token, current_user
-from paperwire.store.community_queries import EmailTaken, UsernameTaken
+from paperwire.community.views import EmailTaken, UsernameTaken
 from paperwire.ui.api_schema import Whoami
 from paperwire.ui.templating import PageError, render
 
@@ -76,7 +77,7 @@ def signup(
     )
     if problem is None:
         try:
-            user = store_of(request).create_user(
+            user = community_of(request).accounts.create_user(
                 username,
                 hash_password(password, settings.argon2_profile),
                 fullname=fullname or None,
@@ -117,8 +118,8 @@ def signin(
     rate_limited(request, "login", settings.login_rate_limit)
     if username.strip():
         rate_limited(request, "login-account", settings.login_account_rate_limit, username.strip())
-    store = store_of(request)
-    found = store.user_credentials(username.strip())
+    accounts = community_of(request).accounts
+    found = accounts.user_credentials(username.strip())
     stored = found[1] if found else None
     if found is None or not verify_password(stored, password, settings.argon2_profile):
         return _form(
@@ -131,7 +132,7 @@ def signin(
         )
     user, stored = found
     if needs_rehash(stored, settings.argon2_profile):
-        store.set_password_hash(user.id, hash_password(password, settings.argon2_profile))
+        accounts.set_password_hash(user.id, hash_password(password, settings.argon2_profile))
     start_session(request, user)
     return see_other(safe_next(next))
 
@@ -162,8 +163,9 @@ def change_password(
         return user
     settings = settings_of(request)
     rate_limited(request, "password", settings.login_rate_limit)
-    store = store_of(request)
-    _, stored = store.user_credentials(user.username)
+    accounts = community_of(request).accounts
+    found = accounts.user_credentials(user.username)
+    stored = found[1] if found else None  # (an account deleted meanwhile: "wrong")
     problem = None
     if not verify_password(stored, current, settings.argon2_profile):
         problem = "The current password is wrong."
@@ -173,8 +175,8 @@ def change_password(
         problem = password_problem(new, user.username)
     if problem:
         return _form(request, "password.html", 400, error=problem)
-    store.set_password_hash(user.id, hash_password(new, settings.argon2_profile))
-    store.end_sessions(user.id)  # every other browser is signed out
+    accounts.set_password_hash(user.id, hash_password(new, settings.argon2_profile))
+    accounts.end_sessions(user.id)  # every other browser is signed out
     start_session(request, user)
     return _form(request, "password.html", message="Password changed; other sessions signed out.")
 
@@ -197,7 +199,7 @@ def change_email(request: Request, email: str = Form("")) -> Response:
     problem = email_problem(email) if email else None
     if problem is None:
         try:
-            store_of(request).set_user_email(user.id, email or None)
+            community_of(request).accounts.set_user_email(user.id, email or None)
         except EmailTaken:
             problem = EMAIL_TAKEN
     if problem:
@@ -208,8 +210,8 @@ def change_email(request: Request, email: str = Form("")) -> Response:
 
 @router.get("/users/{username}", response_class=HTMLResponse)
 def user_page(request: Request, username: str) -> Response:
-    store = store_of(request)
-    person = store.user(username)
+    store, community = store_of(request), community_of(request)
+    person = community.accounts.user(username)
     if person is None:
         raise PageError(404, f"there is no user {username!r} here.", [("Latest papers", "/")])
     submitted = store.listed(date.min, date.max, submitter=username, sort="publishedAt", limit=100)
@@ -218,10 +220,10 @@ def user_page(request: Request, username: str) -> Response:
         "user.html",
         title=f"{person.display_name} · {settings_of(request).site_name}",
         person=person,
-        upvoted=store.upvoted_by(username),
+        upvoted=store.cards(community.votes.upvoted_by(username)),
         submitted=submitted.items,
-        orgs=store.memberships(person.id),
-        following=store.following(person.id),
+        orgs=community.orgs.memberships(person.id),
+        following=community.orgs.following(person.id),
     )
 
 

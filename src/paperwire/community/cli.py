@@ -16,10 +16,13 @@ err = Console(stderr=True)
 
 
 def _store(db: str | None):
+    """Settings, the store (to close) and the community repositories over it."""
+    from paperwire.community.repository import Community
     from paperwire.context import open_store
 
     settings = load_settings(db)
-    return settings, open_store(settings)
+    store = open_store(settings)
+    return settings, store, Community.of(store)
 
 
 @user_app.command("create")
@@ -34,7 +37,7 @@ def create(
 ) -> None:
     """Create a user (the password is prompted for, or read with --password-stdin)."""
     from paperwire.community.passwords import hash_password, password_problem, username_problem
-    from paperwire.store.community_queries import UsernameTaken
+    from paperwire.community.views import UsernameTaken
 
     if problem := username_problem(username):
         err.print(f"[red]error:[/] {problem}")
@@ -46,9 +49,9 @@ def create(
     if problem := password_problem(password, username):
         err.print(f"[red]error:[/] {problem}")
         raise typer.Exit(2)
-    settings, store = _store(db)
+    settings, store, community = _store(db)
     try:
-        store.create_user(
+        community.accounts.create_user(
             username,
             hash_password(password, settings.argon2_profile),
             fullname=fullname,
@@ -69,9 +72,9 @@ def make_admin(
     db: DbOption = None,
 ) -> None:
     """Make an existing user an administrator (or --revoke)."""
-    _, store = _store(db)
+    _, store, community = _store(db)
     try:
-        found = store.set_admin(username, not revoke)
+        found = community.accounts.set_admin(username, not revoke)
     finally:
         store.close()
     if not found:
@@ -87,9 +90,9 @@ def add_member(
     db: DbOption = None,
 ) -> None:
     """Add a user to an organization, so they can submit papers on its behalf."""
-    _, store = _store(db)
+    _, store, community = _store(db)
     try:
-        ok = store.add_member(org, username)
+        ok = community.orgs.add_member(org, username)
     finally:
         store.close()
     if not ok:

@@ -7,11 +7,11 @@ from fastapi.responses import Response
 
 from paperwire.community.helpers import (
     canonical_id,
+    community_of,
     error,
     post_only,
     require_user,
     see_other,
-    store_of,
 )
 from paperwire.community.text import clean_comment
 from paperwire.ui.templating import paper_url
@@ -39,7 +39,7 @@ def add_comment(request: Request, arxiv_id: str, body: str = Form("")) -> Respon
     text, problem = clean_comment(body)
     if problem:
         return error(request, 400, problem, [("Back to the paper", _back(aid))])
-    cid = store_of(request).add_comment(user.id, aid, text)
+    cid = community_of(request).comments.add_comment(user.id, aid, text)
     if cid is None:
         return error(request, 404, f"paper {aid} is not in this database.")
     return see_other(_back(aid, cid))
@@ -50,7 +50,7 @@ def _own(request: Request, comment_id: int):
     user = require_user(request)
     if isinstance(user, Response):
         return user, None
-    found = store_of(request).comment(comment_id)
+    found = community_of(request).comments.comment(comment_id)
     if found is None:
         return error(request, 404, f"there is no comment {comment_id}."), None
     return user, found
@@ -66,7 +66,7 @@ def edit_comment(request: Request, comment_id: int, body: str = Form("")) -> Res
     text, problem = clean_comment(body)
     if problem:
         return error(request, 400, problem, [("Back to the paper", _back(found.arxiv_id))])
-    store_of(request).edit_comment(comment_id, user.id, text)
+    community_of(request).comments.edit_comment(comment_id, user.id, text)
     return see_other(_back(found.arxiv_id, comment_id))
 
 
@@ -77,7 +77,7 @@ def delete_comment(request: Request, comment_id: int) -> Response:
         return user
     if found.author_id != user.id:
         return error(request, 403, "You can only delete your own comments.")
-    store_of(request).delete_comment(comment_id, user.id)
+    community_of(request).comments.delete_comment(comment_id, user.id)
     return see_other(_back(found.arxiv_id))
 
 
@@ -88,5 +88,5 @@ def hide_comment(request: Request, comment_id: int, hidden: str = Form("1")) -> 
         return user
     if not user.is_admin:
         return error(request, 403, "Only administrators can hide comments.")
-    store_of(request).set_comment_hidden(comment_id, user.id, hidden != "0")
+    community_of(request).comments.set_comment_hidden(comment_id, user.id, hidden != "0")
     return see_other(_back(found.arxiv_id, comment_id))

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperwire.community.repository import Community
 from paperwire.community.security import client_ip, current_user, token_hash
 from paperwire.core.clock import utcnow
 from paperwire.ui.templating import PageError
@@ -19,6 +20,12 @@ from paperwire.ui.templating import PageError
 
 def store_of(request: Request) -> Any:
     return request.app.state.store
+
+
+def community_of(request: Request) -> Community:
+    """The community slice's repositories (``community.web.install`` builds them once)."""
+    community: Community = request.app.state.community
+    return community
 
 
 def settings_of(request: Request) -> Any:
@@ -90,10 +97,10 @@ def start_session(request: Request, user) -> None:
     settings = settings_of(request)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=settings.session_days)
-    store_of(request).create_session(user.id, token_hash(token), expires)
+    community_of(request).accounts.create_session(user.id, token_hash(token), expires)
     old = request.session.get("sid")
     if old:
-        store_of(request).end_session(token_hash(old))
+        community_of(request).accounts.end_session(token_hash(old))
     request.session.clear()
     request.session["sid"] = token
     request.session["csrf"] = secrets.token_urlsafe(32)
@@ -102,7 +109,7 @@ def start_session(request: Request, user) -> None:
 def end_session(request: Request) -> None:
     sid = request.session.get("sid")
     if sid:
-        store_of(request).end_session(token_hash(sid))
+        community_of(request).accounts.end_session(token_hash(sid))
     request.session.clear()
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paperwire.community.helpers import (
+    community_of,
     error,
     post_only,
     require_user,
@@ -28,7 +29,7 @@ def follow(request: Request, name: str, follow: str = Form("1")) -> Response:
     user = require_user(request, org_url(name))
     if isinstance(user, Response):
         return user
-    if not store_of(request).follow(name, user.id, follow != "0"):
+    if not community_of(request).orgs.follow(name, user.id, follow != "0"):
         return error(request, 404, f"there is no organization {name!r}.")
     return see_other(org_url(name))
 
@@ -42,7 +43,7 @@ def add_member(request: Request, name: str, username: str = Form("")) -> Respons
         return error(request, 403, "Only administrators can add members.")
     if store_of(request).organization(name) is None:
         return error(request, 404, f"there is no organization {name!r}.")
-    if not store_of(request).add_member(name, username.strip()):
+    if not community_of(request).orgs.add_member(name, username.strip()):
         return error(request, 404, f"there is no user {username.strip()!r}.")
     return see_other(org_url(name))
 
@@ -72,21 +73,23 @@ def trending_page(request: Request, p: str | None = None) -> Response:
 
 def paper_extras(request: Request, arxiv_id: str) -> dict[str, Any]:
     """What the paper page shows of the community: the vote split and the comments."""
-    store, user = store_of(request), current_user(request)
+    community, user = community_of(request), current_user(request)
     return {
-        "votes": store.vote_state(arxiv_id, user.id if user else None),
-        "comments": store.comments(arxiv_id, include_hidden=bool(user and user.is_admin)),
+        "votes": community.votes.vote_state(arxiv_id, user.id if user else None),
+        "comments": community.comments.comments(
+            arxiv_id, include_hidden=bool(user and user.is_admin)
+        ),
         "me": user,
     }
 
 
 def org_extras(request: Request, name: str) -> dict[str, Any]:
     """Followers, members and whether the visitor follows, for the organization page."""
-    store, user = store_of(request), current_user(request)
-    followers = store.followers(name)
+    orgs, user = community_of(request).orgs, current_user(request)
+    followers = orgs.followers(name)
     return {
         "followers": followers,
-        "members": store.org_members(name),
+        "members": orgs.org_members(name),
         "following": bool(user and user.username in followers),
         "me": user,
     }

@@ -21,7 +21,7 @@ import re
 import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from paperwire.community.repository import AccountRepository
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -57,7 +60,7 @@ def token_hash(token: str) -> str:
 @dataclass
 class RequestState:
     session: dict[str, Any]
-    user: Any  # paperwire.store.community_queries.UserView | None
+    user: Any  # paperwire.community.views.UserView | None
     path: str
     cache: dict[str, Any] = field(default_factory=dict)  # per-request lookups for templates
 
@@ -122,9 +125,9 @@ class CommunityMiddleware:
     Runs inside ``SessionMiddleware`` (it needs ``scope["session"]``).
     """
 
-    def __init__(self, app: ASGIApp, store: Any) -> None:
+    def __init__(self, app: ASGIApp, accounts: AccountRepository) -> None:
         self.app = app
-        self.store = store
+        self.accounts = accounts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,7 +137,7 @@ class CommunityMiddleware:
         user = None
         sid = session.get("sid")
         if sid:
-            user = await run_in_threadpool(self.store.session_user, token_hash(sid))
+            user = await run_in_threadpool(self.accounts.session_user, token_hash(sid))
             if user is None:
                 session.pop("sid", None)
         scope[USER_KEY] = user

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.helpers import (
+    community_of,
     post_only,
     require_user,
     see_other,
@@ -19,7 +20,7 @@ from paperwire.community.helpers import (
     store_of,
     wants_json,
 )
-from paperwire.store.community_queries import AlreadyListed
+from paperwire.community.views import AlreadyListed
 from paperwire.ui.api_schema import FullPaper, SubmitRequest, errors
 from paperwire.ui.templating import paper_url, render
 
@@ -77,7 +78,7 @@ def _fetch(settings, arxiv_id: str):
 
 
 def submit(request: Request, user, raw: str, organization: str | None) -> Outcome:
-    store, settings = store_of(request), settings_of(request)
+    store, settings, community = store_of(request), settings_of(request), community_of(request)
     try:
         aid = extract_id(raw)
     except InvalidArxivId:
@@ -87,9 +88,13 @@ def submit(request: Request, user, raw: str, organization: str | None) -> Outcom
             "https://arxiv.org/abs/2608.19880.",
         )
     org = (organization or "").strip() or None
-    if org and not user.is_admin and org not in {o.name for o in store.memberships(user.id)}:
+    if (
+        org
+        and not user.is_admin
+        and org not in {o.name for o in community.orgs.memberships(user.id)}
+    ):
         return Outcome(403, f"You are not a member of {org}; submit without it.", aid)
-    listed = store.curated_listing(aid)
+    listed = community.submissions.curated_listing(aid)
     if listed:
         return Outcome(409, str(AlreadyListed(aid, *listed)) + " — thanks all the same.", aid)
     record = None
@@ -112,7 +117,7 @@ def submit(request: Request, user, raw: str, organization: str | None) -> Outcom
     if record is not None:
         store.import_records([dataclasses.replace(record, listing=None)])
     try:
-        store.add_community_listing(
+        community.submissions.add_community_listing(
             aid, user, day=now.date(), organization=org, now=now.replace(tzinfo=None)
         )
     except AlreadyListed as exc:
@@ -131,7 +136,7 @@ def _page(request: Request, status: int = 200, **ctx) -> HTMLResponse:
         "submit.html",
         status_code=status,
         title=f"Submit a paper · {settings_of(request).site_name}",
-        orgs=store_of(request).memberships(user.id) if user else [],
+        orgs=community_of(request).orgs.memberships(user.id) if user else [],
         window=settings_of(request).submission_window_days,
         **ctx,
     )

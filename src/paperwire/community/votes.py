@@ -7,12 +7,12 @@ from fastapi.responses import JSONResponse, Response
 
 from paperwire.community.helpers import (
     canonical_id,
+    community_of,
     error,
     post_only,
     require_user,
     safe_next,
     see_other,
-    store_of,
 )
 from paperwire.ui.api_schema import VoteState, errors
 from paperwire.ui.templating import paper_url
@@ -30,7 +30,7 @@ def _vote(request: Request, arxiv_id: str, vote: str, next: str | None) -> Respo
         return user
     if vote not in WANT:
         return error(request, 400, "vote must be 1 (upvote), 0 (withdraw) or empty (toggle)")
-    state = store_of(request).vote(user.id, aid, WANT[vote])
+    state = community_of(request).votes.vote(user.id, aid, WANT[vote])
     if state is None:
         return error(request, 404, f"paper {aid} is not in this database.")
     if request.url.path.startswith("/api/") or "json" in request.headers.get("accept", ""):

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from paperwire.community import accounts, comments, orgs, submit, votes
+from paperwire.community.repository import Community
 from paperwire.community.security import (
     CommunityMiddleware,
     RateLimiter,
@@ -37,7 +38,8 @@ def install(app: FastAPI) -> None:
     )
     env.filters["comment_html"] = comment_html
     # Added last = runs first: SessionMiddleware decodes the cookie for CommunityMiddleware.
-    app.add_middleware(CommunityMiddleware, store=app.state.store)
+    app.state.community = Community.of(app.state.store)
+    app.add_middleware(CommunityMiddleware, accounts=app.state.community.accounts)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),

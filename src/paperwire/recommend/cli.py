@@ -24,6 +24,7 @@ def import_cmd(
 ) -> None:
     """Match the file's entries to papers (arXiv id, DOI, title) and add them to the library;
     entries that match nothing are listed."""
+    from paperwire.community.repository import Community
     from paperwire.context import open_store
     from paperwire.recommend.library import LibraryError, import_library
 
@@ -35,7 +36,7 @@ def import_cmd(
     # a library import adds no papers, so the search index is not opened
     store = open_store(load_settings(db).model_copy(update={"search_index_on_import": False}))
     try:
-        reader = store.user(user)
+        reader = Community.of(store).accounts.user(user)
         if reader is None:
             err.print(f"[red]error:[/] no user named {escape(user)}")
             raise typer.Exit(2)

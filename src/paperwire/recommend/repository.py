@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
+from paperwire.core.sql import insert_ignore
 from paperwire.store.community_models import Vote
-from paperwire.store.community_views import _insert_ignore
 from paperwire.store.models import Listing, Paper
 from paperwire.store.recommend_models import LibraryPaper, NotInterested
 
@@ -38,7 +38,7 @@ class RecommendRepository:
         with Session(self.engine) as s:
             before = s.scalar(count) or 0
             for pid in dict.fromkeys(paper_ids):  # rowcount is not reliable here on PostgreSQL
-                _insert_ignore(
+                insert_ignore(
                     s,
                     LibraryPaper,
                     {"user_id": user_id, "paper_id": pid, "source": source, "created_at": utcnow()},
@@ -72,7 +72,7 @@ class RecommendRepository:
                 on = source != "saved"
             if on:
                 if source is None:
-                    _insert_ignore(
+                    insert_ignore(
                         s,
                         LibraryPaper,
                         {
@@ -119,7 +119,7 @@ class RecommendRepository:
             if pid is None:
                 return None
             if on:
-                _insert_ignore(
+                insert_ignore(
                     s, NotInterested, {"user_id": user_id, "paper_id": pid, "created_at": utcnow()}
                 )
             else:

@@ -9,7 +9,6 @@ from sqlalchemy import Engine, Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
-from paperwire.store.community_queries import CommunityQueries
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.rows import listing_view as _listing_view
@@ -28,7 +27,7 @@ from paperwire.store.views import (
 SORTS = ("upvotes", "publishedAt")
 
 
-class Store(CommunityQueries):
+class Store:
     """Read and write papers.  Each method opens and closes its own session."""
 
     engine: Engine

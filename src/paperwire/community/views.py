@@ -1,13 +1,10 @@
-"""Plain values, errors and helpers shared by the community queries (no ORM leaves here)."""
+"""The community slice's plain values and errors (no ORM object leaves its repositories)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.orm import Session
-
-from paperwire.core.sql import dialect_insert
 from paperwire.store.community_models import User
 
 
@@ -65,16 +62,5 @@ class VoteState:
         return self.hf + self.local
 
 
-def _user_view(u: User) -> UserView:
+def user_view(u: User) -> UserView:
     return UserView(u.id, u.username, u.fullname, bool(u.is_admin), u.created_at, u.email)
-
-
-def _insert_ignore(s: Session, model, values: dict) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING; the number of rows inserted (0 or 1).
-
-    Counted with RETURNING: the cursor's rowcount is -1 here with SQLAlchemy 2.1 and psycopg 3
-    (a toggle then never withdrew a vote on PostgreSQL)."""
-    key = list(model.__table__.primary_key.columns)
-    stmt = dialect_insert(s.get_bind().dialect.name, model)
-    stmt = stmt.values(**values).on_conflict_do_nothing().returning(*key)
-    return len(s.execute(stmt).all())

@@ -1,32 +1,29 @@
-"""Community content queries: comments, organization members and followers, submissions."""
+"""The community slice's content repositories: comments, organization members and
+followers, submissions to the community list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.community.views import AlreadyListed, CommentView, UserView
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
-from paperwire.core.sql import rowcount
+from paperwire.core.sql import insert_ignore, rowcount
 from paperwire.store.community_models import Comment, Follow, Membership, User
-from paperwire.store.community_views import (
-    AlreadyListed,
-    CommentView,
-    UserView,
-    _insert_ignore,
-)
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.views import OrganizationView
 
 
-class ContentQueries:
-    """Comments, organizations and submissions; part of :class:`CommunityQueries`."""
+class CommentRepository:
+    """Comments on papers; hidden ones stay for administrators."""
 
-    engine: Engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-    # -- comments ---------------------------------------------------------------------
     def add_comment(self, user_id: int, arxiv_id: str, body: str) -> int | None:
         with Session(self.engine) as s:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
@@ -100,13 +97,21 @@ class ContentQueries:
             s.commit()
         return bool(n)
 
-    # -- organizations ----------------------------------------------------------------
+
+class OrganizationRepository:
+    """Organizations' members and followers (the organizations themselves are papers'
+    submitters: ``paperwire.store.models.Organization``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
     def ensure_organization(self, name: str, fullname: str | None = None) -> None:
         with Session(self.engine) as s:
-            _insert_ignore(s, Organization, {"name": name, "fullname": fullname})
+            insert_ignore(s, Organization, {"name": name, "fullname": fullname})
             s.commit()
 
-    def _org_id(self, s: Session, name: str) -> int | None:
+    @staticmethod
+    def org_id(s: Session, name: str) -> int | None:
         return s.scalar(select(Organization.id).where(Organization.name == name))
 
     def add_member(self, org: str, username: str) -> bool:
@@ -116,8 +121,8 @@ class ContentQueries:
             uid = s.scalar(select(User.id).where(User.username == username))
             if uid is None:
                 return False
-            values = {"organization_id": self._org_id(s, org), "user_id": uid}
-            _insert_ignore(s, Membership, {**values, "created_at": utcnow()})
+            values = {"organization_id": self.org_id(s, org), "user_id": uid}
+            insert_ignore(s, Membership, {**values, "created_at": utcnow()})
             s.commit()
         return True
 
@@ -146,12 +151,12 @@ class ContentQueries:
     def follow(self, org: str, user_id: int, on: bool = True) -> bool:
         """Follow or unfollow; False if there is no such organization."""
         with Session(self.engine) as s:
-            oid = self._org_id(s, org)
+            oid = self.org_id(s, org)
             if oid is None:
                 return False
             if on:
                 values = {"organization_id": oid, "user_id": user_id, "created_at": utcnow()}
-                _insert_ignore(s, Follow, values)
+                insert_ignore(s, Follow, values)
             else:
                 s.execute(
                     delete(Follow).where(Follow.organization_id == oid, Follow.user_id == user_id)
@@ -182,7 +187,20 @@ class ContentQueries:
                 )
             )
 
-    # -- submissions ------------------------------------------------------------------
+
+class SubmissionRepository:
+    """Papers submitted to a day's community list."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        orgs: OrganizationRepository,
+        listeners: list[Callable[[list[int]], None]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.orgs = orgs
+        self.listeners = listeners if listeners is not None else []
+
     def curated_listing(self, arxiv_id: str) -> tuple[date, str] | None:
         """The first curated listing (day, source) of a paper, if it is on any list."""
         with Session(self.engine) as s:
@@ -213,7 +231,7 @@ class ContentQueries:
             pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
             if pid is None:
                 raise LookupError(f"paper {arxiv_id} is not stored")
-            oid = self._org_id(s, organization) if organization else None
+            oid = self.orgs.org_id(s, organization) if organization else None
             values = {
                 "paper_id": pid,
                 "day": day,
@@ -229,12 +247,12 @@ class ContentQueries:
                 .order_by(Listing.day, Listing.id)
                 .limit(1)
             ).first()
-            if first is not None or not _insert_ignore(s, Listing, values):
+            if first is not None or not insert_ignore(s, Listing, values):
                 s.rollback()
                 found = first or (day, "community")
                 raise AlreadyListed(arxiv_id, found[0], found[1])
             # the listing changes the paper's search fields: index followers pick it up
             s.execute(update(Paper).where(Paper.id == pid).values(modified_at=utcnow()))
             s.commit()
-        for hook in getattr(self, "import_listeners", []):
+        for hook in self.listeners:
             hook([pid])

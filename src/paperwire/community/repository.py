@@ -1,4 +1,5 @@
-"""Community queries (accounts, sessions, upvotes, comments, organizations), mixed into Store.
+"""The community slice's repositories: accounts and sessions, upvotes (this module);
+comments, organizations and submissions (``content_repository``).
 
 Upvotes are rows unique on (user, paper); a paper's local count is ``COUNT(*)`` over them,
 so 100 people voting at once are all counted exactly, on SQLite and PostgreSQL alike.
@@ -6,44 +7,41 @@ so 100 people voting at once are all counted exactly, on SQLite and PostgreSQL a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperwire.core.clock import utcnow
-from paperwire.core.sql import rowcount
-from paperwire.store.community_content import ContentQueries
-from paperwire.store.community_models import (
-    User,
-    UserSession,
-    Vote,
-)
-from paperwire.store.community_views import (  # noqa: F401  (re-exported for the web layer)
-    AlreadyListed,
-    CommentView,
+from paperwire.community.views import (
     EmailTaken,
     UsernameTaken,
     UserView,
     VoteState,
-    _insert_ignore,
-    _user_view,
+    user_view,
 )
+from paperwire.core.clock import utcnow
+from paperwire.core.sql import insert_ignore, rowcount
+from paperwire.store.community_models import User, UserSession, Vote
 from paperwire.store.models import Paper
-from paperwire.store.views import PaperView
+
+if TYPE_CHECKING:
+    from paperwire.store import Store
 
 
 def _clean_email(email: str | None) -> str | None:
     return (email or "").strip().lower() or None
 
 
-class CommunityQueries(ContentQueries):
-    """Mixed into :class:`paperwire.store.Store` (needs ``self.engine`` and ``self.cards``)."""
+class AccountRepository:
+    """Accounts and their sign-in sessions (the cookie holds a token; the database only
+    its SHA-256)."""
 
-    engine: Engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-    # -- accounts ---------------------------------------------------------------------
     def create_user(
         self,
         username: str,
@@ -77,7 +75,7 @@ class CommunityQueries(ContentQueries):
                 if email and s.scalar(select(User.id).where(User.email == email)):
                     raise EmailTaken(email) from None
                 raise UsernameTaken(username) from None
-            return _user_view(u)
+            return user_view(u)
 
     def set_user_email(self, user_id: int, email: str | None) -> str | None:
         """Set (or, with None or "", remove) an account's address; EmailTaken if another
@@ -96,12 +94,12 @@ class CommunityQueries(ContentQueries):
     def user(self, username: str) -> UserView | None:
         with Session(self.engine) as s:
             u = s.scalar(select(User).where(User.username == username))
-            return _user_view(u) if u else None
+            return user_view(u) if u else None
 
     def user_credentials(self, username: str) -> tuple[UserView, str] | None:
         with Session(self.engine) as s:
             u = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
-            return (_user_view(u), u.password_hash) if u else None
+            return (user_view(u), u.password_hash) if u else None
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         with Session(self.engine) as s:
@@ -116,7 +114,6 @@ class CommunityQueries(ContentQueries):
             s.commit()
             return bool(n)
 
-    # -- sessions (the cookie holds a token; the store only its SHA-256) -------------
     def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
         with Session(self.engine) as s:
             s.execute(delete(UserSession).where(UserSession.expires_at < utcnow()))
@@ -137,7 +134,7 @@ class CommunityQueries(ContentQueries):
                 .join(UserSession, UserSession.user_id == User.id)
                 .where(UserSession.token_hash == token_hash, UserSession.expires_at > utcnow())
             )
-            return _user_view(u) if u else None
+            return user_view(u) if u else None
 
     def end_session(self, token_hash: str) -> None:
         with Session(self.engine) as s:
@@ -154,7 +151,13 @@ class CommunityQueries(ContentQueries):
             s.commit()
             return n
 
-    # -- upvotes ----------------------------------------------------------------------
+
+class VoteRepository:
+    """Upvotes: rows unique on (user, paper), counted with ``COUNT(*)``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
     def vote(self, user_id: int, arxiv_id: str, want: bool | None = None) -> VoteState | None:
         """Upvote (``want`` True), withdraw (False) or toggle (None); None if no such paper.
 
@@ -172,7 +175,7 @@ class CommunityQueries(ContentQueries):
                 s.execute(delete(Vote).where(Vote.user_id == user_id, Vote.paper_id == pid))
                 voted = False
             else:
-                added = _insert_ignore(
+                added = insert_ignore(
                     s, Vote, {"user_id": user_id, "paper_id": pid, "created_at": utcnow()}
                 )
                 voted = True
@@ -198,21 +201,10 @@ class CommunityQueries(ContentQueries):
             )
         return VoteState(voted, hf or 0, local)
 
-    def voted_on(self, user_id: int, arxiv_ids: list[str]) -> set[str]:
-        if not arxiv_ids:
-            return set()
+    def upvoted_by(self, username: str, limit: int = 100) -> list[int]:
+        """The ids of the papers ``username`` upvoted, newest vote first."""
         with Session(self.engine) as s:
-            return set(
-                s.scalars(
-                    select(Paper.arxiv_id)
-                    .join(Vote, Vote.paper_id == Paper.id)
-                    .where(Vote.user_id == user_id, Paper.arxiv_id.in_(arxiv_ids))
-                )
-            )
-
-    def upvoted_by(self, username: str, limit: int = 100) -> list[PaperView]:
-        with Session(self.engine) as s:
-            ids = list(
+            return list(
                 s.scalars(
                     select(Vote.paper_id)
                     .join(User, User.id == Vote.user_id)
@@ -221,5 +213,29 @@ class CommunityQueries(ContentQueries):
                     .limit(limit)
                 )
             )
-        # (a cross-mixin call into PaperQueries: goes with the move to repositories)
-        return self.cards(ids)  # type: ignore[attr-defined]
+
+
+class Community:
+    """The slice's repositories over one engine, as routes, CLI commands and tests use them.
+
+    ``listeners`` are called with the ids of papers a submission changed (the store's
+    ``import_listeners``: the search index attaches there)."""
+
+    def __init__(
+        self, engine: Engine, listeners: list[Callable[[list[int]], None]] | None = None
+    ) -> None:
+        from paperwire.community.content_repository import (
+            CommentRepository,
+            OrganizationRepository,
+            SubmissionRepository,
+        )
+
+        self.accounts = AccountRepository(engine)
+        self.votes = VoteRepository(engine)
+        self.comments = CommentRepository(engine)
+        self.orgs = OrganizationRepository(engine)
+        self.submissions = SubmissionRepository(engine, self.orgs, listeners)
+
+    @classmethod
+    def of(cls, store: Store) -> Community:
+        return cls(store.engine, store.import_listeners)
