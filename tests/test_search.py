@@ -200,3 +200,27 @@ def test_later_overlaps_the_caller_and_runs_inline_when_busy():
     with pytest.raises(ValueError, match="boom"):
         later(fails)()
     assert later(lambda: threading.current_thread().name)().startswith("search")  # slots back
+
+
+def test_opening_an_index_leaves_its_schema_stamp_alone(tmp_path):
+    """Only a new or other-version index gets its stamp (re)written, and atomically: every
+    open used to rewrite it in place, and a second process opening the same index at that
+    moment read it empty and dropped the whole index (seen with two benchmark processes)."""
+    from paperwire.search.lexical import SCHEMA_VERSION, LexicalIndex
+    from paperwire.store.views import SearchDoc
+
+    lex = LexicalIndex(tmp_path / "lexical")
+    lex.upsert([SearchDoc(1, "2601.00001", "a title", "an abstract", [], [], [], None, None, 0)])
+    lex.refresh(force=True)
+    stamp = tmp_path / "lexical" / "paperwire-schema"
+    before = stamp.stat()
+    again = LexicalIndex(tmp_path / "lexical")
+    assert not again.was_reset and again.count() == 1
+    after = stamp.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+    stamp.write_text("1\n")  # an index of an older layout is still dropped and restamped
+    old = LexicalIndex(tmp_path / "lexical")
+    assert old.was_reset and old.count() == 0
+    assert stamp.read_text().strip() == SCHEMA_VERSION
+    assert not list(stamp.parent.glob("*.tmp"))

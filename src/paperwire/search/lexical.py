@@ -7,6 +7,7 @@ organization) are indexed too, so filters run inside retrieval, not after a top-
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -126,7 +127,12 @@ class LexicalIndex:
         if self.was_reset:
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(SCHEMA_VERSION + "\n")
+        if old != SCHEMA_VERSION or self.was_reset:
+            # written only when new, and atomically: every open used to rewrite it, and a
+            # second process opening the index then could read it empty and drop the index
+            tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+            tmp.write_text(SCHEMA_VERSION + "\n")
+            os.replace(tmp, stamp)
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(self.path))
         self.reload_every = reload_every
