@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import quote
 
 MAX_NAME = 200  # characters; a longer "name" is not one
@@ -20,7 +21,9 @@ def key(name: str) -> str:
     return display(name).casefold()
 
 
+@lru_cache(maxsize=65536)
 def author_url(name: str) -> str:
+    """Cached: every card links its first authors, and names recur from page to page."""
     return "/authors/" + quote(display(name), safe="")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.authors.names import display, key
@@ -18,6 +18,23 @@ from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.rows import local_votes
 
 CHUNK = 900  # ids per IN (...): under SQLite's older limit of 999 parameters
+
+# built once: on an author page, building statements per call cost more than running them
+_AUTHORED = select(
+    Paper.id, Paper.authors, Paper.published_on, Paper.published_at, Paper.hf_upvotes
+).where(Paper.id.in_(bindparam("ids", expanding=True)))
+_FIRST_LISTED = (
+    select(Listing.paper_id, func.min(Listing.day))
+    .where(Listing.paper_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Listing.paper_id)
+)
+_ORGANIZATIONS = (
+    select(Organization.name, Organization.fullname, func.count(func.distinct(Listing.paper_id)))
+    .join(Listing, Listing.organization_id == Organization.id)
+    .where(Listing.paper_id.in_(bindparam("ids", expanding=True)), Listing.source.in_(CURATED))
+    .group_by(Organization.name, Organization.fullname)
+)
+_FOLLOWERS = select(func.count()).where(AuthorFollow.author_key == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -40,19 +57,10 @@ class AuthorRepository:
         alone when ``votes`` is false: the site's own take one more query)."""
         ids = list(ids)
         out: list[AuthoredPaper] = []
-        with Session(self.engine) as s:
-            local = local_votes(s, ids) if votes else {}
+        with self.engine.connect() as c:
+            local = local_votes(c, ids) if votes else {}
             for i in range(0, len(ids), CHUNK):
-                rows = s.execute(
-                    select(
-                        Paper.id,
-                        Paper.authors,
-                        Paper.published_on,
-                        Paper.published_at,
-                        Paper.hf_upvotes,
-                    ).where(Paper.id.in_(ids[i : i + CHUNK]))
-                )
-                for pid, authors, on, at, hf in rows:
+                for pid, authors, on, at, hf in c.execute(_AUTHORED, {"ids": ids[i : i + CHUNK]}):
                     day = on or (at.date() if at else None)
                     out.append(
                         AuthoredPaper(pid, list(authors or []), day, (hf or 0) + local.get(pid, 0))
@@ -60,13 +68,8 @@ class AuthorRepository:
             undated = [p.id for p in out if p.day is None]
             listed: dict[int, date] = {}
             for i in range(0, len(undated), CHUNK):
-                listed.update(
-                    s.execute(
-                        select(Listing.paper_id, func.min(Listing.day))
-                        .where(Listing.paper_id.in_(undated[i : i + CHUNK]))
-                        .group_by(Listing.paper_id)
-                    ).all()
-                )
+                rows = c.execute(_FIRST_LISTED, {"ids": undated[i : i + CHUNK]})
+                listed.update((pid, day) for pid, day in rows)
         if listed:
             out = [replace(p, day=listed.get(p.id)) if p.day is None else p for p in out]
         return out
@@ -75,19 +78,9 @@ class AuthorRepository:
         """``(name, display name, papers)`` of the organizations that listed these papers,
         most papers first."""
         counts: dict[str, list] = {}
-        with Session(self.engine) as s:
+        with self.engine.connect() as c:
             for i in range(0, len(ids), CHUNK):
-                rows = s.execute(
-                    select(
-                        Organization.name,
-                        Organization.fullname,
-                        func.count(func.distinct(Listing.paper_id)),
-                    )
-                    .join(Listing, Listing.organization_id == Organization.id)
-                    .where(Listing.paper_id.in_(ids[i : i + CHUNK]), Listing.source.in_(CURATED))
-                    .group_by(Organization.name, Organization.fullname)
-                )
-                for name, full, n in rows:
+                for name, full, n in c.execute(_ORGANIZATIONS, {"ids": ids[i : i + CHUNK]}):
                     got = counts.setdefault(name, [name, full or name, 0])
                     got[2] += int(n)
         return sorted(
@@ -134,6 +127,6 @@ class AuthorRepository:
             )
 
     def followers(self, name: str) -> int:
-        with Session(self.engine) as s:
-            n = s.scalar(select(func.count()).where(AuthorFollow.author_key == key(name)))
+        with self.engine.connect() as c:
+            n = c.scalar(_FOLLOWERS, {"key": key(name)})
         return int(n or 0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -47,6 +48,40 @@ class ItemView:
     note: str
 
 
+# statements built once (a collection page runs them; building them cost more than that)
+_VIEWS = (
+    select(
+        Collection.id,
+        Collection.user_id,
+        User.username,
+        Collection.name,
+        Collection.description,
+        Collection.public,
+        # each collection's own count (its index): a GROUP BY over every collection's items
+        # made one collection's page slower as readers made more collections
+        select(func.count())
+        .where(CollectionItem.collection_id == Collection.id)
+        .correlate(Collection)
+        .scalar_subquery(),
+        Collection.updated_at,
+    )
+    .join(User, User.id == Collection.user_id)
+    .order_by(Collection.updated_at.desc(), Collection.id.desc())
+)
+_ONE = _VIEWS.where(Collection.id == bindparam("cid"))
+_ITEMS = (
+    select(CollectionItem.paper_id, Paper.arxiv_id, CollectionItem.position, CollectionItem.note)
+    .join(Paper, Paper.id == CollectionItem.paper_id)
+    .where(CollectionItem.collection_id == bindparam("cid"))
+    .order_by(CollectionItem.position, CollectionItem.paper_id)
+)
+
+
+def _view(*row: Any) -> CollectionView:
+    cid, uid, owner, name, desc, public, n, at = row
+    return CollectionView(cid, uid, owner, name, desc or "", bool(public), int(n or 0), at)
+
+
 def _clean(text: str, most: int, what: str) -> str:
     text = " ".join((text or "").split()) if what == "name" else (text or "").strip()
     if len(text) > most:
@@ -80,31 +115,11 @@ class CollectionRepository:
             s.flush()
             return c.id
 
-    def _views(self, s: Session, where) -> list[CollectionView]:
-        counts = (
-            select(CollectionItem.collection_id, func.count().label("n"))
-            .group_by(CollectionItem.collection_id)
-            .subquery()
-        )
-        rows = s.execute(
-            select(Collection, User.username, counts.c.n)
-            .join(User, User.id == Collection.user_id)
-            .outerjoin(counts, counts.c.collection_id == Collection.id)
-            .where(where)
-            .order_by(Collection.updated_at.desc(), Collection.id.desc())
-        )
-        return [
-            CollectionView(
-                c.id, c.user_id, owner, c.name, c.description, c.public, int(n or 0), c.updated_at
-            )
-            for c, owner, n in rows
-        ]
-
     def get(self, collection_id: int) -> CollectionView | None:
         if not 0 < collection_id <= MAX_ID:
             return None
-        with Session(self.engine) as s:
-            found = self._views(s, Collection.id == collection_id)
+        with self.engine.connect() as c:
+            found = [_view(*r) for r in c.execute(_ONE, {"cid": collection_id})]
         return found[0] if found else None
 
     def visible(self, collection_id: int, viewer_id: int | None) -> CollectionView | None:
@@ -116,11 +131,11 @@ class CollectionRepository:
         return c
 
     def of_user(self, user_id: int, public_only: bool = False) -> list[CollectionView]:
-        with Session(self.engine) as s:
-            where = Collection.user_id == user_id
-            if public_only:
-                where = where & Collection.public.is_(True)
-            return self._views(s, where)
+        q = _VIEWS.where(Collection.user_id == user_id)
+        if public_only:
+            q = q.where(Collection.public.is_(True))
+        with self.engine.connect() as c:
+            return [_view(*r) for r in c.execute(q)]
 
     def update(
         self, collection_id: int, user_id: int, name: str, description: str, public: bool
@@ -166,18 +181,8 @@ class CollectionRepository:
         )
 
     def items(self, collection_id: int) -> list[ItemView]:
-        with Session(self.engine) as s:
-            rows = s.execute(
-                select(
-                    CollectionItem.paper_id,
-                    Paper.arxiv_id,
-                    CollectionItem.position,
-                    CollectionItem.note,
-                )
-                .join(Paper, Paper.id == CollectionItem.paper_id)
-                .where(CollectionItem.collection_id == collection_id)
-                .order_by(CollectionItem.position, CollectionItem.paper_id)
-            )
+        with self.engine.connect() as c:
+            rows = c.execute(_ITEMS, {"cid": collection_id})
             return [ItemView(pid, aid, pos, note or "") for pid, aid, pos, note in rows]
 
     def add(self, collection_id: int, user_id: int, paper_id: int, note: str = "") -> bool:

@@ -14,18 +14,22 @@ from paperwire.store.models import Listing, Organization, Paper
 CHUNK = 900  # ids per IN (...)
 
 
+# both in one statement, built once (a trend chart on every author and collection page asks)
+_LATEST = select(
+    select(func.max(Listing.day)).where(Listing.source.in_(CURATED)).scalar_subquery(),
+    select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True)).scalar_subquery(),
+)
+
+
 class PaperFacts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def latest_day(self) -> date | None:
         """The newest curated listing day or arXiv publication day (where trend charts end)."""
-        with Session(self.engine) as s:
-            listed = s.scalar(select(func.max(Listing.day)).where(Listing.source.in_(CURATED)))
-            published = s.scalar(
-                select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True))
-            )
-        days = [d for d in (listed, published) if d]
+        with self.engine.connect() as c:
+            row = c.execute(_LATEST).first()
+        days = [d for d in (row or ()) if d]
         return max(days) if days else None
 
     def organization_days(self, name: str) -> list[tuple[date, int]]:

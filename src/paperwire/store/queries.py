@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
-from sqlalchemy import Engine, Subquery, and_, func, or_, select
+from sqlalchemy import Engine, Subquery, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
-from paperwire.store.rows import listing_view as _listing_view
-from paperwire.store.rows import local_counts, upvotes_expr, views
-from paperwire.store.rows import paper_view as _paper_view
+from paperwire.store.rows import (
+    PAPER_COLUMNS,
+    listing_columns,
+    listing_row_view,
+    local_counts,
+    paper_view,
+    upvotes_expr,
+    views,
+)
 from paperwire.store.vectors import VectorStore
 from paperwire.store.views import (
     ListingView,
@@ -25,6 +31,18 @@ from paperwire.store.views import (
 )
 
 SORTS = ("upvotes", "publishedAt")
+
+# the cards' statements, built once (building them per call cost more CPU than running them)
+_CARD_PAPERS = select(*PAPER_COLUMNS).where(Paper.id.in_(bindparam("ids", expanding=True)))
+_CARD_LISTINGS = (
+    select(*listing_columns())
+    .outerjoin(Organization, Organization.id == Listing.organization_id)
+    .where(
+        Listing.paper_id.in_(bindparam("ids", expanding=True)),
+        Listing.source.in_(CURATED_SOURCES),
+    )
+    .order_by(Listing.day, Listing.id)
+)
 
 
 class Store:
@@ -153,11 +171,11 @@ class Store:
         stars (GitHub stars, papers without a repository last)."""
         end = end or start
         first = self._curated(start, end, submitter, organization, has_code)
-        with Session(self.engine) as s:
-            total = s.scalar(select(func.count()).select_from(first)) or 0
+        with self.engine.connect() as c:
+            total = c.scalar(select(func.count()).select_from(first)) or 0
             org = aliased(Organization)
             q = (
-                select(Paper, Listing, org)
+                select(*PAPER_COLUMNS, *listing_columns(org))
                 .join(first, first.c.paper_id == Paper.id)
                 .join(Listing, Listing.id == first.c.listing_id)
                 .outerjoin(org, org.id == Listing.organization_id)
@@ -184,7 +202,7 @@ class Store:
             q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            items = views(s, [(p, _listing_view(lst, o)) for p, lst, o in s.execute(q)])
+            items = views(c, [(r, listing_row_view(r)) for r in c.execute(q)])
         return Page(items, total, offset, limit or total)
 
     # -- arXiv-only papers ------------------------------------------------------------
@@ -203,41 +221,41 @@ class Store:
     def arxiv_published(
         self, day: date, category: str | None, *, offset: int = 0, limit: int = 50
     ) -> Page:
-        with Session(self.engine) as s:
-            q = select(Paper).where(Paper.published_on == day, Paper.in_arxiv.is_(True))
+        with self.engine.connect() as c:
+            q = select(*PAPER_COLUMNS).where(Paper.published_on == day, Paper.in_arxiv.is_(True))
             if category:
                 q = q.join(
                     PaperCategory,
                     and_(PaperCategory.paper_id == Paper.id, PaperCategory.category == category),
                 )
-            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            rows = s.scalars(
+            total = c.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = c.execute(
                 q.order_by(upvotes_expr().desc(), Paper.arxiv_id).offset(offset).limit(limit)
-            ).all()
-            items = views(s, rows)
+            )
+            items = views(c, [(r, None) for r in rows])
         return Page(items, total, offset, limit)
 
     # -- one paper --------------------------------------------------------------------
     def paper(self, arxiv_id: str) -> PaperView | None:
-        with Session(self.engine) as s:
-            p = s.scalar(select(Paper).where(Paper.arxiv_id == arxiv_id))
+        with self.engine.connect() as c:
+            p = c.execute(select(*PAPER_COLUMNS).where(Paper.arxiv_id == arxiv_id)).first()
             if p is None:
                 return None
-            rows = s.execute(
-                select(Listing, Organization)
+            rows = c.execute(
+                select(*listing_columns())
                 .outerjoin(Organization, Organization.id == Listing.organization_id)
                 .where(Listing.paper_id == p.id)
-                .order_by(Listing.day)
-            ).all()
-            listings = [_listing_view(lst, o) for lst, o in rows]
-            local = local_counts(s, [p.id]).get(p.id, (0, 0))
-            return _paper_view(p, listings[0] if listings else None, listings, local)
+                .order_by(Listing.day, Listing.id)
+            )
+            listings = [listing_row_view(r) for r in rows]
+            local = local_counts(c, [p.id]).get(p.id, (0, 0))
+            return paper_view(p, listings[0] if listings else None, listings, local)
 
     def papers(self, arxiv_ids: list[str]) -> list[PaperView]:
         """Papers by id, in the order asked (unknown ids are skipped)."""
-        with Session(self.engine) as s:
-            rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(arxiv_ids))).all()
-            found = {v.arxiv_id: v for v in views(s, rows)}
+        with self.engine.connect() as c:
+            rows = c.execute(select(*PAPER_COLUMNS).where(Paper.arxiv_id.in_(arxiv_ids)))
+            found = {v.arxiv_id: v for v in views(c, [(r, None) for r in rows])}
         return [found[a] for a in arxiv_ids if a in found]
 
     # -- organizations ----------------------------------------------------------------
@@ -377,19 +395,13 @@ class Store:
 
     def cards(self, ids: list[int]) -> list[PaperView]:
         """Papers by store id as cards (with their first curated listing), in the order asked."""
-        with Session(self.engine) as s:
-            papers = {p.id: p for p in s.scalars(select(Paper).where(Paper.id.in_(ids)))}
+        with self.engine.connect() as c:
+            papers = {r.id: r for r in c.execute(_CARD_PAPERS, {"ids": list(ids)})}
             listing: dict[int, ListingView] = {}
             if papers:
-                rows = s.execute(
-                    select(Listing, Organization)
-                    .outerjoin(Organization, Organization.id == Listing.organization_id)
-                    .where(Listing.paper_id.in_(list(papers)), Listing.source.in_(CURATED_SOURCES))
-                    .order_by(Listing.day, Listing.id)
-                ).all()
-                for lst, org in rows:
-                    listing.setdefault(lst.paper_id, _listing_view(lst, org))
-            made = views(s, [(p, listing.get(pid)) for pid, p in papers.items()])
+                for r in c.execute(_CARD_LISTINGS, {"ids": list(papers)}):
+                    listing.setdefault(r.l_paper_id, listing_row_view(r))
+            made = views(c, [(p, listing.get(pid)) for pid, p in papers.items()])
             found = dict(zip(papers, made, strict=True))
         return [found[i] for i in ids if i in found]
 

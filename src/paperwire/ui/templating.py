@@ -6,6 +6,7 @@ Data from papers (titles, abstracts, names) is untrusted: templates never mark i
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -69,7 +70,14 @@ def month_url(day: date) -> str:
 
 def vendor_has(name: str) -> bool:
     """Whether ``name`` is in static/vendor (shipped with the package; pages work without)."""
-    return (VENDOR / name).is_file()
+    return _is_file(VENDOR / name)
+
+
+@lru_cache(maxsize=64)
+def _is_file(path: Path) -> bool:
+    # cached: four stat() calls on every page render otherwise (the package's files do not
+    # change while it runs)
+    return path.is_file()
 
 
 def query(**params: object) -> str:
@@ -81,7 +89,8 @@ def query(**params: object) -> str:
 def _finalize(value: object) -> object:
     """Every ``{{ ... }}`` string loses the characters no XML or HTML reader accepts."""
     if isinstance(value, Markup):  # already-safe HTML stays marked safe
-        return Markup(xml_safe(str(value)))
+        clean = xml_safe(value)
+        return value if clean is value else Markup(clean)
     return xml_safe(value) if isinstance(value, str) else value
 
 

@@ -235,6 +235,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits
     app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
     app.state.jinja.globals["author_url"] = author_url  # author names link to their pages
+    app.state.jinja.globals["author_links"] = authors.author_links
     app.state.jinja.globals["my_collections"] = collections.my_collections_global(store)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup, escape
 
 from paperwire.authors.lookup import SORTS, Author, AuthorLookup
 from paperwire.authors.names import MAX_NAME, author_feed_url, author_url, display
@@ -26,6 +27,15 @@ from paperwire.web.search_routes import BadParam, choice_param, date_range, int_
 
 router = APIRouter()
 API_MAX_LIMIT = 100
+
+
+def author_links(authors: list[str], n: int = 3) -> Markup:
+    """A card's author line: the first ``n`` names linked to their pages ("et al." for the
+    rest; all of them when one more would be all).  A template global in Python, with
+    ``escape`` and a join: as a Jinja macro it was a tenth of a card's render time."""
+    shown = authors if len(authors) <= n + 1 else authors[:n]
+    html = ", ".join(f'<a href="{escape(author_url(a))}">{escape(a)}</a>' for a in shown)
+    return Markup(html + " et al." if len(authors) > len(shown) else html)
 
 
 def _lookup(request: Request) -> AuthorLookup:
