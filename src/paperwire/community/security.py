@@ -86,7 +86,8 @@ def csrf_field() -> Markup:
     token = csrf_token()
     if not token:
         return Markup("")
-    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(token))
+    # an f-string with escape(): Markup.format's Formatter was slow on a page of 150 forms
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
 
 
 def current_user_global() -> Any:

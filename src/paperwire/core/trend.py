@@ -53,5 +53,43 @@ def count_by_month(
     return [MonthCount(m.key, papers[i], votes[i]) for i, m in enumerate(months)]
 
 
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One month's bar of a chart 600 wide and 100 high (SVG user units)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    count: MonthCount
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    bars: list[Bar]  # the months with papers, oldest first
+    total: int
+    top: int  # the most papers in one month
+    months: int
+    first: str
+    last: str
+
+
+def chart(series: list[MonthCount]) -> Chart | None:
+    """The bars of a trend chart (None when no month has papers): the geometry is computed
+    here, so the template only writes it out (a Jinja macro doing the sums and scaling was
+    half of a small author page's render)."""
+    total = sum(c.papers for c in series)
+    if not series or not total:
+        return None
+    top = max(c.papers for c in series)
+    w = 600 / len(series)
+    bars = []
+    for i, c in enumerate(series):
+        if c.papers:
+            h = round(c.papers / top * 92, 1)
+            bars.append(Bar(round(i * w, 2), 100 - h, round(w * 0.8, 2), h, c))
+    return Chart(bars, total, top, len(series), series[0].month, series[-1].month)
+
+
 def as_json(series: list[MonthCount]) -> list[dict[str, object]]:
     return [{"month": c.month, "papers": c.papers, "upvotes": c.upvotes} for c in series]

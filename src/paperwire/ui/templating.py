@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from paperwire.core.trend import chart as trend_chart_geometry
 from paperwire.safetext import xml_safe
 from paperwire.ui.periods import month_key, week_key
 
@@ -115,6 +116,7 @@ def make_env() -> Environment:
         month_url=month_url,
         query=query,
         vendor_has=vendor_has,
+        trend_geometry=trend_chart_geometry,
     )
     return env
 
