@@ -115,3 +115,12 @@ def hidden_token(html: str) -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def send(store, settings, **kwargs):
+    """``send_digests`` with the search index of these settings, as ``paperwire serve``'s
+    composition root hands it its own."""
+    from paperwire.digest.send import send_digests
+    from paperwire.search.indexer import open_index
+
+    return send_digests(store, settings, index=lambda: open_index(settings), **kwargs)

@@ -176,6 +176,7 @@ def test_digest_has_a_section_per_followed_author(site):
     from paperwire.digest.compose import Composer
     from paperwire.digest.repository import DigestRepository
     from paperwire.digest.schedule import weekly_period
+    from paperwire.search.indexer import open_index
 
     _client, store, cfg = site
     digests = DigestRepository(store.engine)
@@ -186,7 +187,8 @@ def test_digest_has_a_section_per_followed_author(site):
     digests.subscribe("bea@example.org", "weekly", [], [])
     assert digests.subscription_by_email("reader@example.org").authors == ["ada lovelace"]
     period = weekly_period(date(2026, 8, 17))  # 17-23 August: papers 3 and 7 only
-    composer = Composer(store, cfg.model_copy(update={"digest_trending": 0}))
+    quiet = cfg.model_copy(update={"digest_trending": 0})
+    composer = Composer(store, quiet, index=lambda: open_index(quiet))
     got = {}
     for claim in digests.due("weekly", period.key):
         d = composer.compose(claim, period)

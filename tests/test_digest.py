@@ -19,12 +19,12 @@ from digest_data import (
     link,
     load,
     paper_ids,
+    send,
     smtp_server,
     text_part,
 )
 from paperwire.context import open_store
 from paperwire.digest.repository import DigestRepository
-from paperwire.digest.send import send_digests
 from paperwire.digest.tokens import MANAGE_SALT, Request, confirm_token
 from paperwire.web.app import create_app
 
@@ -89,7 +89,7 @@ def test_subscribe_confirm_digests_and_one_click_unsubscribe(env):
         assert sub and sub.active and sub.topics == ["diffusion for video", "skill learning"]
 
         # Period 1 (the 21st): trending first, then the topic, then the organization.
-        report = send_digests(store, settings, now=AUG22)
+        report = send(store, settings, now=AUG22)
         assert report.sent == 1, report
         first = inbox.wait(2)[1]
         assert paper_ids(first) == ["2608.00011", "2608.00012", "2608.00013", "2608.00014"]
@@ -104,16 +104,16 @@ def test_subscribe_confirm_digests_and_one_click_unsubscribe(env):
         assert "&lt;results&gt;" in html  # escaped
 
         # Period 2 (the 22nd): 2608.00013 is a candidate again (published then): not repeated.
-        assert send_digests(store, settings, now=AUG23).sent == 1
+        assert send(store, settings, now=AUG23).sent == 1
         second = inbox.wait(3)[2]
         assert paper_ids(second) == ["2608.00021"]
         assert "&lt;b&gt;Bold&lt;/b&gt;" in html_part(second)
         assert second["Message-ID"] != first["Message-ID"]
         # Running again sends nothing twice.
-        assert send_digests(store, settings, now=AUG23).sent == 0
+        assert send(store, settings, now=AUG23).sent == 0
 
         # Period 3 (the 23rd) has no papers: no email.
-        report = send_digests(store, settings, now=AUG24)
+        report = send(store, settings, now=AUG24)
         assert (report.sent, report.empty) == (0, 1)
         assert len(inbox.messages) == 3
         statuses = [s for _, _, s in DigestRepository(store.engine).deliveries()]
@@ -140,7 +140,7 @@ def test_subscribe_confirm_digests_and_one_click_unsubscribe(env):
         r = httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10)
         assert r.status_code == 200, r.text
         assert not DigestRepository(store.engine).subscription_by_email("reader@example.org").active
-        assert send_digests(store, settings, now=datetime(2026, 8, 31, 8)).sent == 0
+        assert send(store, settings, now=datetime(2026, 8, 31, 8)).sent == 0
 
 
 def test_forged_and_misused_tokens_are_refused(env):
@@ -182,9 +182,7 @@ def test_smtp_down_then_up_retries_without_loss(settings, smtp):
                 f"r{i}@example.org", "daily", ["skill learning"], []
             )
         result = {}
-        sender = threading.Thread(
-            target=lambda: result.update(report=send_digests(store, s, now=AUG22))
-        )
+        sender = threading.Thread(target=lambda: result.update(report=send(store, s, now=AUG22)))
         sender.start()
         time.sleep(0.6)  # the server is down: the sender is retrying
         assert not inbox.messages
@@ -212,11 +210,11 @@ def test_smtp_down_for_good_defers_then_next_run_sends(settings, smtp):
         load(store)
         DigestRepository(store.engine).subscribe("x@example.org", "daily", [], [])
         DigestRepository(store.engine).subscribe("y@example.org", "daily", [], [])
-        report = send_digests(store, s, now=AUG22)
+        report = send(store, s, now=AUG22)
         assert (report.sent, report.deferred) == (0, 2)
         up = s.model_copy(update={"smtp_port": controller.port})
-        assert send_digests(store, up, now=AUG22).sent == 2
-        assert send_digests(store, up, now=AUG22).sent == 0
+        assert send(store, up, now=AUG22).sent == 2
+        assert send(store, up, now=AUG22).sent == 0
         assert len(inbox.messages) == 2
     finally:
         store.close()

@@ -25,12 +25,12 @@ from digest_data import (
     load,
     paper_ids,
     record,
+    send,
     text_part,
 )
 from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.digest.repository import DigestRepository
-from paperwire.digest.send import send_digests
 from paperwire.recommend.repository import RecommendRepository
 from paperwire.store.db import alembic_config, migrate
 from paperwire.web.app import create_app
@@ -91,7 +91,7 @@ def test_digest_has_for_you_for_account_holders(env):
     settings, store, inbox = env
     DigestRepository(store.engine).subscribe("ALICE@example.org", "daily", ["tokenizers"], [])
     DigestRepository(store.engine).subscribe("nobody@example.org", "daily", ["tokenizers"], [])
-    report = send_digests(store, settings, now=AUG22)
+    report = send(store, settings, now=AUG22)
     assert report.sent == 2, report
     mails = {m["To"]: m for m in inbox.wait(2)}
     alice, nobody = mails["alice@example.org"], mails["nobody@example.org"]
@@ -113,7 +113,7 @@ def test_digest_has_for_you_for_account_holders(env):
     # The next day: 'For you' is on by default; a dry run shows what it would add.
     (preview,) = [
         n
-        for e, n in send_digests(store, settings, now=AUG23, dry_run=True).previews
+        for e, n in send(store, settings, now=AUG23, dry_run=True).previews
         if e == "alice@example.org"
     ]
     assert preview == 4  # 2 trending + 2 for you (00023, 00024); nothing sent before repeats
@@ -134,7 +134,7 @@ def test_digest_has_for_you_for_account_holders(env):
         r = web.post("/digest/manage", data=data)
         assert r.status_code == 200 and 'name="foryou" value="1">' in r.text
     assert not DigestRepository(store.engine).subscription_by_email("alice@example.org").foryou
-    assert send_digests(store, settings, now=AUG23).sent == 2
+    assert send(store, settings, now=AUG23).sent == 2
     second = [m for m in inbox.wait(4)[2:] if m["To"] == "alice@example.org"][0]
     assert _sections(second) == ["Trending"]
     assert paper_ids(second) == ["2608.00021", "2608.00022"]
@@ -147,7 +147,7 @@ def test_unusable_index_skips_the_section(env, tmp_path):
     DigestRepository(store.engine).subscribe("alice@example.org", "daily", [], [])
     broken = tmp_path / "not-an-index"
     broken.write_text("a file, not a directory")
-    report = send_digests(store, settings.model_copy(update={"index_dir": broken}), now=AUG22)
+    report = send(store, settings.model_copy(update={"index_dir": broken}), now=AUG22)
     assert report.sent == 1 and not report.errors
     (mail,) = inbox.wait(1)
     assert _sections(mail) == ["Trending"]

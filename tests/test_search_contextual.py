@@ -396,7 +396,7 @@ def test_digest_topics_judge_by_contextual_vectors_where_present(settings, share
         ortho = np.roll(qs, 1) - (np.roll(qs, 1) @ qs) * qs
         index.dense.set_vectors([p], [ortho / np.linalg.norm(ortho)])
         index.dense.refresh(force=True)
-        matcher = TopicMatcher(store, settings, index=index)
+        matcher = TopicMatcher(store, settings, index=lambda: index)
         start, end = date(1990, 1, 1), date(2100, 1, 1)
         static_only = [m.doc.id for m in matcher.match(topic, start, end) if m.how == "meaning"]
         assert {q, r} <= set(static_only) and p not in static_only
@@ -410,7 +410,7 @@ def test_digest_topics_judge_by_contextual_vectors_where_present(settings, share
         index.contextual.refresh(force=True)
         assert float(index.contextual.vector(q) @ qc) < CONTEXTUAL_MIN
         assert float(index.dense.vector(q) @ qs) >= SEMANTIC_MIN
-        matches = TopicMatcher(store, settings, index=index).match(topic, start, end)
+        matches = TopicMatcher(store, settings, index=lambda: index).match(topic, start, end)
         got = [m.doc.id for m in matches if m.how == "meaning"]
         assert got[0] == p and r in got and q not in got
     finally:

@@ -152,7 +152,7 @@ class AppContext:
         if self.settings.digest_enabled:  # due at PAPERWIRE_DIGEST_TIME (docs/digest.md)
             from paperwire.digest import job as digest_job
 
-            if digests := digest_job.start(self.settings):
+            if digests := digest_job.start(self.settings, self.index):
                 self.schedulers.append(digests)
                 lines.append(f"email digests at {self.settings.digest_time} UTC")
         return lines

@@ -55,6 +55,7 @@ def send(
     from paperwire.context import open_store
     from paperwire.digest.send import send_digests
     from paperwire.progress import progress
+    from paperwire.search.indexer import open_index
 
     settings = _settings(db)
     store = open_store(settings)
@@ -71,6 +72,7 @@ def send(
             report = send_digests(
                 store,
                 settings,
+                index=lambda: open_index(settings),
                 now=_as_of(as_of),
                 dry_run=dry_run,
                 only=to,
@@ -109,6 +111,7 @@ def preview(
     from paperwire.digest.compose import Composer, message_id
     from paperwire.digest.repository import ClaimedDigest, DigestRepository, SubscriptionView
     from paperwire.digest.schedule import due_period, parse_time
+    from paperwire.search.indexer import open_index
 
     settings = _settings(db)
     store = open_store(settings)
@@ -133,7 +136,7 @@ def preview(
         if email:
             found = DigestRepository(store.engine).due(frequency, period.key, only=email)
             claim = found[0] if found else claim
-        composer = Composer(store, settings)
+        composer = Composer(store, settings, index=lambda: open_index(settings))
         digest = composer.compose(claim, period)
         html = composer.html(digest, composer.links(sub))
     finally:

@@ -30,7 +30,7 @@ from paperwire.authors.repository import AuthorRepository
 from paperwire.digest.repository import ClaimedDigest, SubscriptionView
 from paperwire.digest.schedule import Period
 from paperwire.digest.tokens import manage_token
-from paperwire.digest.topics import TopicMatcher
+from paperwire.digest.topics import IndexSource, TopicMatcher
 from paperwire.settings import Settings
 from paperwire.store.trending import TrendingRepository
 
@@ -104,10 +104,20 @@ def authors_line(authors: list[str], n: int = 3) -> str:
 class Composer:
     """Composes digests for one run; trending lists and topic matches are cached per window."""
 
-    def __init__(self, store, settings: Settings, matcher: TopicMatcher | None = None) -> None:
+    def __init__(
+        self,
+        store,
+        settings: Settings,
+        *,
+        index: IndexSource,
+        matcher: TopicMatcher | None = None,
+    ) -> None:
+        """``index``: gives the search index (topics by meaning, "For you"), asked for only
+        when a digest needs it."""
         self.store = store
         self.settings = settings
-        self.matcher = matcher or TopicMatcher(store, settings)
+        self.open_index = index
+        self.matcher = matcher or TopicMatcher(store, settings, index)
         self.base = settings.public_url.rstrip("/")
         self._trending: dict[tuple[date, date], list[Item]] = {}
         self._index = None
@@ -224,9 +234,8 @@ class Composer:
             self._index_checked = True
             try:
                 from paperwire.recommend.engine import vectors_available
-                from paperwire.search.indexer import open_index
 
-                index = open_index(self.settings)
+                index = self.open_index()
                 self._index = index if vectors_available(index) else None
             except Exception as exc:  # derived data: the digest goes out without "For you"
                 log.warning("search index unavailable, no 'For you' sections this run: %s", exc)

@@ -24,6 +24,7 @@ from email.utils import parseaddr
 from paperwire.digest.compose import Composer, message_id, sender
 from paperwire.digest.repository import FREQUENCIES, DigestRepository
 from paperwire.digest.schedule import due_period, naive_utc, parse_time
+from paperwire.digest.topics import IndexSource
 from paperwire.settings import Settings
 
 log = logging.getLogger("paperwire.digest")
@@ -154,16 +155,17 @@ def send_digests(
     store,
     settings: Settings,
     *,
+    index: IndexSource,
     now: datetime | None = None,
     dry_run: bool = False,
     only: str | None = None,
     on_progress: Callable[[SendReport], None] | None = None,
 ) -> SendReport:
     """Send every digest due at ``now``; ``only``: just this address; ``dry_run``: compose,
-    claim and send nothing."""
+    claim and send nothing; ``index`` gives the search index when a digest needs it."""
     now = naive_utc(now)
     at = parse_time(settings.digest_time)
-    composer = Composer(store, settings)
+    composer = Composer(store, settings, index=index)
     digests = DigestRepository(store.engine)
     report = SendReport()
     owner = owner_id()

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from paperwire.authors.names import key as author_key
 from paperwire.digest.repository import DigestRepository
 from paperwire.settings import Settings
 from paperwire.store.views import SearchDoc
+
+if TYPE_CHECKING:
+    from paperwire.search.indexer import SearchIndex
+
+# the search index, opened on first use by whoever composes (the composition root hands out
+# its own: AppContext.index); a digest that needs no meaning never opens it
+IndexSource = Callable[[], "SearchIndex"]
 
 log = logging.getLogger("paperwire.digest")
 WORD = re.compile(r"[a-z0-9]+")
@@ -68,14 +77,14 @@ class _Window:
 
 
 class TopicMatcher:
-    def __init__(self, store, settings: Settings, index=None) -> None:
-        """``index``: the search index for matching by meaning (opened on first use if
-        None)."""
+    def __init__(self, store, settings: Settings, index: IndexSource) -> None:
+        """``index``: gives the search index for matching by meaning (asked on first use)."""
         self.store = store
         self.settings = settings
         self._windows: dict[tuple[date, date], _Window] = {}
         self._cache: dict[tuple[str, date, date], list[Match]] = {}
-        self._index = index
+        self._open_index = index
+        self._index: SearchIndex | None = None
         self._semantic = settings.digest_topic_search == "auto"
 
     def window(self, start: date, end: date) -> _Window:
@@ -136,9 +145,7 @@ class TopicMatcher:
             return []
         try:
             if self._index is None:
-                from paperwire.search.indexer import open_index
-
-                self._index = open_index(self.settings)
+                self._index = self._open_index()
             from paperwire.search.lexical import Filters
 
             qvec = self._index.query_vector(topic)
