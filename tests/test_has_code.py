@@ -71,7 +71,11 @@ def test_list_pages_filter_and_sort_by_code(site):
         ]
         both = client.get(url, params={"sort": "trending", "has_code": "1"}).text
         assert set(_ids(both)) == WITH_CODE
-        assert client.get(url, params={"has_code": "maybe"}).status_code == 400
+        # a page also takes the words people type (the API keeps to its enum, 0 or 1)
+        assert set(_ids(client.get(url, params={"has_code": "true"}).text)) == WITH_CODE
+        assert len(_ids(client.get(url, params={"has_code": "off"}).text)) == 6
+        bad = client.get(url, params={"has_code": "maybe"})
+        assert bad.status_code == 400 and "has_code must be 0 or 1" in bad.text
         assert client.get(url, params={"sort": "forks"}).status_code == 400
 
 

@@ -8,3 +8,17 @@ import re
 EMAIL = re.compile(
     r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
+
+# A yes/no query parameter (has_code=1).  The JSON API takes what its OpenAPI enum says, 0 or
+# 1; pages also take the words a person types into a URL.
+_FLAG = {"": False, "0": False, "1": True}
+_FLAG_WORDS = {**_FLAG, "false": False, "no": False, "off": False}
+_FLAG_WORDS |= {"true": True, "yes": True, "on": True}
+
+
+def flag(name: str, value: str | None, *, words: bool = False) -> bool:
+    """``value`` as a flag (absent: false); ValueError naming ``name`` otherwise."""
+    try:
+        return (_FLAG_WORDS if words else _FLAG)[value or ""]
+    except KeyError:
+        raise ValueError(f"{name} must be 0 or 1, got {value!r}") from None

@@ -18,6 +18,7 @@ from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.store import Store
 from paperwire.store.trending import TrendingRepository
 from paperwire.ui.api_schema import DailyItem, FullPaper, errors, query
+from paperwire.ui.forms import flag
 from paperwire.ui.hf_shapes import daily_item, full_paper, paper_object
 from paperwire.ui.periods import BadPeriod, day_period, parse_period
 from paperwire.web.pages import MAX_PAGE
@@ -120,9 +121,10 @@ def daily_papers(request: Request) -> Any:
         sort_key = API_SORTS.get(sort or "publishedAt")
         if sort_key is None:
             raise ApiError(f"sort must be publishedAt, trending or stars, got {sort!r}")
-        has_code = params.get("has_code") or "0"
-        if has_code not in ("0", "1"):
-            raise ApiError(f"has_code must be 0 or 1, got {has_code!r}")
+        try:
+            code = flag("has_code", params.get("has_code"))
+        except ValueError as exc:
+            raise ApiError(str(exc)) from None
         page = _int("p", p, 0, 0, MAX_PAGE)
         size = _int("limit", limit, 50, 1, MAX_LIMIT)
         span = _range(date, week, month, submitter, store)
@@ -131,7 +133,6 @@ def daily_papers(request: Request) -> Any:
     if span is None:
         return []
     if sort == "trending" and not submitter:  # the documented score (docs/ranking.md)
-        code = has_code == "1"
         trends = TrendingRepository(store.engine)
         ranked = (
             trends.trending_in(span[0], span[1], offset=page * size, limit=size, has_code=code)
@@ -144,7 +145,7 @@ def daily_papers(request: Request) -> Any:
         span[1],
         sort=sort_key,
         submitter=submitter or None,
-        has_code=has_code == "1",
+        has_code=code,
         offset=page * size,
         limit=size,
     )

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperwire.store import Store
 from paperwire.store.trending import TrendingRepository
 from paperwire.store.views import Page
+from paperwire.ui.forms import flag
 from paperwire.ui.periods import (
     BadPeriod,
     Period,
@@ -60,11 +61,10 @@ def _sort(sort: str | None, period: Period | None = None) -> str:
 
 def has_code_flag(value: str | None) -> bool:
     """``has_code=1`` (or true/yes/on): only papers with a code repository."""
-    if value in (None, "", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise PageError(400, f"has_code is 1 or 0, got {value!r}")
+    try:
+        return flag("has_code", value, words=True)
+    except ValueError as exc:
+        raise PageError(400, str(exc)) from None
 
 
 def _curated_page(

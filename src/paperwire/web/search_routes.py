@@ -19,6 +19,7 @@ from paperwire.search.hybrid import MAX_LIMIT, MODES, SORTS, HybridSearcher
 from paperwire.search.lexical import Filters
 from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import DailyItem, errors, query
+from paperwire.ui.forms import flag
 from paperwire.ui.hf_shapes import daily_item
 from paperwire.ui.templating import render
 
@@ -98,11 +99,10 @@ def search_filters(params) -> Filters:
 
 
 def _flag(name: str, value: str | None) -> bool:
-    if value in (None, "", "0"):
-        return False
-    if value == "1":
-        return True
-    raise BadParam(f"{name} must be 0 or 1, got {value!r}")
+    try:
+        return flag(name, value)
+    except ValueError as exc:
+        raise BadParam(str(exc)) from None
 
 
 def _author(value: str | None) -> str | None:
