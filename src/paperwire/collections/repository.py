@@ -192,26 +192,7 @@ class CollectionRepository:
         with Session(self.engine) as s, s.begin():
             if not self._owned(s, collection_id, user_id):
                 return False
-            there = s.get(CollectionItem, (collection_id, paper_id))
-            if there is not None:
-                return True
-            n, last = s.execute(
-                select(func.count(), func.max(CollectionItem.position)).where(
-                    CollectionItem.collection_id == collection_id
-                )
-            ).one()
-            if n >= MAX_ITEMS:
-                raise CollectionError(f"a collection holds at most {MAX_ITEMS} papers")
-            s.add(
-                CollectionItem(
-                    collection_id=collection_id,
-                    paper_id=paper_id,
-                    position=(last or 0) + 1,
-                    note=note,
-                    added_at=utcnow(),
-                )
-            )
-            self._touch(s, collection_id)
+            self._append(s, collection_id, [paper_id], note)
             return True
 
     def add_many(self, collection_id: int, user_id: int, paper_ids: list[int]) -> int | None:
@@ -220,34 +201,38 @@ class CollectionRepository:
         with Session(self.engine) as s, s.begin():
             if not self._owned(s, collection_id, user_id):
                 return None
-            there = set(
-                s.scalars(
-                    select(CollectionItem.paper_id).where(
-                        CollectionItem.collection_id == collection_id
-                    )
-                )
+            return self._append(s, collection_id, paper_ids)
+
+    def _append(self, s: Session, collection_id: int, paper_ids: list[int], note: str = "") -> int:
+        """Add the papers not there yet after the last one; how many were new."""
+        there = set(
+            s.scalars(
+                select(CollectionItem.paper_id).where(CollectionItem.collection_id == collection_id)
             )
-            fresh = [p for p in dict.fromkeys(paper_ids) if p not in there]
-            if len(there) + len(fresh) > MAX_ITEMS:
-                raise CollectionError(f"a collection holds at most {MAX_ITEMS} papers")
-            last = s.scalar(
-                select(func.max(CollectionItem.position)).where(
-                    CollectionItem.collection_id == collection_id
-                )
+        )
+        fresh = [p for p in dict.fromkeys(paper_ids) if p not in there]
+        if not fresh:
+            return 0
+        if len(there) + len(fresh) > MAX_ITEMS:
+            raise CollectionError(f"a collection holds at most {MAX_ITEMS} papers")
+        last = s.scalar(
+            select(func.max(CollectionItem.position)).where(
+                CollectionItem.collection_id == collection_id
             )
-            now = utcnow()
-            s.add_all(
-                CollectionItem(
-                    collection_id=collection_id,
-                    paper_id=pid,
-                    position=(last or 0) + i,
-                    note="",
-                    added_at=now,
-                )
-                for i, pid in enumerate(fresh, start=1)
+        )
+        now = utcnow()
+        s.add_all(
+            CollectionItem(
+                collection_id=collection_id,
+                paper_id=pid,
+                position=(last or 0) + i,
+                note=note,
+                added_at=now,
             )
-            self._touch(s, collection_id)
-            return len(fresh)
+            for i, pid in enumerate(fresh, start=1)
+        )
+        self._touch(s, collection_id)
+        return len(fresh)
 
     def remove(self, collection_id: int, user_id: int, paper_id: int) -> bool:
         with Session(self.engine) as s, s.begin():
