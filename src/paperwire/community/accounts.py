@@ -145,9 +145,7 @@ def signout(request: Request) -> Response:
 
 @router.get("/settings/password", response_class=HTMLResponse)
 def password_form(request: Request) -> Response:
-    user = require_user(request, "/settings/password")
-    if isinstance(user, Response):
-        return user
+    require_user(request, "/settings/password")
     return _form(request, "password.html")
 
 
@@ -159,8 +157,6 @@ def change_password(
     confirm: str = Form(""),
 ) -> Response:
     user = require_user(request, "/settings/password")
-    if isinstance(user, Response):
-        return user
     settings = settings_of(request)
     rate_limited(request, "password", settings.login_rate_limit)
     accounts = community_of(request).accounts
@@ -184,8 +180,6 @@ def change_password(
 @router.get("/settings/email", response_class=HTMLResponse)
 def email_form(request: Request) -> Response:
     user = require_user(request, "/settings/email")
-    if isinstance(user, Response):
-        return user
     return _form(request, "account_email.html", email=user.email or "")
 
 
@@ -193,8 +187,6 @@ def email_form(request: Request) -> Response:
 def change_email(request: Request, email: str = Form("")) -> Response:
     """Set, change or (empty) remove the account's address; it is never shown to others."""
     user = require_user(request, "/settings/email")
-    if isinstance(user, Response):
-        return user
     email = email.strip().lower()
     problem = email_problem(email) if email else None
     if problem is None:

@@ -34,8 +34,6 @@ def _back(arxiv_id: str, comment_id: int | None = None) -> str:
 def add_comment(request: Request, arxiv_id: str, body: str = Form("")) -> Response:
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, _back(aid))
-    if isinstance(user, Response):
-        return user
     text, problem = clean_comment(body)
     if problem:
         return error(request, 400, problem, [("Back to the paper", _back(aid))])
@@ -46,10 +44,9 @@ def add_comment(request: Request, arxiv_id: str, body: str = Form("")) -> Respon
 
 
 def _own(request: Request, comment_id: int):
-    """(user, comment) when the signed-in user may act on the comment, else a Response."""
+    """(user, comment), or (a 404 response, None) when there is no such comment (a visitor
+    who is not signed in is sent to sign in: ``require_user`` raises)."""
     user = require_user(request)
-    if isinstance(user, Response):
-        return user, None
     found = community_of(request).comments.comment(comment_id)
     if found is None:
         return error(request, 404, f"there is no comment {comment_id}."), None

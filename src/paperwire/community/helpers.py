@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperwire.community.repository import Community
 from paperwire.community.security import client_ip, current_user, token_hash
+from paperwire.community.views import UserView
 from paperwire.core.clock import utcnow
 from paperwire.ui.templating import PageError
 
@@ -63,10 +64,26 @@ def sign_in_first(request: Request, back: str | None = None) -> Response:
     return see_other("/login?next=" + quote(safe_next(back), safe="/"))
 
 
-def require_user(request: Request, back: str | None = None):
-    """The signed-in user, or a response that sends the visitor to sign in."""
+class SignInFirst(Exception):
+    """Raised by :func:`require_user`; answered by :func:`sign_in_first` (a handler that
+    ``community.web.install`` adds): 401 JSON for the API, else a redirect to sign in."""
+
+    def __init__(self, back: str | None) -> None:
+        super().__init__("sign in first")
+        self.back = back
+
+
+def answer_sign_in_first(request: Request, exc: Exception) -> Response:
+    """The app's handler for :class:`SignInFirst`."""
+    return sign_in_first(request, exc.back if isinstance(exc, SignInFirst) else None)
+
+
+def require_user(request: Request, back: str | None = None) -> UserView:
+    """The signed-in user; a visitor is sent to sign in and come back to ``back``."""
     user = current_user(request)
-    return user if user is not None else sign_in_first(request, back)
+    if user is None:
+        raise SignInFirst(back)
+    return user
 
 
 def canonical_id(request: Request, raw: str) -> str:

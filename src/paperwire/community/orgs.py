@@ -27,8 +27,6 @@ post_only(router, "/organizations/{name}/follow", "/organizations/{name}/members
 @router.post("/organizations/{name}/follow")
 def follow(request: Request, name: str, follow: str = Form("1")) -> Response:
     user = require_user(request, org_url(name))
-    if isinstance(user, Response):
-        return user
     if not community_of(request).orgs.follow(name, user.id, follow != "0"):
         return error(request, 404, f"there is no organization {name!r}.")
     return see_other(org_url(name))
@@ -37,8 +35,6 @@ def follow(request: Request, name: str, follow: str = Form("1")) -> Response:
 @router.post("/organizations/{name}/members")
 def add_member(request: Request, name: str, username: str = Form("")) -> Response:
     user = require_user(request, org_url(name))
-    if isinstance(user, Response):
-        return user
     if not user.is_admin:
         return error(request, 403, "Only administrators can add members.")
     if store_of(request).organization(name) is None:

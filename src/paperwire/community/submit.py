@@ -144,15 +144,13 @@ def _page(request: Request, status: int = 200, **ctx) -> HTMLResponse:
 
 @router.get("/papers/submit", response_class=HTMLResponse, include_in_schema=False)
 def submit_form(request: Request) -> Response:
-    user = require_user(request, "/papers/submit")
-    return user if isinstance(user, Response) else _page(request)
+    require_user(request, "/papers/submit")
+    return _page(request)
 
 
 @router.post("/papers/submit", include_in_schema=False)
 def submit_post(request: Request, paper: str = Form(""), organization: str = Form("")) -> Response:
     user = require_user(request, "/papers/submit")
-    if isinstance(user, Response):
-        return user
     out = submit(request, user, paper, organization)
     if out.status == 201 and out.arxiv_id:
         return see_other(paper_url(out.arxiv_id))
@@ -189,8 +187,6 @@ async def submit_api(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     user = require_user(request)
-    if isinstance(user, Response):
-        return user
     try:
         body = await request.json()
     except ValueError:

@@ -26,8 +26,6 @@ WANT = {"1": True, "up": True, "0": False, "down": False, "": None}
 def _vote(request: Request, arxiv_id: str, vote: str, next: str | None) -> Response:
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, next or paper_url(aid))
-    if isinstance(user, Response):
-        return user
     if vote not in WANT:
         return error(request, 400, "vote must be 1 (upvote), 0 (withdraw) or empty (toggle)")
     state = community_of(request).votes.vote(user.id, aid, WANT[vote])

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from paperwire.community import accounts, comments, orgs, submit, votes
+from paperwire.community.helpers import SignInFirst, answer_sign_in_first
 from paperwire.community.repository import Community
 from paperwire.community.security import (
     CommunityMiddleware,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
         csrf_field=csrf_field, current_user=current_user_global, current_path=current_path
     )
     env.filters["comment_html"] = comment_html
+    app.add_exception_handler(SignInFirst, answer_sign_in_first)
     # Added last = runs first: SessionMiddleware decodes the cookie for CommunityMiddleware.
     app.state.community = Community.of(app.state.store)
     app.add_middleware(CommunityMiddleware, accounts=app.state.community.accounts)

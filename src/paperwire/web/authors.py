@@ -111,8 +111,6 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
 @router.post("/authors/{name}/follow", include_in_schema=False)
 def follow_author(request: Request, name: str, follow: str = Form("1")) -> Response:
     user = require_user(request, author_url(name))
-    if isinstance(user, Response):
-        return user
     try:
         name = _name(name)
     except BadParam as exc:

@@ -69,8 +69,6 @@ def _paper_id(request: Request, raw: str) -> int:
 @router.get("/collections", response_class=HTMLResponse, include_in_schema=False)
 def my_collections(request: Request) -> Response:
     user = require_user(request, "/collections")
-    if isinstance(user, Response):
-        return user
     return render(
         request,
         "collections.html",
@@ -87,8 +85,6 @@ def create_collection(
     public: str = Form(""),
 ) -> Response:
     user = require_user(request, "/collections")
-    if isinstance(user, Response):
-        return user
     try:
         cid = _repo(request).create(user.id, name, description, public == "1")
     except CollectionError as exc:
@@ -100,8 +96,6 @@ def create_collection(
 def collection_from_saved(request: Request) -> Response:
     """A private collection of the reader's saved papers (newest saved first)."""
     user = require_user(request, "/collections")
-    if isinstance(user, Response):
-        return user
     engine = request.app.state.store.engine
     saved = RecommendRepository(engine).saved_ids(user.id, limit=2000)
     if not saved:
@@ -162,8 +156,6 @@ def add_to_collection(
     next: str = Form(""),
 ) -> Response:
     user = require_user(request, safe_next(next))
-    if isinstance(user, Response):
-        return user
     if not collection.isdecimal():
         return error(request, 400, "choose one of your collections.")
     cid = int(collection)
@@ -182,8 +174,6 @@ def change_item(
     request: Request, cid: int, arxiv_id: str, action: str, note: str = Form("")
 ) -> Response:
     user = require_user(request, collection_url(cid))
-    if isinstance(user, Response):
-        return user
     pid = _paper_id(request, arxiv_id)
     repo = _repo(request)
     try:
@@ -213,8 +203,6 @@ def collection_settings(
     public: str = Form(""),
 ) -> Response:
     user = require_user(request, collection_url(cid))
-    if isinstance(user, Response):
-        return user
     try:
         ok = _repo(request).update(cid, user.id, name, description, public == "1")
     except CollectionError as exc:
@@ -227,8 +215,6 @@ def collection_settings(
 @router.post("/collections/{cid:int}/delete", include_in_schema=False)
 def delete_collection(request: Request, cid: int) -> Response:
     user = require_user(request, collection_url(cid))
-    if isinstance(user, Response):
-        return user
     if not _repo(request).delete(cid, user.id):
         return error(request, 404, f"you have no collection {cid}.")
     return see_other("/collections")

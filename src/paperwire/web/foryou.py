@@ -52,8 +52,6 @@ def _index(request: Request):
 @router.get("/for-you", include_in_schema=False)
 def for_you(request: Request) -> Response:
     user = require_user(request, "/for-you")
-    if isinstance(user, Response):
-        return user
     store = store_of(request)
     result = recommend(store, _index(request), user.id)
     return render(
@@ -69,8 +67,6 @@ def for_you(request: Request) -> Response:
 @router.get("/me/library", include_in_schema=False)
 def library_form(request: Request) -> Response:
     user = require_user(request, "/me/library")
-    if isinstance(user, Response):
-        return user
     return render(
         request,
         "library.html",
@@ -88,8 +84,6 @@ async def library_upload(
     collection: str = Form(""),
 ) -> Response:
     user = require_user(request, "/me/library")
-    if isinstance(user, Response):
-        return user
     store = store_of(request)
     report, problem, status = None, None, 200
     data = await file.read(MAX_BYTES + 1) if file is not None else b""
@@ -138,8 +132,6 @@ def not_interested(
 ) -> Response:
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, next or "/for-you")
-    if isinstance(user, Response):
-        return user
     got = _readers(request).set_not_interested(user.id, aid, on=undo not in ("1", "true", "yes"))
     if got is None:
         return error(request, 404, f"paper {aid} is not in this database.")
@@ -158,8 +150,6 @@ def save_paper(
 ) -> Response:
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, next or paper_url(aid))
-    if isinstance(user, Response):
-        return user
     undo = undo or request.query_params.get("undo", "")
     want = False if undo in YES else True if save in YES else None
     got = _readers(request).set_saved(user.id, aid, want)

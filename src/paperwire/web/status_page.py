@@ -71,8 +71,6 @@ def gather(request: Request) -> Status:
 
 def _admin(request: Request) -> Response | None:
     user = require_user(request, "/status")
-    if isinstance(user, Response):
-        return user
     if not user.is_admin:
         return error(request, 403, "The status page is for administrators.")
     return None
