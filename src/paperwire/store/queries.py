@@ -16,7 +16,7 @@ from paperwire.store.rows import (
     listing_columns,
     listing_row_view,
     local_counts,
-    paper_view,
+    row_view,
     upvotes_expr,
     views,
 )
@@ -202,7 +202,7 @@ class Store:
             q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            items = views(c, [(r, listing_row_view(r)) for r in c.execute(q)])
+            items = views(c, [(r, listing_row_view(r)) for r in c.execute(q).all()])
         return Page(items, total, offset, limit or total)
 
     # -- arXiv-only papers ------------------------------------------------------------
@@ -232,7 +232,7 @@ class Store:
             rows = c.execute(
                 q.order_by(upvotes_expr().desc(), Paper.arxiv_id).offset(offset).limit(limit)
             )
-            items = views(c, [(r, None) for r in rows])
+            items = views(c, [(r, None) for r in rows.all()])
         return Page(items, total, offset, limit)
 
     # -- one paper --------------------------------------------------------------------
@@ -247,15 +247,15 @@ class Store:
                 .where(Listing.paper_id == p.id)
                 .order_by(Listing.day, Listing.id)
             )
-            listings = [listing_row_view(r) for r in rows]
+            listings = [listing_row_view(r) for r in rows.all()]
             local = local_counts(c, [p.id]).get(p.id, (0, 0))
-            return paper_view(p, listings[0] if listings else None, listings, local)
+            return row_view(p, listings[0] if listings else None, listings, local)
 
     def papers(self, arxiv_ids: list[str]) -> list[PaperView]:
         """Papers by id, in the order asked (unknown ids are skipped)."""
         with self.engine.connect() as c:
             rows = c.execute(select(*PAPER_COLUMNS).where(Paper.arxiv_id.in_(arxiv_ids)))
-            found = {v.arxiv_id: v for v in views(c, [(r, None) for r in rows])}
+            found = {v.arxiv_id: v for v in views(c, [(r, None) for r in rows.all()])}
         return [found[a] for a in arxiv_ids if a in found]
 
     # -- organizations ----------------------------------------------------------------
@@ -396,10 +396,10 @@ class Store:
     def cards(self, ids: list[int]) -> list[PaperView]:
         """Papers by store id as cards (with their first curated listing), in the order asked."""
         with self.engine.connect() as c:
-            papers = {r.id: r for r in c.execute(_CARD_PAPERS, {"ids": list(ids)})}
+            papers = {r[0]: r for r in c.execute(_CARD_PAPERS, {"ids": list(ids)}).all()}
             listing: dict[int, ListingView] = {}
             if papers:
-                for r in c.execute(_CARD_LISTINGS, {"ids": list(papers)}):
+                for r in c.execute(_CARD_LISTINGS, {"ids": list(papers)}).all():
                     listing.setdefault(r.l_paper_id, listing_row_view(r))
             made = views(c, [(p, listing.get(pid)) for pid, p in papers.items()])
             found = dict(zip(papers, made, strict=True))

@@ -124,6 +124,57 @@ _LOCAL_VOTES = (
 )
 
 
+def row_view(
+    r: Any,
+    listing: ListingView | None = None,
+    listings: list[ListingView] | None = None,
+    local: tuple[int, int] = (0, 0),
+) -> PaperView:
+    """:func:`paper_view` of a row that starts with :data:`PAPER_COLUMNS`, read by position
+    (a row's attribute lookups were most of a card's cost in Python)."""
+    (
+        _id,
+        arxiv_id,
+        title,
+        abstract,
+        authors,
+        categories,
+        published_at,
+        updated_at,
+        version,
+        comments,
+        journal_ref,
+        doi,
+        github_repo,
+        github_stars,
+        project_page,
+        keywords,
+        hf_upvotes,
+        hf_num_comments,
+    ) = r[: len(PAPER_COLUMNS)]
+    return PaperView(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=abstract or "",
+        authors=list(authors or []),
+        categories=list(categories or []),
+        published_at=published_at,
+        updated_at=updated_at,
+        version=version,
+        comments=comments,
+        journal_ref=journal_ref,
+        doi=doi,
+        github_repo=github_repo,
+        github_stars=github_stars,
+        project_page=project_page,
+        keywords=list(keywords or []),
+        upvotes=(hf_upvotes or 0) + local[0],
+        num_comments=(hf_num_comments or 0) + local[1],
+        listing=listing,
+        listings=listings or [],
+    )
+
+
 def local_votes(session: Session | Connection, paper_ids: list[int]) -> dict[int, int]:
     """Local (signed-in) upvotes per paper; the trending formula adds them to HF's."""
     out: dict[int, int] = {}
@@ -175,4 +226,7 @@ def views(conn: Session | Connection, pairs: Any) -> list[PaperView]:
     of :data:`PAPER_COLUMNS`), with their local counts."""
     pairs = list(pairs)
     counts = local_counts(conn, [p.id for p, _ in pairs])
-    return [paper_view(p, lv, None, counts.get(p.id, (0, 0))) for p, lv in pairs]
+    return [
+        (paper_view if isinstance(p, Paper) else row_view)(p, lv, None, counts.get(p.id, (0, 0)))
+        for p, lv in pairs
+    ]
