@@ -52,6 +52,7 @@ class AppContext:
         self._owns_store = store is None  # a store handed in (tests) is closed by its owner
         self._lock = threading.RLock()
         self._searcher: HybridSearcher | None = None
+        self._authors: AuthorLookup | None = None
         self.follower: Any = None  # search.follow.IndexFollower
         self.embedder_job: Any = None  # search.background.BackgroundEmbedder
         self.schedulers: list[Any] = []
@@ -88,11 +89,17 @@ class AppContext:
             return None
 
     def authors(self) -> AuthorLookup:
-        """Author pages' lookup: the lexical index's author phrases, checked in the store."""
-        from paperwire.authors.lookup import AuthorLookup
-        from paperwire.authors.repository import AuthorRepository
+        """Author pages' lookup: the lexical index's author phrases, checked in the store
+        (one per context: opening the index resolves its path on disk every time)."""
+        with self._lock:
+            if self._authors is None:
+                from paperwire.authors.lookup import AuthorLookup
+                from paperwire.authors.repository import AuthorRepository
 
-        return AuthorLookup(self.index().lexical, AuthorRepository(self.store.engine))
+                self._authors = AuthorLookup(
+                    self.index().lexical, AuthorRepository(self.store.engine)
+                )
+            return self._authors
 
     def searcher(self) -> HybridSearcher:
         """One hybrid searcher per context, made on first use (it starts nothing)."""

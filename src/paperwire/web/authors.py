@@ -69,7 +69,8 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
     except BadParam as exc:
         raise PageError(400, str(exc), [("Latest papers", "/")]) from None
     last = PaperFacts(request.app.state.store.engine).latest_day()
-    author = _lookup(request).author(name, sort=sort, start=start, end=end, until=last)
+    lookup = _lookup(request)
+    author = lookup.author(name, sort=sort, start=start, end=end, until=last)
     if author is None:
         raise PageError(
             404,
@@ -82,7 +83,6 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
     page_no = page_number(p)
     size = request.app.state.settings.page_size
     user = current_user(request)
-    lookup = _lookup(request)
     params = {
         "sort": sort if sort != "date" else None,
         "from": start.isoformat() if start else None,
