@@ -53,6 +53,7 @@ class AppContext:
         self._lock = threading.RLock()
         self._searcher: HybridSearcher | None = None
         self._authors: AuthorLookup | None = None
+        self._index: SearchIndex | None = None
         self.follower: Any = None  # search.follow.IndexFollower
         self.embedder_job: Any = None  # search.background.BackgroundEmbedder
         self.schedulers: list[Any] = []
@@ -74,10 +75,14 @@ class AppContext:
         return DigestRepository(self.store.engine)
 
     def index(self) -> SearchIndex:
-        """This process's search index for these settings (one per index directory)."""
-        from paperwire.search.indexer import open_index
+        """This process's search index for these settings (one per index directory; kept
+        here once opened, since ``open_index`` resolves the directory on disk per call)."""
+        index = self._index
+        if index is None:
+            from paperwire.search.indexer import open_index
 
-        return open_index(self.settings)
+            index = self._index = open_index(self.settings)
+        return index
 
     def index_or_none(self) -> SearchIndex | None:
         """The index, or None when it cannot be opened: for features where meaning is an
