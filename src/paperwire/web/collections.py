@@ -113,7 +113,7 @@ def collection_from_saved(request: Request) -> Response:
 def collection_page(request: Request, cid: int) -> Response:
     found = _visible(request, cid)
     user = current_user(request)
-    items = _ordered(request, cid)
+    items = _ordered(request, cid, brief=True)  # the page shows no abstracts
     return render(
         request,
         "collection.html",
@@ -141,10 +141,12 @@ def collection_trend(request: Request, papers: list[PaperView], months: int = MO
     return count_by_month(days, months_until(last, months))
 
 
-def _ordered(request: Request, cid: int) -> list[tuple[PaperView, str]]:
-    """The collection's papers in its order, with the reader's notes."""
+def _ordered(request: Request, cid: int, brief: bool = False) -> list[tuple[PaperView, str]]:
+    """The collection's papers in its order, with the reader's notes (``brief``: without
+    abstracts, categories and keywords)."""
     items = _repo(request).items(cid)
-    cards = {p.arxiv_id: p for p in request.app.state.store.cards([i.paper_id for i in items])}
+    ids = [i.paper_id for i in items]
+    cards = {p.arxiv_id: p for p in request.app.state.store.cards(ids, brief=brief)}
     return [(cards[i.arxiv_id], i.note) for i in items if i.arxiv_id in cards]
 
 
