@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # One log line per request from the server.  Off by default: the reverse proxy logs every
     # request already, and the line cost a cached page about 10% of its throughput.
     access_log: bool = False
+    # FastAPI's native OpenTelemetry hooks (traces, metrics, logs through the global
+    # providers).  Off by default: asking the providers on every request cost a cached page
+    # about a tenth of its CPU; turn on where an OpenTelemetry SDK is configured.
+    opentelemetry: bool = False
 
     hf_url: str = "https://huggingface.co"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"

@@ -223,6 +223,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         docs_url=None,  # our own /docs page, rendered without JavaScript or a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     app.state.settings = settings
