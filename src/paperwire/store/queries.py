@@ -43,6 +43,22 @@ _BRIEF: list[Any] = [
     for c in PAPER_COLUMNS
 ]
 _BRIEF_PAPERS: Select[*tuple[Any, ...]] = select(*_BRIEF).where(_IDS_IN)
+_CURATED_DAY = Listing.source.in_(CURATED_SOURCES)
+_NEIGHBOURS = select(
+    select(func.max(Listing.day))
+    .where(_CURATED_DAY, Listing.day < bindparam("day"))
+    .scalar_subquery(),
+    select(func.min(Listing.day))
+    .where(_CURATED_DAY, Listing.day > bindparam("day"))
+    .scalar_subquery(),
+)
+_CATEGORIES_ON = (
+    select(PaperCategory.category, func.count())
+    .join(Paper, Paper.id == PaperCategory.paper_id)
+    .where(Paper.published_on == bindparam("day"), Paper.in_arxiv.is_(True))
+    .group_by(PaperCategory.category)
+    .order_by(func.count().desc(), PaperCategory.category)
+)
 _CARD_LISTINGS = (
     select(*listing_columns())
     .outerjoin(Organization, Organization.id == Listing.organization_id)
@@ -112,11 +128,9 @@ class Store:
 
     def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
         """The nearest earlier and later days that have curated papers."""
-        with Session(self.engine) as s:
-            curated = Listing.source.in_(CURATED_SOURCES)
-            prev = s.scalar(select(func.max(Listing.day)).where(curated, Listing.day < day))
-            nxt = s.scalar(select(func.min(Listing.day)).where(curated, Listing.day > day))
-        return prev, nxt
+        with self.engine.connect() as c:
+            row = c.execute(_NEIGHBOURS, {"day": day}).first()
+        return (row[0], row[1]) if row else (None, None)
 
     def latest_published_day(self) -> date | None:
         """The latest day on which an arXiv-sourced paper was first published."""
@@ -211,21 +225,19 @@ class Store:
             q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            items = views(c, [(r, listing_row_view(r)) for r in c.execute(q).all()])
+            items = (  # limit=0: the count alone (a day page's totals)
+                views(c, [(r, listing_row_view(r)) for r in c.execute(q).all()])
+                if limit != 0
+                else []
+            )
         return Page(items, total, offset, limit or total)
 
     # -- arXiv-only papers ------------------------------------------------------------
     def arxiv_categories_on(self, day: date) -> list[tuple[str, int]]:
         """Categories of papers first published on ``day``, with counts, largest first."""
-        with Session(self.engine) as s:
-            rows = s.execute(
-                select(PaperCategory.category, func.count())
-                .join(Paper, Paper.id == PaperCategory.paper_id)
-                .where(Paper.published_on == day, Paper.in_arxiv.is_(True))
-                .group_by(PaperCategory.category)
-                .order_by(func.count().desc(), PaperCategory.category)
-            ).all()
-        return [(c, n) for c, n in rows]
+        with self.engine.connect() as c:
+            rows = c.execute(_CATEGORIES_ON, {"day": day}).all()
+        return [(cat, n) for cat, n in rows]
 
     def arxiv_published(
         self, day: date, category: str | None, *, offset: int = 0, limit: int = 50
@@ -238,6 +250,8 @@ class Store:
                     and_(PaperCategory.paper_id == Paper.id, PaperCategory.category == category),
                 )
             total = c.scalar(select(func.count()).select_from(q.subquery())) or 0
+            if limit == 0:  # the count alone
+                return Page([], total, offset, limit)
             rows = c.execute(
                 q.order_by(upvotes_expr().desc(), Paper.arxiv_id).offset(offset).limit(limit)
             )
