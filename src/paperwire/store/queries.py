@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Engine, Select, Subquery, and_, bindparam, func, null, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
+from paperwire.store import statements as st
 from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.rows import (
@@ -33,42 +33,6 @@ from paperwire.store.views import (
 
 SORTS = ("upvotes", "publishedAt")
 
-# the cards' statements, built once (building them per call cost more CPU than running them)
-_IDS_IN = Paper.id.in_(bindparam("ids", expanding=True))
-_CARD_PAPERS: Select[*tuple[Any, ...]] = select(*PAPER_COLUMNS).where(_IDS_IN)
-# the same without the abstract, categories and keywords (NULL in their places), for lists that
-# show none of them: a third less to read and decode per card
-_BRIEF: list[Any] = [
-    null().label(c.key) if c.key in ("abstract", "categories", "keywords") else c
-    for c in PAPER_COLUMNS
-]
-_BRIEF_PAPERS: Select[*tuple[Any, ...]] = select(*_BRIEF).where(_IDS_IN)
-_CURATED_DAY = Listing.source.in_(CURATED_SOURCES)
-_NEIGHBOURS = select(
-    select(func.max(Listing.day))
-    .where(_CURATED_DAY, Listing.day < bindparam("day"))
-    .scalar_subquery(),
-    select(func.min(Listing.day))
-    .where(_CURATED_DAY, Listing.day > bindparam("day"))
-    .scalar_subquery(),
-)
-_CATEGORIES_ON = (
-    select(PaperCategory.category, func.count())
-    .join(Paper, Paper.id == PaperCategory.paper_id)
-    .where(Paper.published_on == bindparam("day"), Paper.in_arxiv.is_(True))
-    .group_by(PaperCategory.category)
-    .order_by(func.count().desc(), PaperCategory.category)
-)
-_CARD_LISTINGS = (
-    select(*listing_columns())
-    .outerjoin(Organization, Organization.id == Listing.organization_id)
-    .where(
-        Listing.paper_id.in_(bindparam("ids", expanding=True)),
-        Listing.source.in_(CURATED_SOURCES),
-    )
-    .order_by(Listing.day, Listing.id)
-)
-
 
 class Store:
     """Read and write papers.  Each method opens and closes its own session."""
@@ -83,6 +47,9 @@ class Store:
         # called inside each import batch's transaction, before it commits (the search
         # index's journal: search/follow_state.py)
         self.import_journal: list[Callable[[list[int]], None]] = []
+        # a LIMIT parameter that means none: NULL on PostgreSQL (which refuses -1), -1 on
+        # SQLite (which refuses NULL)
+        self._no_limit = None if engine.dialect.name == "postgresql" else -1
         self.vectors = VectorStore(engine)  # embeddings shared by every node (vectors.py)
 
     def close(self) -> None:
@@ -129,7 +96,7 @@ class Store:
     def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
         """The nearest earlier and later days that have curated papers."""
         with self.engine.connect() as c:
-            row = c.execute(_NEIGHBOURS, {"day": day}).first()
+            row = c.execute(st.NEIGHBOURS, {"day": day}).first()
         return (row[0], row[1]) if row else (None, None)
 
     def latest_published_day(self) -> date | None:
@@ -153,30 +120,6 @@ class Store:
         return [(d, n) for d, n in rows]
 
     # -- curated lists ----------------------------------------------------------------
-    def _curated(
-        self,
-        start: date,
-        end: date,
-        submitter: str | None,
-        organization: str | None,
-        has_code: bool = False,
-    ) -> Subquery:
-        """First curated listing per paper in [start, end]."""
-        first = select(Listing.paper_id, func.min(Listing.id).label("listing_id")).where(
-            Listing.day >= start, Listing.day <= end, Listing.source.in_(CURATED_SOURCES)
-        )
-        if has_code:
-            first = first.join(Paper, Paper.id == Listing.paper_id).where(
-                Paper.github_repo.is_not(None)
-            )
-        if submitter:
-            first = first.where(Listing.submitted_by == submitter)
-        if organization:
-            first = first.join(Organization, Organization.id == Listing.organization_id).where(
-                Organization.name == organization
-            )
-        return first.group_by(Listing.paper_id).subquery()
-
     def listed(
         self,
         start: date,
@@ -193,40 +136,19 @@ class Store:
         ``has_code``: only those with a code repository.  ``sort``: upvotes, publishedAt or
         stars (GitHub stars, papers without a repository last)."""
         end = end or start
-        first = self._curated(start, end, submitter, organization, has_code)
+        total_q, page_q = st.listed(sort, has_code, bool(submitter), bool(organization))
+        params = {
+            "start": start,
+            "end": end,
+            "submitter": submitter,
+            "organization": organization,
+            "offset": offset,
+            "limit": limit if limit is not None else self._no_limit,
+        }
         with self.engine.connect() as c:
-            total = c.scalar(select(func.count()).select_from(first)) or 0
-            org = aliased(Organization)
-            q = (
-                select(*PAPER_COLUMNS, *listing_columns(org))
-                .join(first, first.c.paper_id == Paper.id)
-                .join(Listing, Listing.id == first.c.listing_id)
-                .outerjoin(org, org.id == Listing.organization_id)
-            )
-            if sort == "stars":
-                q = q.order_by(
-                    Paper.github_stars.desc().nulls_last(),
-                    upvotes_expr().desc(),
-                    Paper.arxiv_id,
-                )
-            elif sort == "publishedAt":
-                q = q.order_by(
-                    Listing.day.desc(),
-                    Listing.submitted_at.desc().nulls_last(),
-                    upvotes_expr().desc(),
-                    Paper.arxiv_id,
-                )
-            else:
-                q = q.order_by(
-                    upvotes_expr().desc(),
-                    Listing.day.desc(),
-                    Paper.arxiv_id,
-                )
-            q = q.offset(offset)
-            if limit is not None:
-                q = q.limit(limit)
+            total = c.scalar(total_q, params) or 0
             items = (  # limit=0: the count alone (a day page's totals)
-                views(c, [(r, listing_row_view(r)) for r in c.execute(q).all()])
+                views(c, [(r, listing_row_view(r)) for r in c.execute(page_q, params).all()])
                 if limit != 0
                 else []
             )
@@ -236,7 +158,7 @@ class Store:
     def arxiv_categories_on(self, day: date) -> list[tuple[str, int]]:
         """Categories of papers first published on ``day``, with counts, largest first."""
         with self.engine.connect() as c:
-            rows = c.execute(_CATEGORIES_ON, {"day": day}).all()
+            rows = c.execute(st.CATEGORIES_ON, {"day": day}).all()
         return [(cat, n) for cat, n in rows]
 
     def arxiv_published(
@@ -419,12 +341,12 @@ class Store:
     def cards(self, ids: list[int], *, brief: bool = False) -> list[PaperView]:
         """Papers by store id as cards (with their first curated listing), in the order asked;
         ``brief``: without their abstract, categories and keywords (left empty)."""
-        query = _BRIEF_PAPERS if brief else _CARD_PAPERS
+        query = st.BRIEF_PAPERS if brief else st.CARD_PAPERS
         with self.engine.connect() as c:
             papers = {r[0]: r for r in c.execute(query, {"ids": list(ids)}).all()}
             listing: dict[int, ListingView] = {}
             if papers:
-                for r in c.execute(_CARD_LISTINGS, {"ids": list(papers)}).all():
+                for r in c.execute(st.CARD_LISTINGS, {"ids": list(papers)}).all():
                     listing.setdefault(r.l_paper_id, listing_row_view(r))
             made = views(c, [(p, listing.get(pid)) for pid, p in papers.items()])
             found = dict(zip(papers, made, strict=True))

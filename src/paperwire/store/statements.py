@@ -1,0 +1,101 @@
+"""The statements that pages run on every request, built once: building a SQLAlchemy
+statement per call cost more CPU than running it (an author, collection or day page spent a
+third of its time there).  Values go in as bind parameters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, null, select
+from sqlalchemy.orm import aliased
+
+from paperwire.core.listings import CURATED as CURATED_SOURCES
+from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.rows import PAPER_COLUMNS, listing_columns, upvotes_expr
+
+# the cards: papers by store id, and their first curated listing
+_IDS_IN = Paper.id.in_(bindparam("ids", expanding=True))
+CARD_PAPERS: Select[*tuple[Any, ...]] = select(*PAPER_COLUMNS).where(_IDS_IN)
+# the same without the abstract, categories and keywords (NULL in their places), for lists that
+# show none of them: a third less to read and decode per card
+_BRIEF: list[Any] = [
+    null().label(c.key) if c.key in ("abstract", "categories", "keywords") else c
+    for c in PAPER_COLUMNS
+]
+BRIEF_PAPERS: Select[*tuple[Any, ...]] = select(*_BRIEF).where(_IDS_IN)
+_CURATED_DAY = Listing.source.in_(CURATED_SOURCES)
+NEIGHBOURS = select(
+    select(func.max(Listing.day))
+    .where(_CURATED_DAY, Listing.day < bindparam("day"))
+    .scalar_subquery(),
+    select(func.min(Listing.day))
+    .where(_CURATED_DAY, Listing.day > bindparam("day"))
+    .scalar_subquery(),
+)
+CATEGORIES_ON = (
+    select(PaperCategory.category, func.count())
+    .join(Paper, Paper.id == PaperCategory.paper_id)
+    .where(Paper.published_on == bindparam("day"), Paper.in_arxiv.is_(True))
+    .group_by(PaperCategory.category)
+    .order_by(func.count().desc(), PaperCategory.category)
+)
+CARD_LISTINGS = (
+    select(*listing_columns())
+    .outerjoin(Organization, Organization.id == Listing.organization_id)
+    .where(
+        Listing.paper_id.in_(bindparam("ids", expanding=True)),
+        Listing.source.in_(CURATED_SOURCES),
+    )
+    .order_by(Listing.day, Listing.id)
+)
+
+
+@lru_cache(maxsize=64)
+def listed(
+    sort: str, has_code: bool, by_submitter: bool, by_organization: bool
+) -> tuple[Select[Any], Select[*tuple[Any, ...]]]:
+    """(count, page) of the curated papers listed between ``:start`` and ``:end``, one per
+    paper (its first curated listing there), optionally by ``:submitter`` or
+    ``:organization``; the page takes ``:offset`` and ``:limit``.  One pair
+    per shape of the query, made on first use."""
+    first = select(Listing.paper_id, func.min(Listing.id).label("listing_id")).where(
+        Listing.day >= bindparam("start"),
+        Listing.day <= bindparam("end"),
+        Listing.source.in_(CURATED_SOURCES),
+    )
+    if has_code:
+        first = first.join(Paper, Paper.id == Listing.paper_id).where(
+            Paper.github_repo.is_not(None)
+        )
+    if by_submitter:
+        first = first.where(Listing.submitted_by == bindparam("submitter"))
+    if by_organization:
+        first = first.join(Organization, Organization.id == Listing.organization_id).where(
+            Organization.name == bindparam("organization")
+        )
+    curated = first.group_by(Listing.paper_id).subquery()
+    total = select(func.count()).select_from(curated)
+    org = aliased(Organization)
+    page = (
+        select(*PAPER_COLUMNS, *listing_columns(org))
+        .join(curated, curated.c.paper_id == Paper.id)
+        .join(Listing, Listing.id == curated.c.listing_id)
+        .outerjoin(org, org.id == Listing.organization_id)
+    )
+    if sort == "stars":
+        page = page.order_by(
+            Paper.github_stars.desc().nulls_last(), upvotes_expr().desc(), Paper.arxiv_id
+        )
+    elif sort == "publishedAt":
+        page = page.order_by(
+            Listing.day.desc(),
+            Listing.submitted_at.desc().nulls_last(),
+            upvotes_expr().desc(),
+            Paper.arxiv_id,
+        )
+    else:
+        page = page.order_by(upvotes_expr().desc(), Listing.day.desc(), Paper.arxiv_id)
+    # "no limit" is -1 on SQLite and NULL on PostgreSQL: Store.listed passes the right one
+    page = page.limit(bindparam("limit")).offset(bindparam("offset"))
+    return total, page
