@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,16 @@ if TYPE_CHECKING:
 
 def _clean_email(email: str | None) -> str | None:
     return (email or "").strip().lower() or None
+
+
+_VOTE_STATE = select(
+    Paper.hf_upvotes,
+    select(func.count()).where(Vote.paper_id == Paper.id).correlate(Paper).scalar_subquery(),
+    select(func.count())
+    .where(Vote.paper_id == Paper.id, Vote.user_id == bindparam("user_id"))
+    .correlate(Paper)
+    .scalar_subquery(),
+).where(Paper.arxiv_id == bindparam("arxiv_id"))
 
 
 class AccountRepository:
@@ -187,19 +197,14 @@ class VoteRepository:
         return VoteState(voted, hf or 0, local)
 
     def vote_state(self, arxiv_id: str, user_id: int | None = None) -> VoteState | None:
-        with Session(self.engine) as s:
-            row = s.execute(
-                select(Paper.id, Paper.hf_upvotes).where(Paper.arxiv_id == arxiv_id)
-            ).first()
-            if row is None:
-                return None
-            pid, hf = row
-            local = s.scalar(select(func.count()).where(Vote.paper_id == pid)) or 0
-            voted = bool(
-                user_id
-                and s.scalar(select(Vote.id).where(Vote.paper_id == pid, Vote.user_id == user_id))
-            )
-        return VoteState(voted, hf or 0, local)
+        """HF's and this site's upvotes of a paper, and whether ``user_id`` gave one (one
+        statement: every paper page asks)."""
+        with self.engine.connect() as c:
+            row = c.execute(_VOTE_STATE, {"arxiv_id": arxiv_id, "user_id": user_id or 0}).first()
+        if row is None:
+            return None
+        hf, local, voted = row
+        return VoteState(bool(voted), hf or 0, int(local or 0))
 
     def upvoted_by(self, username: str, limit: int = 100) -> list[int]:
         """The ids of the papers ``username`` upvoted, newest vote first."""

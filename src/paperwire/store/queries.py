@@ -14,7 +14,6 @@ from paperwire.store.importer import Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.rows import (
     PAPER_COLUMNS,
-    listing_columns,
     listing_row_view,
     local_counts,
     row_view,
@@ -183,15 +182,10 @@ class Store:
     # -- one paper --------------------------------------------------------------------
     def paper(self, arxiv_id: str) -> PaperView | None:
         with self.engine.connect() as c:
-            p = c.execute(select(*PAPER_COLUMNS).where(Paper.arxiv_id == arxiv_id)).first()
+            p = c.execute(st.PAPER, {"arxiv_id": arxiv_id}).first()
             if p is None:
                 return None
-            rows = c.execute(
-                select(*listing_columns())
-                .outerjoin(Organization, Organization.id == Listing.organization_id)
-                .where(Listing.paper_id == p.id)
-                .order_by(Listing.day, Listing.id)
-            )
+            rows = c.execute(st.LISTINGS_OF, {"pid": p.id})
             listings = [listing_row_view(r) for r in rows.all()]
             local = local_counts(c, [p.id]).get(p.id, (0, 0))
             return row_view(p, listings[0] if listings else None, listings, local)

@@ -51,6 +51,16 @@ CARD_LISTINGS = (
 )
 
 
+# one paper's page: the paper by arXiv id, and all its listings
+PAPER = select(*PAPER_COLUMNS).where(Paper.arxiv_id == bindparam("arxiv_id"))
+LISTINGS_OF = (
+    select(*listing_columns())
+    .outerjoin(Organization, Organization.id == Listing.organization_id)
+    .where(Listing.paper_id == bindparam("pid"))
+    .order_by(Listing.day, Listing.id)
+)
+
+
 @lru_cache(maxsize=64)
 def listed(
     sort: str, has_code: bool, by_submitter: bool, by_organization: bool
