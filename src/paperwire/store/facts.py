@@ -10,15 +10,9 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.listings import CURATED
 from paperwire.store.models import Listing, Organization, Paper
+from paperwire.store.statements import LATEST_BOTH
 
 CHUNK = 900  # ids per IN (...)
-
-
-# both in one statement, built once (a trend chart on every author and collection page asks)
-_LATEST = select(
-    select(func.max(Listing.day)).where(Listing.source.in_(CURATED)).scalar_subquery(),
-    select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True)).scalar_subquery(),
-)
 
 
 class PaperFacts:
@@ -28,7 +22,7 @@ class PaperFacts:
     def latest_day(self) -> date | None:
         """The newest curated listing day or arXiv publication day (where trend charts end)."""
         with self.engine.connect() as c:
-            row = c.execute(_LATEST).first()
+            row = c.execute(LATEST_BOTH).first()
         days = [d for d in (row or ()) if d]
         return max(days) if days else None
 

@@ -87,10 +87,9 @@ class Store:
         return StoreCounts(papers, listings or 0, orgs, first, last)
 
     def latest_day(self) -> date | None:
-        with Session(self.engine) as s:
-            return s.scalar(
-                select(func.max(Listing.day)).where(Listing.source.in_(CURATED_SOURCES))
-            )
+        """The newest day with curated papers."""
+        with self.engine.connect() as c:
+            return c.scalar(st.LATEST_LISTED)
 
     def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
         """The nearest earlier and later days that have curated papers."""
@@ -100,8 +99,8 @@ class Store:
 
     def latest_published_day(self) -> date | None:
         """The latest day on which an arXiv-sourced paper was first published."""
-        with Session(self.engine) as s:
-            return s.scalar(select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True)))
+        with self.engine.connect() as c:
+            return c.scalar(st.LATEST_PUBLISHED)
 
     def day_counts(self, start: date, end: date) -> list[tuple[date, int]]:
         """Days in [start, end] that have curated papers, with how many, earliest first."""

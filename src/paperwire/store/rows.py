@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal, select, union_all
-from sqlalchemy.orm import Session
 
 from paperwire.store.community_models import Comment, Vote
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.views import ListingView, OrganizationView, PaperView
 
-# what a card and a paper page show of a paper (``paper_view`` reads these names)
+# what a card and a paper page show of a paper (``row_view`` reads them by position)
 PAPER_COLUMNS = (
     Paper.id,
     Paper.arxiv_id,
@@ -68,55 +67,6 @@ def listing_row_view(r: Any) -> ListingView:
     )
 
 
-def org_view(org: Organization | None) -> OrganizationView | None:
-    if org is None:
-        return None
-    return OrganizationView(org.name, org.fullname, org.avatar)
-
-
-def listing_view(lst: Listing, org: Organization | None) -> ListingView:
-    return ListingView(
-        day=lst.day,
-        source=lst.source,
-        submitted_by=lst.submitted_by,
-        submitter_fullname=lst.submitter_fullname,
-        submitter_avatar=lst.submitter_avatar,
-        submitted_at=lst.submitted_at,
-        organization=org_view(org),
-    )
-
-
-def paper_view(
-    p: Any,
-    listing: ListingView | None = None,
-    listings: list[ListingView] | None = None,
-    local: tuple[int, int] = (0, 0),
-) -> PaperView:
-    """``p``: a :class:`Paper` or a row of :data:`PAPER_COLUMNS`; ``local``: the paper's
-    (upvotes, visible comments) on this site (:func:`local_counts`)."""
-    return PaperView(
-        arxiv_id=p.arxiv_id,
-        title=p.title,
-        abstract=p.abstract or "",
-        authors=list(p.authors or []),
-        categories=list(p.categories or []),
-        published_at=p.published_at,
-        updated_at=p.updated_at,
-        version=p.version,
-        comments=p.comments,
-        journal_ref=p.journal_ref,
-        doi=p.doi,
-        github_repo=p.github_repo,
-        github_stars=p.github_stars,
-        project_page=p.project_page,
-        keywords=list(p.keywords or []),
-        upvotes=(p.hf_upvotes or 0) + local[0],
-        num_comments=(p.hf_num_comments or 0) + local[1],
-        listing=listing,
-        listings=listings or [],
-    )
-
-
 _LOCAL_VOTES = (
     select(Vote.paper_id, func.count())
     .where(Vote.paper_id.in_(bindparam("ids", expanding=True)))
@@ -130,8 +80,9 @@ def row_view(
     listings: list[ListingView] | None = None,
     local: tuple[int, int] = (0, 0),
 ) -> PaperView:
-    """:func:`paper_view` of a row that starts with :data:`PAPER_COLUMNS`, read by position
-    (a row's attribute lookups were most of a card's cost in Python)."""
+    """The view of a row that starts with :data:`PAPER_COLUMNS`, read by position (a row's
+    attribute lookups were most of a card's cost in Python); ``local``: the paper's
+    (upvotes, visible comments) on this site (:func:`local_counts`)."""
     (
         _id,
         arxiv_id,
@@ -175,13 +126,12 @@ def row_view(
     )
 
 
-def local_votes(session: Session | Connection, paper_ids: list[int]) -> dict[int, int]:
+def local_votes(conn: Connection, paper_ids: list[int]) -> dict[int, int]:
     """Local (signed-in) upvotes per paper; the trending formula adds them to HF's."""
     out: dict[int, int] = {}
     for i in range(0, len(paper_ids), 1000):
         out.update(
-            (pid, int(n))
-            for pid, n in session.execute(_LOCAL_VOTES, {"ids": paper_ids[i : i + 1000]})
+            (pid, int(n)) for pid, n in conn.execute(_LOCAL_VOTES, {"ids": paper_ids[i : i + 1000]})
         )
     return out
 
@@ -197,11 +147,10 @@ _LOCAL_COUNTS = union_all(
 )
 
 
-def local_counts(session: Session | Connection, paper_ids: list[int]) -> dict[int, tuple[int, int]]:
+def local_counts(conn: Connection, paper_ids: list[int]) -> dict[int, tuple[int, int]]:
     """``paper id -> (local upvotes, visible local comments)``, for the papers a query shows:
     one Core query (both grouped counts, UNION ALL) per 1,000 papers."""
     out: dict[int, tuple[int, int]] = {}
-    conn = session.connection() if isinstance(session, Session) else session
     for i in range(0, len(paper_ids), 1000):
         chunk = paper_ids[i : i + 1000]
         for pid, kind, n in conn.execute(_LOCAL_COUNTS, {"ids": chunk}):
@@ -221,12 +170,9 @@ def upvotes_expr():
     return Paper.hf_upvotes + local
 
 
-def views(conn: Session | Connection, pairs: Any) -> list[PaperView]:
-    """Views of ``(paper, listing view or None)`` pairs (a paper: a :class:`Paper` or a row
-    of :data:`PAPER_COLUMNS`), with their local counts."""
+def views(conn: Connection, pairs: Any) -> list[PaperView]:
+    """Views of ``(row of PAPER_COLUMNS, listing view or None)`` pairs, with their local
+    counts."""
     pairs = list(pairs)
     counts = local_counts(conn, [p.id for p, _ in pairs])
-    return [
-        (paper_view if isinstance(p, Paper) else row_view)(p, lv, None, counts.get(p.id, (0, 0)))
-        for p, lv in pairs
-    ]
+    return [row_view(p, lv, None, counts.get(p.id, (0, 0))) for p, lv in pairs]

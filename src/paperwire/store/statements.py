@@ -25,6 +25,11 @@ _BRIEF: list[Any] = [
 ]
 BRIEF_PAPERS: Select[*tuple[Any, ...]] = select(*_BRIEF).where(_IDS_IN)
 _CURATED_DAY = Listing.source.in_(CURATED_SOURCES)
+# the newest curated listing day, the newest arXiv publication day, and both at once (where
+# the trend charts end)
+LATEST_LISTED = select(func.max(Listing.day)).where(_CURATED_DAY)
+LATEST_PUBLISHED = select(func.max(Paper.published_on)).where(Paper.in_arxiv.is_(True))
+LATEST_BOTH = select(LATEST_LISTED.scalar_subquery(), LATEST_PUBLISHED.scalar_subquery())
 NEIGHBOURS = select(
     select(func.max(Listing.day))
     .where(_CURATED_DAY, Listing.day < bindparam("day"))

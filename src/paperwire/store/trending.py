@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
 from paperwire.ranking import WINDOW_DAYS, TrendingInputs, TrendingScore, trending_score
 from paperwire.store.models import Listing, Organization, Paper
-from paperwire.store.rows import listing_view, local_counts, local_votes, paper_view
+from paperwire.store.rows import (
+    PAPER_COLUMNS,
+    listing_columns,
+    listing_row_view,
+    local_counts,
+    local_votes,
+    row_view,
+)
+from paperwire.store.statements import LATEST_LISTED
 from paperwire.store.views import PaperView
 
 
@@ -38,8 +45,8 @@ class TrendingRepository:
         """The reference time: now, unless the newest listing is older than the window (an
         archive or a file-fed install), then the end of the newest listing day."""
         now = now or utcnow()
-        with Session(self.engine) as s:
-            last = s.scalar(select(func.max(Listing.day)).where(Listing.source.in_(CURATED)))
+        with self.engine.connect() as c:
+            last = c.scalar(LATEST_LISTED)
         if last is None:
             return now
         end_of_last = datetime.combine(last + timedelta(days=1), time())
@@ -60,7 +67,7 @@ class TrendingRepository:
         (``has_code``: only those with a code repository)."""
         as_of = self.trending_as_of(now)
         start = (as_of - timedelta(days=window_days)).date()
-        with Session(self.engine) as s:
+        with self.engine.connect() as c:
             first = (
                 select(Listing.paper_id, func.min(Listing.id).label("listing_id"))
                 .where(
@@ -70,31 +77,30 @@ class TrendingRepository:
                 .subquery()
             )
             q = (
-                select(Paper, Listing, Organization)
+                select(*PAPER_COLUMNS, *listing_columns())
                 .join(first, first.c.paper_id == Paper.id)
                 .join(Listing, Listing.id == first.c.listing_id)
                 .outerjoin(Organization, Organization.id == Listing.organization_id)
             )
             if has_code:
                 q = q.where(Paper.github_repo.is_not(None))
-            rows = s.execute(q).all()
-            extra = local_votes(s, [p.id for p, _, _ in rows])
+            rows = c.execute(q).all()
+            extra = local_votes(c, [r.id for r in rows])
             scored = []
-            for paper, listing, org in rows:
-                listed_at = listing.submitted_at or datetime.combine(listing.day, time())
+            for r in rows:
                 inputs = TrendingInputs(
-                    votes=(paper.hf_upvotes or 0) + extra.get(paper.id, 0),
-                    stars=paper.github_stars or 0,
-                    listed_at=listed_at,
+                    votes=(r.hf_upvotes or 0) + extra.get(r.id, 0),
+                    stars=r.github_stars or 0,
+                    listed_at=r.l_submitted_at or datetime.combine(r.l_day, time()),
                 )
-                scored.append((trending_score(inputs, as_of), paper, listing, org))
+                scored.append((trending_score(inputs, as_of), r))
             scored.sort(key=lambda t: (-t[0].score, t[1].arxiv_id))
             shown = scored[offset : offset + limit]
-            comments = local_counts(s, [paper.id for _, paper, _, _ in shown])
+            comments = local_counts(c, [r.id for _, r in shown])
         items = []
-        for score, paper, listing, org in shown:
-            local = (extra.get(paper.id, 0), comments.get(paper.id, (0, 0))[1])
-            view = paper_view(paper, listing_view(listing, org), None, local)
+        for score, r in shown:
+            local = (extra.get(r.id, 0), comments.get(r.id, (0, 0))[1])
+            view = row_view(r, listing_row_view(r), None, local)
             items.append(TrendingItem(paper=view, trending=score))
         return TrendingList(items=items, as_of=as_of, window_days=window_days)
 
