@@ -77,7 +77,7 @@ _ITEMS = (
 )
 
 
-def _view(*row: Any) -> CollectionView:
+def _view(row: Any) -> CollectionView:
     cid, uid, owner, name, desc, public, n, at = row
     return CollectionView(cid, uid, owner, name, desc or "", bool(public), int(n or 0), at)
 
@@ -119,7 +119,7 @@ class CollectionRepository:
         if not 0 < collection_id <= MAX_ID:
             return None
         with self.engine.connect() as c:
-            found = [_view(*r) for r in c.execute(_ONE, {"cid": collection_id})]
+            found = [_view(r) for r in c.execute(_ONE, {"cid": collection_id})]
         return found[0] if found else None
 
     def visible(self, collection_id: int, viewer_id: int | None) -> CollectionView | None:
@@ -135,7 +135,7 @@ class CollectionRepository:
         if public_only:
             q = q.where(Collection.public.is_(True))
         with self.engine.connect() as c:
-            return [_view(*r) for r in c.execute(q)]
+            return [_view(r) for r in c.execute(q)]
 
     def update(
         self, collection_id: int, user_id: int, name: str, description: str, public: bool

@@ -109,8 +109,9 @@ def preview(
     """Write the HTML of one digest to a file (nothing is sent or recorded)."""
     from paperwire.context import open_store
     from paperwire.digest.compose import Composer, message_id
-    from paperwire.digest.repository import ClaimedDigest, DigestRepository, SubscriptionView
+    from paperwire.digest.repository import DigestRepository
     from paperwire.digest.schedule import due_period, parse_time
+    from paperwire.digest.views import ClaimedDigest, SubscriptionView
     from paperwire.search.indexer import open_index
 
     settings = _settings(db)

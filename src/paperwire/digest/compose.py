@@ -27,10 +27,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from paperwire.authors.names import key as author_key
 from paperwire.authors.repository import AuthorRepository
-from paperwire.digest.repository import ClaimedDigest, SubscriptionView
 from paperwire.digest.schedule import Period
 from paperwire.digest.tokens import manage_token
 from paperwire.digest.topics import IndexSource, TopicMatcher
+from paperwire.digest.views import ClaimedDigest, SubscriptionView
 from paperwire.settings import Settings
 from paperwire.store.trending import TrendingRepository
 

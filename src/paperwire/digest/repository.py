@@ -20,13 +20,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.sql import dialect_insert
-from paperwire.digest.views import (  # noqa: F401  (re-exported: the slice's names)
-    DONE,
-    FREQUENCIES,
-    ClaimedDigest,
-    SubscriptionView,
-    _view,
-)
+from paperwire.digest.views import DONE, ClaimedDigest, SubscriptionView, subscription_view
 from paperwire.store.community_models import User
 from paperwire.store.digest_models import DigestDelivery, DigestSentPaper, DigestSubscription
 from paperwire.store.models import Listing, Paper
@@ -69,7 +63,7 @@ class DigestRepository:
             sub.send_empty, sub.status = send_empty, "confirmed"
             sub.updated_at, sub.unsubscribed_at = now, None
             s.flush()
-            return _view(sub)
+            return subscription_view(sub)
 
     def import_subscriptions(self, rows: Iterable[dict]) -> int:
         """Bulk-insert confirmed subscriptions (benchmarks, migrations from elsewhere)."""
@@ -100,14 +94,14 @@ class DigestRepository:
     def subscription(self, token: str) -> SubscriptionView | None:
         with Session(self.engine) as s:
             sub = s.scalar(select(DigestSubscription).where(DigestSubscription.token == token))
-            return _view(sub) if sub else None
+            return subscription_view(sub) if sub else None
 
     def subscription_by_email(self, email: str) -> SubscriptionView | None:
         with Session(self.engine) as s:
             sub = s.scalar(
                 select(DigestSubscription).where(DigestSubscription.email == email.strip().lower())
             )
-            return _view(sub) if sub else None
+            return subscription_view(sub) if sub else None
 
     def update(
         self,
@@ -312,7 +306,7 @@ class DigestRepository:
             ClaimedDigest(
                 did,
                 mid,
-                _view(sub),
+                subscription_view(sub),
                 since.get(sub.id),
                 frozenset(sent[sub.id]),
                 accounts.get(sub.email),

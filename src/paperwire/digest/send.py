@@ -22,9 +22,10 @@ from email.message import Message
 from email.utils import parseaddr
 
 from paperwire.digest.compose import Composer, message_id, sender
-from paperwire.digest.repository import FREQUENCIES, DigestRepository
+from paperwire.digest.repository import DigestRepository
 from paperwire.digest.schedule import due_period, naive_utc, parse_time
 from paperwire.digest.topics import IndexSource
+from paperwire.digest.views import FREQUENCIES
 from paperwire.settings import Settings
 
 log = logging.getLogger("paperwire.digest")

@@ -42,7 +42,7 @@ class ClaimedDigest:
     user_id: int | None = None  # the account with this address, if there is one
 
 
-def _view(s: DigestSubscription) -> SubscriptionView:
+def subscription_view(s: DigestSubscription) -> SubscriptionView:
     return SubscriptionView(
         s.id,
         s.email,

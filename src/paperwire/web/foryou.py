@@ -132,7 +132,7 @@ def not_interested(
 ) -> Response:
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, next or "/for-you")
-    got = _readers(request).set_not_interested(user.id, aid, on=undo not in ("1", "true", "yes"))
+    got = _readers(request).set_not_interested(user.id, aid, on=undo not in YES)
     if got is None:
         return error(request, 404, f"paper {aid} is not in this database.")
     if wants_json(request):

@@ -25,7 +25,6 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.digest.compose import sender, site_host
-from paperwire.digest.repository import FREQUENCIES
 from paperwire.digest.send import send_one
 from paperwire.digest.tokens import (
     BadToken,
@@ -35,6 +34,7 @@ from paperwire.digest.tokens import (
     read_manage_token,
 )
 from paperwire.digest.tokens import Request as SubscribeRequest
+from paperwire.digest.views import FREQUENCIES
 from paperwire.ui.forms import EMAIL
 from paperwire.ui.templating import PageError, render
 
