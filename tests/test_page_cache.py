@@ -178,7 +178,7 @@ def test_least_recently_used_answers_go_first_when_full(store):
     cache = ResponseCache(store, ttl=60, check=1, max_bytes=8000)  # eight answers of 1000 B
 
     def entry(n: int) -> Entry:
-        return Entry(cache.version, 1e18, 200, [], b"x" * 1000, False, str(n))
+        return Entry(cache.version, 1e18, 200, [], (b"x" * 1000,), 1000, str(n))
 
     for n in range(8):
         cache.put(("k", n), entry(n))
