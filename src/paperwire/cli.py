@@ -303,11 +303,15 @@ _register_ops(app)  # paperwire migrate / paperwire runs (docs/deploy.md)
 
 
 def main() -> None:
-    from paperwire.search.binding import IndexMismatch
-
     try:
         app(standalone_mode=True)
-    except IndexMismatch as exc:
+    except RuntimeError as exc:
+        # imported only now (it has been, if that is what was raised): importing the search
+        # stack up front cost every command, --help included, about 1 s of start-up
+        from paperwire.search.binding import IndexMismatch
+
+        if not isinstance(exc, IndexMismatch):
+            raise
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(1) from None
 
