@@ -7,7 +7,9 @@ DATA_DIR is a data directory that ``paperwire import`` filled.  paperwire runs w
 (sync, digests, the follower and the embedding job off) and its page cache on, as shipped;
 nginx (2 workers, access log off) serves the page's HTML saved as a static file.  Each server
 gets 5 s of warm-up, then ``wrk -t1 -c100 --latency`` (one wrk thread: on 2 cores the load
-generator must not starve the server).  Needs wrk and nginx (Debian packages).
+generator must not starve the server).  paperwire is measured twice: as wrk asks by default,
+without a cookie (every request a new reader, who gets a session and a CSRF token), and as a
+returning reader, with the cookie of a first visit.  Needs wrk and nginx (Debian packages).
 """
 
 from __future__ import annotations
@@ -60,10 +62,11 @@ def wait(url: str) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def wrk(url: str, seconds: int) -> dict[str, float]:
-    subprocess.run(["wrk", "-t1", "-c4", "-d5s", url], capture_output=True, check=True)
+def wrk(url: str, seconds: int, cookie: str = "") -> dict[str, float]:
+    header = ["-H", f"Cookie: {cookie}"] if cookie else []
+    subprocess.run(["wrk", "-t1", "-c4", "-d5s", *header, url], capture_output=True, check=True)
     out = subprocess.run(
-        ["wrk", "-t1", "-c100", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t1", "-c100", f"-d{seconds}s", "--latency", *header, url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -102,7 +105,10 @@ def main() -> int:
         try:
             url = f"http://127.0.0.1:{port}{args.path}"
             wait(url)
-            page = httpx.get(url, timeout=30).content
+            first = httpx.get(url, timeout=30)
+            page = first.content
+            # a returning reader: the anonymous session (and CSRF token) of their first visit
+            cookie = "; ".join(f"{k}={v}" for k, v in first.cookies.items())
             (Path(tmp) / "www").mkdir()
             (Path(tmp) / "www" / "page.html").write_bytes(page)
             conf = Path(tmp) / "nginx.conf"
@@ -114,6 +120,7 @@ def main() -> int:
                 figures = {
                     "nginx": wrk(f"http://127.0.0.1:{nport}/", args.seconds),
                     "paperwire": wrk(url, args.seconds),
+                    "paperwire, returning reader": wrk(url, args.seconds, cookie),
                 }
             finally:
                 subprocess.run(["nginx", "-c", str(conf), "-p", tmp, "-s", "stop"], check=False)
@@ -123,9 +130,11 @@ def main() -> int:
     for name, got in figures.items():
         for k, v in got.items():
             print(f"{name} {k}: {v:.1f}")
-    ngx, pw = figures["nginx"], figures["paperwire"]
-    print(f"ratio req/s (nginx / paperwire): {ngx['req/s'] / pw['req/s']:.2f}")
-    print(f"ratio p99 (paperwire / nginx): {pw['p99 ms'] / ngx['p99 ms']:.2f}")
+    ngx = figures["nginx"]
+    for name in ("paperwire", "paperwire, returning reader"):
+        pw = figures[name]
+        print(f"ratio req/s (nginx / {name}): {ngx['req/s'] / pw['req/s']:.2f}")
+        print(f"ratio p99 ({name} / nginx): {pw['p99 ms'] / ngx['p99 ms']:.2f}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
