@@ -188,3 +188,23 @@ def test_least_recently_used_answers_go_first_when_full(store):
     assert cache.size == 8000
     cache.bump()  # the data changed: nothing old is served
     assert cache.get(("k", 8)) is None
+
+
+def test_a_serving_worker_freezes_what_it_loaded_at_start(settings):
+    """A real worker (an app that opens its own store) puts its start-up objects out of the
+    garbage collector's reach: full collections over them were the hot path's p99 pauses.
+    An app handed a store (the tests') freezes nothing."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings.model_copy(update={"index_follow_interval": 0}))):
+            frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        store = open_store(settings)
+        with TestClient(create_app(settings, store)):
+            assert gc.get_freeze_count() == 0
+        store.close()
+    finally:
+        gc.unfreeze()
+    assert frozen > 50_000  # the modules alone are well over this
