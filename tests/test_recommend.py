@@ -87,6 +87,9 @@ def test_for_you_flow(site, shared_hf_dir):
     assert "5 entries: 4 matched (4 new in your library), 1 not found" in r.text
     assert "nowhere1999" in r.text and "A Treatise on Nothing in Particular" in r.text
     assert "(by title)" in r.text and "(by arXiv id)" in r.text
+    labels = ("first2026", "second2026", "third2026", "fourth2026")
+    for label, arxiv_id in zip(labels, ids, strict=True):  # each entry links to its own paper
+        assert f'<a href="/papers/{arxiv_id}">{label}</a>' in r.text, label
     alice = Community.of(store).accounts.user("alice")
     assert RecommendRepository(store.engine).library_count(alice.id) == 4
 

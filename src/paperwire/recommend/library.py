@@ -213,7 +213,8 @@ def import_library(store, user_id: int, name: str, data: bytes) -> ImportReport:
     refs, skipped = parse_library(name, data)
     matched, unmatched = resolve(store, refs)
     ids = [pid for _, pid, _ in matched]
-    arxiv_of = {pid: c.arxiv_id for pid, c in zip(ids, store.cards(ids, brief=True), strict=False)}
+    # by id: zipping ids with cards shifted every id after one that was gone by now
+    arxiv_of = RecommendRepository(store.engine).arxiv_ids_of(ids)
     report = ImportReport(entries=len(refs), unmatched=unmatched, skipped_blocks=skipped)
     report.matched = [(r, arxiv_of.get(pid, ""), how) for r, pid, how in matched]
     report.added = RecommendRepository(store.engine).add_to_library(user_id, ids)

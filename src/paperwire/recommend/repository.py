@@ -172,30 +172,26 @@ class RecommendRepository:
             )
 
     # -- resolving references ---------------------------------------------------------
-    def paper_ids_by_arxiv(self, arxiv_ids: list[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
+    def _pairs(self, key, value, wanted: list) -> dict:
+        """``{key: value}`` of the papers whose ``key`` is in ``wanted`` (500 per query)."""
+        out: dict = {}
         with Session(self.engine) as s:
-            for i in range(0, len(arxiv_ids), 500):
-                chunk = arxiv_ids[i : i + 500]
-                out.update(
-                    s.execute(
-                        select(Paper.arxiv_id, Paper.id).where(Paper.arxiv_id.in_(chunk))
-                    ).all()
-                )
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                out.update(s.execute(select(key, value).where(key.in_(chunk))).tuples().all())
         return out
+
+    def paper_ids_by_arxiv(self, arxiv_ids: list[str]) -> dict[str, int]:
+        return self._pairs(Paper.arxiv_id, Paper.id, arxiv_ids)
 
     def paper_ids_by_doi(self, dois: list[str]) -> dict[str, int]:
         """Lower-cased DOI -> store id."""
         wanted = sorted({d.lower() for d in dois if d})
-        out: dict[str, int] = {}
-        with Session(self.engine) as s:
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                for doi, pid in s.execute(
-                    select(func.lower(Paper.doi), Paper.id).where(func.lower(Paper.doi).in_(chunk))
-                ):
-                    out[doi] = pid
-        return out
+        return self._pairs(func.lower(Paper.doi), Paper.id, wanted)
+
+    def arxiv_ids_of(self, ids: list[int]) -> dict[int, str]:
+        """Store id -> arXiv id, for the ids that are (still) papers."""
+        return self._pairs(Paper.id, Paper.arxiv_id, sorted(set(ids)))
 
     def paper_id_by_title(self, title: str) -> int | None:
         """The paper whose title matches ``title`` once both are reduced by :func:`title_key`."""
