@@ -50,8 +50,14 @@ def embed_pending(
             model = None
         else:
             continue
-        # without a model (contextual unless asked): only the vectors the store holds
-        label = f"embedding papers ({tier})" if model is not None else f"loading {tier} vectors"
+        # without a model (contextual unless asked): only the vectors the store holds; with
+        # one, what the store holds is loaded and only the rest embedded (the line after the
+        # bar says how many of each), so the bar does not claim to embed everything
+        label = (
+            f"{tier} vectors: stored or embedded"
+            if model is not None
+            else f"loading {tier} vectors"
+        )
         with progress(label, total=total - done) as bar:
             got = index.embed_pending(store, bar.advance, tier=tier, load_only=model is None)
         n = got if tier == "static" else n
