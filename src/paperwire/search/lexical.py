@@ -7,6 +7,7 @@ organization) are indexed too, so filters run inside retrieval, not after a top-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -125,7 +126,7 @@ class LexicalIndex:
         # data, rebuilt by `paperwire index --rebuild` or a server's index follower
         self.was_reset = self.path.exists() and any(self.path.iterdir()) and old != SCHEMA_VERSION
         if self.was_reset:
-            shutil.rmtree(self.path)
+            _set_aside(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         if old != SCHEMA_VERSION or self.was_reset:
             # written only when new, and atomically: every open used to rewrite it, and a
@@ -307,6 +308,17 @@ class LexicalIndex:
         subs = [(tantivy.Occur.Must, query)]
         subs += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in fq]
         return tantivy.Query.boolean_query(subs)
+
+
+def _set_aside(path: Path) -> None:
+    """Drop an index directory of another layout: renamed first (one atomic step), then
+    deleted.  Deleting it in place failed ("directory not empty") when another process, or
+    tantivy's merge thread, still wrote into it; a rename another process won is no error,
+    and what cannot be deleted now is deleted by a later open."""
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, path.with_name(f"{path.name}.old-{os.getpid()}-{time.monotonic_ns()}"))
+    for stale in path.parent.glob(f"{path.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _pids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[int]:
