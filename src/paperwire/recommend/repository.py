@@ -178,7 +178,7 @@ class RecommendRepository:
         with Session(self.engine) as s:
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
-                out.update(s.execute(select(key, value).where(key.in_(chunk))).tuples().all())
+                out.update((k, v) for k, v in s.execute(select(key, value).where(key.in_(chunk))))
         return out
 
     def paper_ids_by_arxiv(self, arxiv_ids: list[str]) -> dict[str, int]:
