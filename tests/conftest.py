@@ -45,7 +45,7 @@ os.environ.setdefault("PAPERWIRE_EMBED_CONTEXTUAL", "false")
 
 # The inner loop's fast tier (README): ``pytest -m "not slow"`` leaves out the modules that
 # drive real Chromium, nginx or systemd, start server processes, load the contextual model
-# or kill imports; CI runs everything.
+# or kill imports, and the tests marked slow in other modules; CI runs everything.
 SLOW_MODULES = {
     "test_browser", "test_deploy", "test_nodes", "test_scale_import", "test_search_contextual",
     "test_digest_kill", "test_hostile", "test_community_votes", "test_sources_live",
@@ -54,7 +54,11 @@ SLOW_MODULES = {
 
 
 def pytest_collection_modifyitems(items) -> None:
-    slow = [item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES for item in items]
+    slow = [
+        item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES
+        or item.get_closest_marker("slow") is not None  # a long test in a fast module
+        for item in items
+    ]
     for item, is_slow in zip(items, slow, strict=True):
         if is_slow:
             item.add_marker(pytest.mark.slow)

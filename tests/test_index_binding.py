@@ -25,6 +25,7 @@ def run(*args, env_dir):
     )
 
 
+@pytest.mark.slow  # several CLI processes (the fast tier leaves it out)
 def test_an_index_of_another_database_is_refused_then_rebuilt(tmp_path, shared_hf_dir):
     data = tmp_path / "data"
     big = sorted(shared_hf_dir.glob("2026-08-2*.json"))

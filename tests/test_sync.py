@@ -330,6 +330,7 @@ def _cli_env(live, replay) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # kills a sync process and runs it again (not in the fast tier)
 def test_kill_9_mid_sync_then_rerun_completes_exactly(store, live, replay, tmp_path):
     # Slow every day after 2026-08-03, so the first committed batch with papers is 08-03.
     replay.delay = lambda path, q: 60.0 if q.get("date", "") > "2026-08-03" else 0.0

@@ -84,6 +84,7 @@ def _cli(tmp_path, *args, **env):
     )  # fmt: skip
 
 
+@pytest.mark.slow  # several CLI processes (the fast tier leaves it out)
 def test_index_rebuild_loads_vectors_instead_of_computing_them(tmp_path, shared_hf_dir):
     day = shared_hf_dir / "2026-08-21.json"
     assert _cli(tmp_path, "import", day).returncode == 0
