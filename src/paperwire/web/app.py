@@ -222,8 +222,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if serving:  # a real server: follow the database (and maybe run the embedding job)
             configure_logging()
             ctx.start_follower()
-        ctx.start_embedder()  # (only without a follower) background work starts here, never
-        if serving:  # from a request
+        # (the embedder only without a follower) background work starts here, never from
+        # a request
+        ctx.start_embedder()
+        if serving:
             freeze_startup_objects()
         yield
         ctx.close()
