@@ -22,3 +22,9 @@ def flag(name: str, value: str | None, *, words: bool = False) -> bool:
         return (_FLAG_WORDS if words else _FLAG)[value or ""]
     except KeyError:
         raise ValueError(f"{name} must be 0 or 1, got {value!r}") from None
+
+
+def said_yes(value: str | None) -> bool:
+    """A form button's yes/no field (``undo=1``): the words :func:`flag` takes for yes; any
+    other value, or none, is no (a form never fails on it)."""
+    return _FLAG_WORDS.get(value or "", False)

@@ -32,12 +32,12 @@ from paperwire.community.security import current_state
 from paperwire.recommend.engine import recommend
 from paperwire.recommend.library import MAX_BYTES, LibraryError, import_library
 from paperwire.recommend.repository import RecommendRepository
+from paperwire.ui.forms import said_yes
 from paperwire.ui.templating import paper_url, render
 
 router = APIRouter(tags=["recommendations"])
 post_only(router, "/papers/{arxiv_id:path}/not-interested", "/papers/{arxiv_id:path}/save")
 log = logging.getLogger(__name__)
-YES = ("1", "true", "yes", "on")
 
 
 def _readers(request: Request) -> RecommendRepository:
@@ -132,7 +132,7 @@ def not_interested(
 ) -> Response:
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, next or "/for-you")
-    got = _readers(request).set_not_interested(user.id, aid, on=undo not in YES)
+    got = _readers(request).set_not_interested(user.id, aid, on=not said_yes(undo))
     if got is None:
         return error(request, 404, f"paper {aid} is not in this database.")
     if wants_json(request):
@@ -151,7 +151,7 @@ def save_paper(
     aid = canonical_id(request, arxiv_id)
     user = require_user(request, next or paper_url(aid))
     undo = undo or request.query_params.get("undo", "")
-    want = False if undo in YES else True if save in YES else None
+    want = False if said_yes(undo) else True if said_yes(save) else None
     got = _readers(request).set_saved(user.id, aid, want)
     if got is None:
         return error(request, 404, f"paper {aid} is not in this database.")
