@@ -106,6 +106,35 @@ def test_author_api_page_and_feeds(site):
         assert "Ada Lovelace" in feed.feed.title
 
 
+def test_coauthors_most_papers_first_then_by_name(settings):
+    """The co-author list: most papers together first, ties by name, only those with more
+    than one paper together when there are any, else the first twelve by name; each shown
+    as their first paper writes them."""
+    crowd = [f"Member {c}" for c in "NMLKJIHGFEDCBA"]  # 14 names, each on one paper
+    papers = [
+        hf_paper(1, 0, DAY, authors=(ADA, "zed Quill", "Bob Ray", *crowd[:7])),
+        hf_paper(2, 0, DAY, authors=("Amy Ng", ADA, "Zed  Quill", *crowd[7:])),
+        hf_paper(3, 0, DAY, authors=(ADA, "Amy Ng", "Bob Ray", "Zed Quill")),
+        hf_paper(4, 0, DAY, authors=("Solo Writer", *crowd)),
+    ]
+    cfg = settings.model_copy(update={"embed_on_import": False})
+    store = open_store(cfg)
+    try:
+        store.import_records(papers)
+        with TestClient(create_app(cfg, store)) as client:
+            ada = client.get("/api/authors/Ada Lovelace").json()["coauthors"]
+            solo = client.get("/api/authors/Solo Writer").json()["coauthors"]
+    finally:
+        store.close()
+    assert ada == [
+        {"name": "zed Quill", "papers": 3},
+        {"name": "Amy Ng", "papers": 2},
+        {"name": "Bob Ray", "papers": 2},
+    ]
+    assert [c["name"] for c in solo] == sorted(crowd)[:12]
+    assert {c["papers"] for c in solo} == {1}
+
+
 def test_search_filters_by_author(site):
     client, store, cfg = site
     for mode in ("hybrid", "lexical"):

@@ -53,11 +53,16 @@ class AuthorLookup:
     def papers_of(self, name: str, votes: bool = True) -> list[AuthoredPaper]:
         """Every paper with an author of this name (any spelling that normalizes alike);
         ``votes``: count this site's upvotes too (what the upvote sort needs)."""
+        return [p for p, _ in self._matched(name, votes)]
+
+    def _matched(self, name: str, votes: bool) -> list[tuple[AuthoredPaper, list[str]]]:
+        """The papers of :meth:`papers_of`, each with its authors' keys."""
         want = key(name)
         if not want:
             return []
         found = self.repo.papers(self.index.author_pids(display(name)), votes)
-        return [p for p in found if any(key(a) == want for a in p.authors)]
+        keyed = ((p, list(map(key, p.authors))) for p in found)
+        return [(p, keys) for p, keys in keyed if want in keys]
 
     def author(
         self,
@@ -71,21 +76,25 @@ class AuthorLookup:
     ) -> Author | None:
         """None when no paper has this author; ``details`` adds co-authors, organizations and
         papers per month over the five years up to ``until`` (default: the newest paper)."""
-        every = self.papers_of(name)
-        if not every:
+        matched = self._matched(name, votes=True)
+        if not matched:
             return None
+        every = [p for p, _ in matched]
         want = key(name)
-        spellings: Counter[str] = Counter()
+        written: Counter[str] = Counter()  # the name as each paper writes it
         together: Counter[str] = Counter()
-        shown: dict[str, str] = {}
-        for p in every:
-            for a in p.authors:
-                k = key(a)
-                if k == want:
-                    spellings[display(a)] += 1
-                elif k:
-                    together[k] += 1
-                    shown.setdefault(k, display(a))
+        spelled: dict[str, str] = {}  # a spelling of each key: its first paper's
+        # a prolific name's papers list tens of thousands of names (collaborations of
+        # hundreds): the counting and the spellings run in C (map, Counter, dict.update)
+        for p, keys in reversed(matched):
+            together.update(keys)
+            spelled.update(zip(keys, p.authors, strict=True))
+            written[p.authors[keys.index(want)]] += 1
+        together.pop(want, None)
+        together.pop("", None)
+        spellings: Counter[str] = Counter()
+        for raw, n in written.items():
+            spellings[display(raw)] += n
         days = [p.day for p in every if p.day]
         kept = [
             p
@@ -105,10 +114,14 @@ class AuthorLookup:
             last=max(days) if days else None,
         )
         if details:
-            ranked = sorted(together.items(), key=lambda t: (-t[1], t[0]))
-            if ranked and ranked[0][1] > 1:  # "frequent": more than one paper together
-                ranked = [t for t in ranked if t[1] > 1]
-            out.coauthors = [(shown[k], n) for k, n in ranked[:COAUTHORS]]
+            top = together.most_common(COAUTHORS)  # by count alone (then ties by name)
+            if top and top[0][1] > 1:  # "frequent": more than one paper together
+                top = [t for t in top if t[1] > 1]
+            if len(top) == COAUTHORS:  # others may tie with the last: all of them, by name
+                cut = top[-1][1]
+                top = [(k, n) for k, n in together.items() if n >= cut]
+            ranked = sorted(top, key=lambda t: (-t[1], t[0]))[:COAUTHORS]
+            out.coauthors = [(display(spelled[k]), n) for k, n in ranked]
             out.organizations = self.repo.organizations([p.id for p in every])
             end = until or out.last
             if end:
