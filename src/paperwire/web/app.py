@@ -30,6 +30,7 @@ from paperwire.web import (
     api,
     authors,
     browse,
+    cards,
     collections,
     docs,
     feeds,
@@ -254,6 +255,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
     app.state.jinja.globals["author_url"] = author_url  # author names link to their pages
     app.state.jinja.globals["author_links"] = authors.author_links
+    app.state.jinja.globals.update(cards.GLOBALS)  # paper_card and its parts (web/cards.py)
     app.state.jinja.globals["my_collections"] = collections.my_collections_global(store)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
