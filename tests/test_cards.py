@@ -142,3 +142,14 @@ def test_a_bare_paper_has_no_empty_parts():
     assert "data-day" not in out and "<time" not in out and "authors" not in out
     assert "<details>" not in out and "GitHub" not in out and "comment" not in out
     assert 'class="org"' not in out and "submitted by" not in out
+
+
+def test_a_brief_card_has_the_note_and_no_abstract_or_forms():
+    env = make_env()
+    env.globals.update(cards.GLOBALS)
+    env.globals.update(signed_in(collections=3))
+    out = env.from_string("{{ brief_card(p, note) }}").render(p=paper(), note="Read <this> & that")
+    assert '<a href="/papers/2608.00001">Engines</a>' in out and "badge code" in out
+    assert '<p class="note">Read &lt;this&gt; &amp; that</p>' in out
+    assert "<span>Published 3 Aug 2026</span>" in out and "▲ 12" in out
+    assert "An abstract." not in out and "<form" not in out

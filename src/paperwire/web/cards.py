@@ -28,6 +28,7 @@ from paperwire.web.authors import author_links
 
 _WEB = ("https://", "http://")
 _SAVE_TITLE = "Save this paper (it trains your For you ranking)"
+_CODE_BADGE = ' <span class="badge code" title="Has a code repository">code</span>'
 
 
 def _html(s: str) -> Markup:
@@ -125,6 +126,11 @@ def paper_card(ctx: Context, p: PaperView) -> Markup:
     return _card(p, reader)
 
 
+def _title(p: PaperView, url: str) -> str:
+    badge = _CODE_BADGE if p.github_repo else ""
+    return f'<h2 class="title"><a href="{url}">{escape(p.title)}</a>{badge}</h2>\n'
+
+
 def _card(p: PaperView, reader: _Reader | None) -> Markup:
     url = paper_url(p.arxiv_id)
     u = escape(url)
@@ -150,15 +156,7 @@ def _card(p: PaperView, reader: _Reader | None) -> Markup:
         day = f' data-day="{p.published_at.date().isoformat()}"'
     else:
         day = ""
-    badge = (
-        ' <span class="badge code" title="Has a code repository">code</span>'
-        if p.github_repo
-        else ""
-    )
-    out.append(
-        f'  <div class="body"{day}>\n    <h2 class="title"><a href="{u}">{escape(p.title)}</a>'
-        f"{badge}</h2>\n"
-    )
+    out.append(f'  <div class="body"{day}>\n    {_title(p, u)}')
     if p.authors:
         out.append(f'<p class="authors">{author_links(p.authors)}</p>')
     out.append('    <p class="meta">\n')
@@ -199,7 +197,21 @@ def _card(p: PaperView, reader: _Reader | None) -> Markup:
     return _html("".join(out))
 
 
+def brief_card(p: PaperView, note: str = "") -> Markup:
+    """A collection's entry: title, authors, date, upvotes and the owner's note (no
+    abstract, no forms; the collection page adds the owner's tools)."""
+    out = [_title(p, escape(paper_url(p.arxiv_id)))]
+    if p.authors:
+        out.append(f'<p class="authors">{author_links(p.authors)}</p>\n')
+    published = f"<span>Published {nice_date(p.published_at)}</span>" if p.published_at else ""
+    out.append(f'<p class="meta">{published} <span>▲ {p.upvotes}</span></p>\n')
+    if note:
+        out.append(f'<p class="note">{escape(note)}</p>')
+    return _html("".join(out))
+
+
 GLOBALS = {
+    "brief_card": brief_card,
     "paper_card": paper_card,
     "org_link": org_link,
     "ext_link": ext_link,
