@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from community_support import PASSWORD, hf_paper, token
-from paperwire.authors.names import author_url, display, key
+from paperwire.authors.names import author_feed_url, author_url, display, key
 from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
@@ -133,6 +133,30 @@ def test_coauthors_most_papers_first_then_by_name(settings):
     ]
     assert [c["name"] for c in solo] == sorted(crowd)[:12]
     assert {c["papers"] for c in solo} == {1}
+
+
+def test_a_name_with_a_slash_has_its_page_api_and_feed(settings):
+    """Author lists carry affiliations written as names ("Inria / Irma"): the link on the
+    card, the page, the API and the feeds take the name whole, slash included."""
+    name = "Matthieu Hillairet (IMT/MIP)"
+    cfg = settings.model_copy(update={"embed_on_import": False})
+    store = open_store(cfg)
+    try:
+        store.import_records([hf_paper(1, 0, DAY, authors=(name, ADA), title="Fluids")])
+        with TestClient(create_app(cfg, store)) as client:
+            link = author_url(name)
+            assert link == "/authors/Matthieu%20Hillairet%20%28IMT%2FMIP%29"
+            assert f'href="{link}"' in client.get("/papers/2608.00001").text
+            page = client.get(link)
+            assert page.status_code == 200 and "Fluids" in page.text
+            api = client.get("/api/authors/" + link.removeprefix("/authors/"))
+            assert api.status_code == 200 and api.json()["name"] == name
+            assert [c["name"] for c in api.json()["coauthors"]] == [ADA]
+            feed = feedparser.parse(client.get(author_feed_url(name, "atom")).content)
+            assert not feed.bozo and [e.title for e in feed.entries] == ["Fluids"]
+            assert client.get("/authors/Matthieu%20Hillairet%20%28IMT").status_code == 404
+    finally:
+        store.close()
 
 
 def test_search_filters_by_author(site):

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
+from starlette.convertors import Convertor, register_url_convertor
 
 from paperwire.authors.lookup import SORTS, Author, AuthorLookup
 from paperwire.authors.names import MAX_NAME, author_feed_url, author_url, display
@@ -25,6 +26,22 @@ from paperwire.web.feeds import kind_of, render_feed
 from paperwire.web.pages import page_number
 from paperwire.web.search_routes import BadParam, choice_param, date_range, int_param
 
+
+class _AuthorName(Convertor[str]):
+    """An author name in a page's path: any text, slashes included (author lists carry
+    affiliations such as "Inria / Irma"), except a trailing "/follow": that address is the
+    follow form's, which a GET must answer 405, not as the page of "X/follow"."""
+
+    regex = ".+(?<!/follow)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("author", _AuthorName())
 router = APIRouter()
 API_MAX_LIMIT = 100
 
@@ -61,7 +78,7 @@ def _page(request: Request, author: Author, offset: int, limit: int) -> Page:
     return Page(request.app.state.store.cards(ids), len(author.papers), offset, limit)
 
 
-@router.get("/authors/{name}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/authors/{name:author}", response_class=HTMLResponse, include_in_schema=False)
 def author_page(request: Request, name: str, p: str | None = None) -> Response:
     try:
         name = _name(name)
@@ -108,7 +125,7 @@ def author_page(request: Request, name: str, p: str | None = None) -> Response:
     )
 
 
-@router.post("/authors/{name}/follow", include_in_schema=False)
+@router.post("/authors/{name:path}/follow", include_in_schema=False)
 def follow_author(request: Request, name: str, follow: str = Form("1")) -> Response:
     user = require_user(request, author_url(name))
     try:
@@ -123,7 +140,7 @@ def follow_author(request: Request, name: str, follow: str = Form("1")) -> Respo
 
 
 @router.get(
-    "/api/authors/{name}",
+    "/api/authors/{name:path}",
     tags=["papers"],
     summary="An author's papers",
     description="Papers with an author of this name (after Unicode and whitespace "
@@ -187,11 +204,11 @@ def _feed(request: Request, name: str, ext: str) -> Response:
     )
 
 
-@router.get("/feeds/author/{name}.xml", include_in_schema=False)
+@router.get("/feeds/author/{name:path}.xml", include_in_schema=False)
 def author_rss(request: Request, name: str) -> Response:
     return _feed(request, name, "xml")
 
 
-@router.get("/feeds/author/{name}.atom", include_in_schema=False)
+@router.get("/feeds/author/{name:path}.atom", include_in_schema=False)
 def author_atom(request: Request, name: str) -> Response:
     return _feed(request, name, "atom")
