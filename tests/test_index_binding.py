@@ -5,12 +5,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from paperwire.context import open_store
 from paperwire.search.binding import IndexMismatch, bind
-from paperwire.search.indexer import SearchIndex
+from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.settings import Settings
 
 
@@ -69,3 +70,22 @@ def test_bind_records_adopts_and_refuses(tmp_path):
     assert index.follow_state.store_identity() == a.identity()
     a.close()
     b.close()
+
+
+def test_threads_opening_one_index_at_once_share_it(tmp_path):
+    """A server's first requests may all ask for the index together: one SearchIndex per
+    directory and process, never one per thread."""
+    settings = Settings(data_dir=tmp_path / "threads", secret_key="test")
+    start = threading.Barrier(4)
+    got: list[object] = []
+
+    def first_request() -> None:
+        start.wait()
+        got.append(open_index(settings))
+
+    threads = [threading.Thread(target=first_request) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(got) == 4 and all(g is got[0] for g in got)

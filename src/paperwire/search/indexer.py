@@ -351,9 +351,19 @@ class SearchIndex:
         }
 
 
+_OPENING = threading.Lock()  # lru_cache alone lets two threads' first calls both open
+
+
 @lru_cache(maxsize=8)
-def _open(path: str, embed_contextual: bool = True) -> SearchIndex:
+def _open_once(path: str, embed_contextual: bool = True) -> SearchIndex:
     return SearchIndex(Path(path), embed_contextual=embed_contextual)
+
+
+def _open(path: str, embed_contextual: bool = True) -> SearchIndex:
+    """One :class:`SearchIndex` per directory and process, however many threads ask first
+    (two would each hold a tantivy writer lock and their own vector maps)."""
+    with _OPENING:
+        return _open_once(path, embed_contextual)
 
 
 def open_index(settings: Settings) -> SearchIndex:
