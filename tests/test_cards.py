@@ -153,3 +153,18 @@ def test_a_brief_card_has_the_note_and_no_abstract_or_forms():
     assert '<p class="note">Read &lt;this&gt; &amp; that</p>' in out
     assert "<span>Published 3 Aug 2026</span>" in out and "▲ 12" in out
     assert "An abstract." not in out and "<form" not in out
+
+
+def test_a_search_card_marks_the_query_and_shortens_the_abstract():
+    env = make_env()
+    env.globals.update(cards.GLOBALS)
+    long = "Engines <b>compute</b>. " + "word " * 100
+    p = paper(abstract=long, categories=["cs.LG", "cs.AI", "stat.ML", "cs.CL"])
+    out = env.from_string("{{ search_card(p, terms) }}").render(p=p, terms=["engine"])
+    assert '<a href="/papers/2608.00001"><mark>Engines</mark></a>' in out
+    assert "<mark>Engines</mark> &lt;b&gt;compute&lt;/b&gt;." in out  # marked, still escaped
+    abstract = re.search(r'<p class="abstract">(.*?)</p>', out, re.S).group(1)
+    assert abstract.endswith("…") and len(html.unescape(re.sub("<[^>]+>", "", abstract))) == 401
+    assert re.findall(r'<span class="chip">([^<]*)</span>', out) == ["cs.LG", "cs.AI", "stat.ML"]
+    assert 'datetime="2026-08-05"' in out and "Listed" in out  # the listing's day first
+    assert "<form" not in out

@@ -25,6 +25,7 @@ from paperwire.safetext import xml_safe
 from paperwire.store.views import OrganizationView, PaperView
 from paperwire.ui.templating import nice_date, org_url, paper_url
 from paperwire.web.authors import author_links
+from paperwire.web.search_routes import highlight
 
 _WEB = ("https://", "http://")
 _SAVE_TITLE = "Save this paper (it trains your For you ranking)"
@@ -210,7 +211,40 @@ def brief_card(p: PaperView, note: str = "") -> Markup:
     return _html("".join(out))
 
 
+def search_card(p: PaperView, terms: list[str]) -> Markup:
+    """A search result: the card without forms, the query's words marked in the title and
+    the first 400 characters of the abstract, and the paper's first three categories."""
+    u = escape(paper_url(p.arxiv_id))
+    up = p.upvotes
+    badge = _CODE_BADGE if p.github_repo else ""
+    out = [
+        f'  <article class="card">\n    <div class="votes" title="{up} upvotes"><span '
+        f'class="arrow" aria-hidden="true">▲</span><span class="count">{up}</span><span '
+        f'class="vh">upvotes</span></div>\n    <div class="body">\n      <h2 class="title">'
+        f'<a href="{u}">{highlight(p.title, terms)}</a>{badge}</h2>\n'
+    ]
+    if p.authors:
+        out.append(f'<p class="authors">{author_links(p.authors)}</p>')
+    out.append('      <p class="meta">\n')
+    if p.listing:
+        d = p.listing.day
+        out.append(f'<span>Listed <time datetime="{d.isoformat()}">{nice_date(d)}</time></span>')
+    elif p.published_at:
+        d = p.published_at.date()
+        out.append(f'<span>Published <time datetime="{d.isoformat()}">{nice_date(d)}</time></span>')
+    if p.organization:
+        out.append(org_link(p.organization))
+    out.extend(f'<span class="chip">{escape(c)}</span> ' for c in p.categories[:3])
+    out.append("      </p>\n")
+    if p.abstract:
+        shown = p.abstract[:400] + ("…" if len(p.abstract) > 400 else "")
+        out.append(f'<p class="abstract">{highlight(shown, terms)}</p>')
+    out.append("    </div>\n  </article>\n")
+    return _html("".join(out))
+
+
 GLOBALS = {
+    "search_card": search_card,
     "brief_card": brief_card,
     "paper_card": paper_card,
     "org_link": org_link,
