@@ -168,3 +168,14 @@ def test_a_search_card_marks_the_query_and_shortens_the_abstract():
     assert re.findall(r'<span class="chip">([^<]*)</span>', out) == ["cs.LG", "cs.AI", "stat.ML"]
     assert 'datetime="2026-08-05"' in out and "Listed" in out  # the listing's day first
     assert "<form" not in out
+
+
+def test_marks_never_break_an_entity():
+    from paperwire.web.search_routes import highlight
+
+    out = str(highlight("R&D amplifiers, don't <amp> 39 #39", ["amp", "39", "don't"]))
+    assert out == (
+        "R&amp;D <mark>amplifiers</mark>, <mark>don&#39;t</mark> &lt;<mark>amp</mark>&gt; "
+        "<mark>39</mark> #39"
+    )
+    assert str(highlight("a <b>", [])) == "a &lt;b&gt;"

@@ -125,6 +125,14 @@ def test_query_parsing():
     assert parse('"open').words == ["open"]
 
 
+def test_results_mark_the_words_that_were_searched():
+    # stop words are not searched when other words remain, so they are not marked either
+    q = parse('Exploration of a "theory of mind" in the wild')
+    assert q.marked == ["exploration", "wild", "theory", "mind"]
+    assert "of" in q.terms and "of" not in q.marked
+    assert parse("to be or not").marked == ["to", "be", "or", "not"]  # stop words alone
+
+
 def test_single_word_prefix_finds_words_that_start_with_it(loaded):
     def text(p):
         return " ".join([p.title, p.abstract, *p.keywords]).lower()

@@ -53,6 +53,14 @@ class ParsedQuery:
         return list(dict.fromkeys(out))
 
     @property
+    def marked(self) -> list[str]:
+        """The words a results page marks: the terms without stop words (as the lexical
+        search drops them when other words remain), all of them for a query of stop words
+        alone.  Marking every "a" and "of" of a title query hid the words that matched."""
+        kept = [t for t in self.terms if t.lower() not in STOPWORDS]
+        return kept or self.terms
+
+    @property
     def long(self) -> bool:
         return sum(1 for t in self.terms if t not in STOPWORDS) >= LONG_QUERY
 
