@@ -320,3 +320,19 @@ def test_rank_scores_each_candidate_in_the_best_space_it_has():
     assert [p for p, _ in by[11].nearest] == [2]  # from the contextual space
     assert {p for p, _ in by[12].nearest} == {1, 2}  # static: both positives
     assert by[12].score > by[10].score  # 12 keeps its static score
+
+
+def test_library_adds_what_exists_once_and_skips_a_vanished_paper(store):
+    from datetime import date
+
+    from community_support import hf_paper
+
+    store.import_records([hf_paper(n, 0, date(2026, 8, 3)) for n in (1, 2, 3)])
+    ids = store.paper_ids()
+    user = Community.of(store).accounts.create_user("lib-reader", PASSWORD)
+    repo = RecommendRepository(store.engine)
+    gone = max(ids) + 1000  # deleted between the lookup and the insert, or never there
+    assert repo.add_to_library(user.id, [ids[0], gone, ids[1], ids[0]]) == 2
+    assert repo.library_count(user.id) == 2
+    assert repo.add_to_library(user.id, [ids[1], ids[2]]) == 1  # one already there
+    assert repo.library_count(user.id) == 3

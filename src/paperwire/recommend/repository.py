@@ -8,16 +8,17 @@ import re
 import unicodedata
 from datetime import date, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import DateTime, Engine, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
-from paperwire.core.sql import insert_ignore
+from paperwire.core.sql import dialect_insert, insert_ignore
 from paperwire.store.community_models import Vote
 from paperwire.store.models import Listing, Paper
 from paperwire.store.recommend_models import LibraryPaper, NotInterested
 
+CHUNK = 900  # ids per IN (...): under SQLite's older limit of 999 parameters
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -33,18 +34,27 @@ class RecommendRepository:
 
     # -- the reader -------------------------------------------------------------------
     def add_to_library(self, user_id: int, paper_ids: list[int], source: str = "library") -> int:
-        """Add papers to a reader's library; the number that were not there yet."""
+        """Add papers to a reader's library; the number that were not there yet.  One
+        ``INSERT ... SELECT`` from the papers per chunk, in one transaction: a paper deleted
+        since the ids were looked up is left out instead of failing the whole import on its
+        foreign key (and a library of 2,000 papers is a few statements, not 2,000)."""
+        ids = list(dict.fromkeys(paper_ids))
         count = select(func.count()).where(LibraryPaper.user_id == user_id)
-        with Session(self.engine) as s:
+        cols = ["user_id", "paper_id", "source", "created_at"]
+        with Session(self.engine) as s, s.begin():
+            dialect = s.get_bind().dialect.name
             before = s.scalar(count) or 0
-            for pid in dict.fromkeys(paper_ids):  # rowcount is not reliable here on PostgreSQL
-                insert_ignore(
-                    s,
-                    LibraryPaper,
-                    {"user_id": user_id, "paper_id": pid, "source": source, "created_at": utcnow()},
+            now = utcnow()
+            for i in range(0, len(ids), CHUNK):
+                present = select(
+                    literal(user_id), Paper.id, literal(source), literal(now, DateTime())
+                ).where(Paper.id.in_(ids[i : i + CHUNK]))
+                s.execute(
+                    dialect_insert(dialect, LibraryPaper)
+                    .from_select(cols, present)
+                    .on_conflict_do_nothing()
                 )
-            after = s.scalar(count) or 0
-            s.commit()
+            after = s.scalar(count) or 0  # rowcount is not reliable here on PostgreSQL
         return after - before
 
     def library_count(self, user_id: int) -> int:
