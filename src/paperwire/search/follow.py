@@ -136,6 +136,11 @@ class IndexFollower(threading.Thread):
             log.info("index follower: took in %d stored vectors", pulled)
         self._last_read = read_at
         keep_from = read_at - OVERLAP
+        if newest is not None and newest < keep_from:
+            # every round reads the papers modified at the watermark itself (``>=``): an
+            # import's last batch shares one timestamp, and forgetting it re-read and
+            # re-hashed about 2,000 papers every round
+            keep_from = newest
         self._seen = {p: m for p, m in self._seen.items() if m >= keep_from}
         if written:
             self.indexed += written

@@ -239,9 +239,10 @@ class Store:
         q = select(Paper.id, Paper.modified_at).order_by(Paper.modified_at, Paper.id)
         if since is not None:
             q = q.where(Paper.modified_at >= since)
-        if after is not None:
+        if after is not None:  # the >= is the range the index serves: with the OR alone,
+            # each page of a long window scanned from ``since`` again
             at, pid = after
-            q = q.where(or_(Paper.modified_at > at, and_(Paper.modified_at == at, Paper.id > pid)))
+            q = q.where(Paper.modified_at >= at, or_(Paper.modified_at > at, Paper.id > pid))
         with Session(self.engine) as s:
             return [(pid, mod) for pid, mod in s.execute(q.limit(limit))]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -78,10 +78,9 @@ class VectorStore:
         if after is not None:
             at, pid = after
             q = q.where(
-                or_(
-                    PaperVector.created_at > at,
-                    and_(PaperVector.created_at == at, PaperVector.paper_id > pid),
-                )
+                PaperVector.created_at >= at,  # the range the index serves; the OR alone
+                # made SQLite walk every vector of the model (45 ms at 178k, every round)
+                or_(PaperVector.created_at > at, PaperVector.paper_id > pid),
             )
         with Session(self.engine) as s:
             return [
