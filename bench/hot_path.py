@@ -9,7 +9,10 @@ nginx (2 workers, access log off) serves the page's HTML saved as a static file.
 gets 5 s of warm-up, then ``wrk -t1 -c100 --latency`` (one wrk thread: on 2 cores the load
 generator must not starve the server).  paperwire is measured twice: as wrk asks by default,
 without a cookie (every request a new reader, who gets a session and a CSRF token), and as a
-returning reader, with the cookie of a first visit.  Needs wrk and nginx (Debian packages).
+returning reader, with the cookie of a first visit.  ``--follower`` runs paperwire as
+shipped, with the index follower on (every 2 s), and waits ``--settle`` seconds before
+measuring, so that the follower's first round after the start (it re-reads the overlap
+window before its watermark) is over.  Needs wrk and nginx (Debian packages).
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ def main() -> int:
     ap.add_argument("data", type=Path)
     ap.add_argument("--path", default="/papers/date/2026-08-21")
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--follower", action="store_true", help="the index follower on, as shipped")
+    ap.add_argument("--settle", type=int, default=45, help="seconds to wait with --follower")
     args = ap.parse_args()
     env = {
         **os.environ,
@@ -93,9 +98,10 @@ def main() -> int:
         "PAPERWIRE_SYNC_ENABLED": "false",
         "PAPERWIRE_DIGEST_ENABLED": "false",
         "PAPERWIRE_EMBED_CONTEXTUAL": "false",
-        "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",
+        "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "2" if args.follower else "0",
     }
     print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    print(f"index follower: {'on, every 2 s' if args.follower else 'off'}")
     port, nport = free_port(), free_port()
     cmd = [sys.executable, "-m", "paperwire.cli", "serve", "--port", str(port), "--workers", "2"]
     server = subprocess.Popen(
@@ -105,6 +111,8 @@ def main() -> int:
         try:
             url = f"http://127.0.0.1:{port}{args.path}"
             wait(url)
+            if args.follower:
+                time.sleep(args.settle)
             first = httpx.get(url, timeout=30)
             page = first.content
             # a returning reader: the anonymous session (and CSRF token) of their first visit
