@@ -309,7 +309,10 @@ class SearchIndex:
                 new = [r for r in rows if seen.get(r[0]) != r[3]]  # the window, read again
                 if new:
                     dense.set_vectors(
-                        [r[0] for r in new], np.stack([r[2] for r in new]), [r[1] for r in new]
+                        [r[0] for r in new],
+                        np.stack([r[2] for r in new]),
+                        [r[1] for r in new],
+                        missing_only=True,
                     )
                     n += len(new)
                 seen.update((r[0], r[3]) for r in rows)

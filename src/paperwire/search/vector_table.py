@@ -107,10 +107,18 @@ class VectorTable:
         return len(docs)
 
     def set_vectors(
-        self, pids: list[int], vecs: np.ndarray, hashes: list[str] | None = None
+        self,
+        pids: list[int],
+        vecs: np.ndarray,
+        hashes: list[str] | None = None,
+        *,
+        missing_only: bool = False,
     ) -> None:
         """Store vectors; with ``hashes`` only where the paper's text hash is still that one
-        (a vector computed elsewhere while the text changed again is dropped)."""
+        (a vector computed elsewhere while the text changed again is dropped).
+        ``missing_only``: leave a paper that has a vector of that text already (the same
+        model on the same text: the same vector), as a follower pulling an overlap window
+        again would otherwise rewrite tens of thousands of them."""
         vecs = np.asarray(vecs, dtype=np.float32)
         with self._db() as db:
             seq = self._next_seq(db)
@@ -120,8 +128,9 @@ class VectorTable:
                     [(v.tobytes(), seq, p) for p, v in zip(pids, vecs, strict=True)],
                 )
             else:
+                only = " AND vec IS NULL" if missing_only else ""
                 db.executemany(
-                    "UPDATE vectors SET vec=?, seq=? WHERE pid=? AND text_hash=?",
+                    f"UPDATE vectors SET vec=?, seq=? WHERE pid=? AND text_hash=?{only}",
                     [(v.tobytes(), seq, p, h) for p, v, h in zip(pids, vecs, hashes, strict=True)],
                 )
 
