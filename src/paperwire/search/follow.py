@@ -13,9 +13,12 @@ One process per index directory writes: the follower holds an exclusive ``flock`
 take over when its holder exits.  The writer also runs the background embedding job, so
 the workers of a host do not embed the same papers side by side.
 
-A window of ``OVERLAP`` before the watermark is read again each time, because PostgreSQL
+A window of ``OVERLAP`` before the previous read is read again each time, because PostgreSQL
 transactions can commit out of ``modified_at`` order; papers in the window that are already
-indexed cost one comparison.
+indexed cost one comparison.  The start of the last whole round is kept in the follow state,
+so a restarted server looks back from there, not from the watermark: after a quiet spell it
+reads nothing again (the first round after an import still reads the import's last two
+minutes once).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
 
 log = logging.getLogger("paperwire.search")
 OVERLAP = timedelta(seconds=120)  # longest write transaction the follower tolerates
+LAST_READ = "papers:last_read"  # follow state: when the last whole round began
 BATCH = 2000
 
 
@@ -101,6 +105,9 @@ class IndexFollower(threading.Thread):
         self.index.recover(self.store)  # what a killed import left unindexed
         mark = state.watermark()
         read_at = utcnow()
+        if self._last_read is None:  # a restart: when this directory's last round began
+            kept = state.get(LAST_READ)
+            self._last_read = datetime.fromisoformat(kept) if kept else None
         if mark is None:
             since = None
         elif self._last_read is None:
@@ -135,6 +142,8 @@ class IndexFollower(threading.Thread):
         if pulled:
             log.info("index follower: took in %d stored vectors", pulled)
         self._last_read = read_at
+        if not self._stop_event.is_set():  # a whole round: a restart need not look further back
+            state.set(LAST_READ, read_at.isoformat())
         keep_from = read_at - OVERLAP
         if newest is not None and newest < keep_from:
             # every round reads the papers modified at the watermark itself (``>=``): an

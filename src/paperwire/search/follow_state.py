@@ -137,4 +137,4 @@ class FollowState:
         with self._db() as db:
             db.execute("DELETE FROM unindexed")
             db.execute("DELETE FROM docs")
-            db.execute("DELETE FROM meta WHERE key='watermark'")
+            db.execute("DELETE FROM meta WHERE key IN ('watermark', 'papers:last_read')")

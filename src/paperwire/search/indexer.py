@@ -297,6 +297,9 @@ class SearchIndex:
                 # newest vector instead, every round re-read the last 120 s of an import's
                 # vectors: 100k rows, 4 s of CPU every 2 s, for as long as the server ran.
                 last = self._pull_read.get(dense.model)
+                if last is None:  # a restart: when this directory's last whole pull began
+                    kept = self.follow_state.get(f"vectors-read:{dense.model}")
+                    last = datetime.fromisoformat(kept) if kept else None
                 since = after[0] - VECTOR_OVERLAP if last is None else last - VECTOR_OVERLAP
                 if since < after[0]:
                     after = (since, 0)
@@ -318,6 +321,8 @@ class SearchIndex:
                 seen.update((r[0], r[3]) for r in rows)
                 self.follow_state.set(key, f"{after[0].isoformat()}|{after[1]}")
             self._pull_read[dense.model] = read_at
+            if not (stop and stop.is_set()):
+                self.follow_state.set(f"vectors-read:{dense.model}", read_at.isoformat())
             horizon = read_at - VECTOR_OVERLAP
             self._pulled[dense.model] = {p: t for p, t in seen.items() if t >= horizon}
         return n
