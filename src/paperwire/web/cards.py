@@ -2,10 +2,11 @@
 
 A card is the unit of every listing page (a day, week or month, an author, an
 organization, trending, For you, a reader's page): a page holds up to 50.  As a Jinja macro
-a card cost about 220 us to render (every ``{{ }}`` goes through attribute lookup, the
-finalize hook, escaping and Markup concatenation), 11 ms of a 50-card page; as f-strings
-with ``escape`` it costs a small fraction of that.  The HTML is the macro's, element for
-element (``tests/test_cards.py`` renders each branch).
+with two sub-macros a card with its forms cost 150-390 us on these cores (every ``{{ }}``
+goes through attribute lookup, the finalize hook, escaping and Markup concatenation; each
+macro call builds a context); as f-strings with ``escape`` it costs about 40% less
+(docs/benchmarks.md).  The HTML is the macro's: compared on 3,302 real cards and hostile ones
+when this replaced it; ``tests/test_cards.py`` checks each branch.
 
 Every value from a paper or a reader is escaped here (``escape``), and the finished HTML
 loses the characters XML cannot hold (``xml_safe``), as the templates' finalize hook does.
@@ -52,7 +53,7 @@ def ext_link(url: str | None, label: str) -> Markup:
     return _html(f'<a href="{escape(url)}" rel="noopener nofollow">{escape(label)}</a>')
 
 
-def _save_form(aid: str, back: str, csrf: str, url: str, cls: str, on: bool) -> str:
+def _save_form(back: str, csrf: str, url: str, cls: str, on: bool) -> str:
     pressed, title, label = (
         ("true", "Saved: click to unsave", "★ Saved") if on else ("false", _SAVE_TITLE, "☆ Save")
     )
@@ -107,12 +108,12 @@ def save_button(ctx: Context, aid: str, back: str, cls: str = "") -> Markup:
     reader = _Reader.of(ctx)
     if reader is None:
         return Markup("")
-    return _html(_save_form(aid, back, reader.csrf, paper_url(aid), cls, reader.saved(aid)))
+    return _html(_save_form(back, reader.csrf, paper_url(aid), cls, reader.saved(aid)))
 
 
 @pass_context
 def collect_form(ctx: Context, aid: str, back: str) -> Markup:
-    """ "Add to collection", for a signed-in reader with collections."""
+    """The "Add to collection" form, for a signed-in reader with collections."""
     reader = _Reader.of(ctx)
     if reader is None:
         return Markup("")
@@ -187,7 +188,7 @@ def _card(p: PaperView, reader: _Reader | None) -> Markup:
     if reader is not None:
         aid = p.arxiv_id
         here = reader.here
-        out.append(_save_form(aid, here, reader.csrf, url, "", reader.saved(aid)))
+        out.append(_save_form(here, reader.csrf, url, "", reader.saved(aid)))
         out.append(_collect_form(aid, here, reader.csrf, reader.collections))
     if p.abstract:
         out.append(
