@@ -16,7 +16,7 @@ from sqlalchemy import update
 from digest_data import CORPUS, D20, D21, load, record
 from paperwire.context import open_store
 from paperwire.scheduling import DailyJob, latest_slot, slot_key
-from paperwire.search.follow import OVERLAP, IndexFollower
+from paperwire.search.follow import LAST_READ, OVERLAP, IndexFollower
 from paperwire.search.indexer import SearchIndex
 from paperwire.search.query import parse
 from paperwire.search.vector_table import text_hash
@@ -218,7 +218,7 @@ def test_a_restarted_follower_leaves_the_vectors_it_has(settings, store_no_index
 
 def test_a_restart_after_a_quiet_spell_reads_nothing_again(settings, store_no_index):
     """A restarted server's follower looks back from its directory's last round, not from
-    the watermark: an hour after the last write it reads only the paper at the watermark
+    the watermark: an hour after the last write it reads no paper and no vector again
     (15.7 s of CPU at 183k papers for a window it had read before the restart)."""
     store = store_no_index
     load(store)
@@ -243,8 +243,29 @@ def test_a_restart_after_a_quiet_spell_reads_nothing_again(settings, store_no_in
     store.search_docs = lambda ids: papers.extend(ids) or docs(ids)
     store.vectors.since = lambda *a, **k: (rows := since(*a, **k)) and vectors.extend(rows) or rows
     assert restarted.step() == 0
-    assert papers == [ids[-1]]  # the row at the watermark itself is always listed
+    assert papers == []  # the row at the watermark is listed, but held at its version
     assert vectors == []
+
+
+def test_a_first_round_skips_papers_indexed_at_their_version(settings, store_no_index):
+    """A follower with no last round to go by (the first start after an import) re-reads the
+    window before the watermark, but not the papers the index recorded at the version the
+    store has: only the one changed since is read."""
+    store = store_no_index
+    load(store)
+    follower = _follower(settings, store)
+    follower.step()
+    follower.stop()
+    follower.index.follow_state.set(LAST_READ, "")  # as after an import: no round kept
+    store.import_records([record("2608.00012", "A Study of Quantum Walrus Tokenizers", D21, 10)])
+    changed = store.paper_id("2608.00012")
+    papers: list[int] = []
+    docs = store.search_docs
+    store.search_docs = lambda ids: papers.extend(ids) or docs(ids)
+    restarted = _follower(settings, store)
+    assert restarted.step() == 1
+    assert papers == [changed]
+    assert _found(restarted, "walrus") == [changed]
 
 
 def test_one_follower_writes_an_index_directory(settings, store_no_index):

@@ -122,7 +122,9 @@ class IndexFollower(threading.Thread):
             if not rows:
                 break
             after = rows[-1][1], rows[-1][0]
-            ids = [pid for pid, mod in rows if self._seen.get(pid) != mod]
+            listed = [(pid, mod) for pid, mod in rows if self._seen.get(pid) != mod]
+            held = state.recorded_at(listed) if listed else set()  # indexed at this version
+            ids = [pid for pid, _ in listed if pid not in held]
             if ids:
                 docs = self.store.search_docs(ids)
                 fresh = state.unchanged(docs)

@@ -286,6 +286,7 @@ class Store:
                 Paper.hf_upvotes,
                 Paper.published_on,
                 Paper.published_at,
+                Paper.modified_at,
             )
             .where(where)
             .order_by(Paper.id)
@@ -324,6 +325,7 @@ class Store:
                     organization=listed_org,
                     day=day,
                     upvotes=p.hf_upvotes or 0,
+                    modified_at=p.modified_at,
                 )
             )
         return out

@@ -110,6 +110,9 @@ class SearchDoc:
     organization: str | None
     day: date | None  # first curated listing day, else the arXiv publication day
     upvotes: int
+    # the row's modified_at when read (not part of what is indexed): the follower skips a
+    # paper the index recorded at this very version without reading it again
+    modified_at: datetime | None = None
 
     @property
     def embed_text(self) -> str:
