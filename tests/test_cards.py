@@ -171,7 +171,7 @@ def test_a_search_card_marks_the_query_and_shortens_the_abstract():
 
 
 def test_marks_never_break_an_entity():
-    from paperwire.web.search_routes import highlight
+    from paperwire.web.cards import highlight
 
     out = str(highlight("R&D amplifiers, don't <amp> 39 #39", ["amp", "39", "don't"]))
     assert out == (

@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session
 from paperwire.authors.names import display, key
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
-from paperwire.core.sql import dialect_insert
+from paperwire.core.sql import IN_CHUNK, dialect_insert
 from paperwire.store.author_models import AuthorFollow
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.rows import local_votes
-
-CHUNK = 900  # ids per IN (...): under SQLite's older limit of 999 parameters
 
 # built once: on an author page, building statements per call cost more than running them
 _AUTHORED = select(
@@ -59,16 +57,18 @@ class AuthorRepository:
         out: list[AuthoredPaper] = []
         with self.engine.connect() as c:
             local = local_votes(c, ids) if votes else {}
-            for i in range(0, len(ids), CHUNK):
-                for pid, authors, on, at, hf in c.execute(_AUTHORED, {"ids": ids[i : i + CHUNK]}):
+            for i in range(0, len(ids), IN_CHUNK):
+                for pid, authors, on, at, hf in c.execute(
+                    _AUTHORED, {"ids": ids[i : i + IN_CHUNK]}
+                ):
                     day = on or (at.date() if at else None)
                     out.append(
                         AuthoredPaper(pid, list(authors or []), day, (hf or 0) + local.get(pid, 0))
                     )
             undated = [p.id for p in out if p.day is None]
             listed: dict[int, date] = {}
-            for i in range(0, len(undated), CHUNK):
-                rows = c.execute(_FIRST_LISTED, {"ids": undated[i : i + CHUNK]})
+            for i in range(0, len(undated), IN_CHUNK):
+                rows = c.execute(_FIRST_LISTED, {"ids": undated[i : i + IN_CHUNK]})
                 listed.update((pid, day) for pid, day in rows)
         if listed:
             out = [replace(p, day=listed.get(p.id)) if p.day is None else p for p in out]
@@ -79,8 +79,8 @@ class AuthorRepository:
         most papers first."""
         counts: dict[str, list] = {}
         with self.engine.connect() as c:
-            for i in range(0, len(ids), CHUNK):
-                for name, full, n in c.execute(_ORGANIZATIONS, {"ids": ids[i : i + CHUNK]}):
+            for i in range(0, len(ids), IN_CHUNK):
+                for name, full, n in c.execute(_ORGANIZATIONS, {"ids": ids[i : i + IN_CHUNK]}):
                     got = counts.setdefault(name, [name, full or name, 0])
                     got[2] += int(n)
         return sorted(

@@ -8,6 +8,8 @@ from sqlalchemy import CursorResult, Result
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's older limit of 999 bound parameters
+
 
 def dialect_insert(dialect_name: str, table: Any) -> Any:
     """``INSERT`` for this dialect, with its ``ON CONFLICT`` clauses

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
-from paperwire.core.sql import dialect_insert, insert_ignore
+from paperwire.core.sql import IN_CHUNK, dialect_insert, insert_ignore
 from paperwire.store.community_models import Vote
 from paperwire.store.models import Listing, Paper
 from paperwire.store.recommend_models import LibraryPaper, NotInterested
 
-CHUNK = 900  # ids per IN (...): under SQLite's older limit of 999 parameters
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -45,10 +44,10 @@ class RecommendRepository:
             dialect = s.get_bind().dialect.name
             before = s.scalar(count) or 0
             now = utcnow()
-            for i in range(0, len(ids), CHUNK):
+            for i in range(0, len(ids), IN_CHUNK):
                 present = select(
                     literal(user_id), Paper.id, literal(source), literal(now, DateTime())
-                ).where(Paper.id.in_(ids[i : i + CHUNK]))
+                ).where(Paper.id.in_(ids[i : i + IN_CHUNK]))
                 s.execute(
                     dialect_insert(dialect, LibraryPaper)
                     .from_select(cols, present)
@@ -183,11 +182,11 @@ class RecommendRepository:
 
     # -- resolving references ---------------------------------------------------------
     def _pairs(self, key, value, wanted: list) -> dict:
-        """``{key: value}`` of the papers whose ``key`` is in ``wanted`` (500 per query)."""
+        """``{key: value}`` of the papers whose ``key`` is in ``wanted`` (one query per chunk)."""
         out: dict = {}
         with Session(self.engine) as s:
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
+            for i in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[i : i + IN_CHUNK]
                 out.update((k, v) for k, v in s.execute(select(key, value).where(key.in_(chunk))))
         return out
 

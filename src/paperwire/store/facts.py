@@ -9,10 +9,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.core.listings import CURATED
+from paperwire.core.sql import IN_CHUNK
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.statements import LATEST_BOTH
-
-CHUNK = 900  # ids per IN (...)
 
 
 class PaperFacts:
@@ -50,10 +49,10 @@ class PaperFacts:
         """GitHub stars of these papers (those without a repository are left out)."""
         out: dict[int, int] = {}
         with Session(self.engine) as s:
-            for i in range(0, len(ids), CHUNK):
+            for i in range(0, len(ids), IN_CHUNK):
                 rows = s.execute(
                     select(Paper.id, Paper.github_stars).where(
-                        Paper.id.in_(ids[i : i + CHUNK]), Paper.github_repo.is_not(None)
+                        Paper.id.in_(ids[i : i + IN_CHUNK]), Paper.github_repo.is_not(None)
                     )
                 )
                 out.update((pid, int(n or 0)) for pid, n in rows)

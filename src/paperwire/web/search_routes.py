@@ -7,13 +7,10 @@ upvotes; ``p`` is the page.  Bad input always gets a helpful answer, never a 500
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from markupsafe import Markup, escape
 
 from paperwire.authors.names import MAX_NAME, display
 from paperwire.search.hybrid import MAX_LIMIT, MODES, SORTS, HybridSearcher
@@ -171,31 +168,6 @@ def api_search(request: Request) -> Response:
     return JSONResponse([daily_item(p) for p in result.items], headers=headers)
 
 
-@lru_cache(maxsize=256)
-def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """Words that start with a term (escaped, as the text is), in escaped text: not after a
-    word character, nor after "&" or "#" (so "amp" or "39" never land inside "&amp;" or
-    "&#39;")."""
-    return re.compile(
-        r"(?<![\w&#])((?:"
-        + "|".join(re.escape(str(escape(t))) for t in sorted(terms, key=len, reverse=True))
-        + r")\w*)",
-        re.IGNORECASE,
-    )
-
-
-def highlight(text: str, terms: list[str]) -> Markup:
-    """``text`` escaped, with words starting with a query term wrapped in <mark>.  The text is
-    escaped once and split at the marked words (escaping each piece between marks was two
-    thirds of a search card's time, and ``re.sub`` expands its template in Python per match)."""
-    safe = escape(text)
-    if not terms:
-        return safe
-    parts = _terms_pattern(tuple(terms)).split(str(safe))  # text, word, text, word, ..., text
-    parts[1::2] = [f"<mark>{w}</mark>" for w in parts[1::2]]
-    return Markup("".join(parts))
-
-
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
 def search_page(request: Request) -> HTMLResponse:
     params = request.query_params
@@ -215,8 +187,6 @@ def search_page(request: Request) -> HTMLResponse:
         )
         if not result.query.empty and page_no == 0:
             trend = searcher(request).trend(q, filters)
-    env = request.app.state.jinja
-    env.filters.setdefault("highlight", highlight)
     keep = {
         "q": q,
         "from": params.get("from"),
