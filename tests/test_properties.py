@@ -5,6 +5,7 @@ exception.  Fixed seed and bounded examples, so a run is repeatable and quick.""
 from __future__ import annotations
 
 import json
+import re
 import string
 from datetime import date
 from xml.sax.saxutils import escape
@@ -18,6 +19,7 @@ from paperwire.search.query import parse
 from paperwire.sources import arxiv_api, hf_daily, oai_pmh, snapshot
 from paperwire.sources.errors import RecordError
 from paperwire.sources.http import SourceError
+from paperwire.sources.text import clean_line
 from paperwire.ui.periods import MAX_YEAR, MIN_YEAR, BadPeriod, parse_period
 from paperwire.ui.templating import PageError
 from paperwire.web.api import ApiError
@@ -240,3 +242,13 @@ def test_stop_words_are_dropped_from_plain_words_only():
     assert parse("the").tantivy() == "the"  # a query of stop words alone stays as it is
     assert parse("to be or not to be").tantivy() == "to be or not"  # (words once each)
     assert parse("-the cats").tantivy() == "cats -the"
+
+
+WHITESPACE = [chr(i) for i in range(0x3000 + 1) if chr(i).isspace()]
+
+
+@FAST
+@given(st.one_of(ANY_TEXT, st.text(st.sampled_from(WHITESPACE + list("ab\ufffe\x00")))))
+def test_clean_line_collapses_whitespace_as_the_regex_did(text):
+    # clean_line uses str.split() for speed; it must keep the regex's meaning of \s
+    assert clean_line(text) == re.sub(r"\s+", " ", xml_safe(text)).strip()
