@@ -2,17 +2,21 @@
 path, as people type it) and on a PostgreSQL database (given as a URL)."""
 
 import json
+import os
 import subprocess
 import sys
 
+import pytest
 
-def run(*args, cwd=None):
+
+def run(*args, cwd=None, env=None):
     return subprocess.run(
         [sys.executable, "-m", "paperwire.cli", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -34,7 +38,10 @@ def test_import_reports_summary_and_is_idempotent(db_url, shared_hf_dir):
     assert f"papers: {n}" in stats.stdout
 
 
-def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path, db_url):
+# "0": a big import's path (files parsed in a reader process) even for this small file
+@pytest.mark.parametrize("pipeline_mb", ["8", "0"])
+def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path, db_url, pipeline_mb):
+    env = {"PAPERWIRE_IMPORT_PIPELINE_MB": pipeline_mb}
     dump = tmp_path / "dump.jsonl"
     ok = {
         "id": "2501.00001",
@@ -45,11 +52,11 @@ def test_malformed_line_is_reported_and_strict_changes_nothing(tmp_path, db_url)
     }
     dump.write_text(json.dumps(ok) + "\n{broken\n" + json.dumps({**ok, "id": "2501.00002"}) + "\n")
     db = _db(db_url)
-    strict = run("import", "--db", db, "--strict", dump)
+    strict = run("import", "--db", db, "--strict", dump, env=env)
     assert strict.returncode == 1
     assert f"{dump}:2" in strict.stderr and "nothing was imported" in strict.stderr
     assert "papers: 0" in run("stats", "--db", db).stdout
-    lenient = run("import", "--db", db, dump)
+    lenient = run("import", "--db", db, dump, env=env)
     assert lenient.returncode == 3  # the good records are in; the status says one was not
     assert f"rejected: {dump}:2: malformed JSON" in lenient.stderr  # one unwrapped line
     assert "papers: 2" in run("stats", "--db", db).stdout

@@ -2,11 +2,21 @@
 
 import gzip
 import json
+import multiprocessing
+import subprocess
+import sys
+import time
 from datetime import date
 
 from paperwire.record import PaperRecord
 from paperwire.sources.errors import RecordError
-from paperwire.sources.files import expand_paths, read_file
+from paperwire.sources.files import (
+    READER_CHUNK,
+    expand_paths,
+    read_file,
+    read_files,
+    read_files_in_worker,
+)
 
 
 def test_hf_day_file_gives_records_with_listings(shared_hf_dir):
@@ -127,3 +137,74 @@ def test_hf_item_with_bad_id_is_rejected_alone(tmp_path):
     items = list(read_file(path))
     assert isinstance(items[0], PaperRecord) and items[0].listing.day == date(2026, 1, 2)
     assert isinstance(items[1], RecordError) and "item 1" in items[1].where
+
+
+def _mixed_files(tmp_path, shared_hf_dir, kaggle_sample):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "2501.00001", "title": "T", "abstract": "a"}\n{broken\n')
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    return expand_paths([shared_hf_dir])[:30] + [bad, kaggle_sample, empty]
+
+
+def _comparable(item):
+    return (item.where, item.message) if isinstance(item, RecordError) else item
+
+
+def test_the_reader_process_gives_the_same_stream(tmp_path, shared_hf_dir, kaggle_sample):
+    files = _mixed_files(tmp_path, shared_hf_dir, kaggle_sample)
+    here = [_comparable(x) for x in read_files(files)]
+    there = [_comparable(x) for x in read_files_in_worker(files)]
+    assert there == here  # records and errors, in the same order
+    assert sum(isinstance(x, tuple) for x in there) >= 2  # the errors
+    assert sum(isinstance(x, PaperRecord) for x in there) > READER_CHUNK
+    assert not multiprocessing.active_children()
+
+
+def test_closing_the_stream_early_stops_the_reader(shared_hf_dir):
+    stream = read_files_in_worker(expand_paths([shared_hf_dir]))
+    assert isinstance(next(stream), PaperRecord)
+    assert multiprocessing.active_children()
+    stream.close()
+    assert not multiprocessing.active_children()
+
+
+ORPHAN = """
+import sys
+from pathlib import Path
+from paperwire.sources.files import expand_paths, read_files_in_worker
+if __name__ == "__main__":
+    stream = read_files_in_worker(expand_paths([Path(sys.argv[1])]))
+    next(stream)
+    import multiprocessing
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    import time
+    time.sleep(600)
+"""
+
+
+def test_a_reader_whose_importer_was_killed_exits(tmp_path, shared_hf_dir):
+    # 9,881 papers are more than the reader may run ahead: it waits on a full queue
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), str(shared_hf_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    reader = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _alive(reader):
+        time.sleep(0.1)
+    assert not _alive(reader), "the reader outlived the import that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

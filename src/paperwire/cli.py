@@ -35,7 +35,7 @@ def import_(
 ) -> None:
     """Import HF daily-papers responses and arXiv snapshot JSONL (plain or .gz)."""
     from paperwire.context import open_store
-    from paperwire.sources.files import expand_paths, read_file
+    from paperwire.sources.files import expand_paths, read_files, read_files_in_worker
     from paperwire.store.importer import ImportSummary, StrictImportError
 
     settings = load_settings(db)
@@ -50,32 +50,29 @@ def import_(
     store = open_store(settings)
     from paperwire.progress import progress
 
-    def items():
-        for path in files:
-            yield from read_file(path)
-
+    # a big import parses in a child process and embeds in workers while this one writes;
+    # a small one does it all here (starting processes costs seconds)
+    big = sum(f.stat().st_size for f in files) >= settings.import_pipeline_mb * 2**20
     summary = ImportSummary()
     index = _bulk_index(settings)
     piped, ok = 0, False
+    items = read_files_in_worker(files) if big else read_files(files)
     try:
         if index is not None:
             from paperwire.search.pipeline import EmbedPipeline
 
             index.recover(store)  # papers a killed import left out of the index
             index.begin_bulk()  # one lexical writer, committed every 25,000 papers
-            if sum(f.stat().st_size for f in files) >= settings.import_pipeline_mb * 2**20:
-                # static vectors in worker processes meanwhile, saved with the papers too
-                # (smaller imports embed at the end: starting workers costs seconds)
+            if big:  # static vectors meanwhile, saved with the papers too
                 index.pipeline = EmbedPipeline(index.dense, store.vectors)
         with progress("importing papers") as bar:
-            summary = store.importer(batch_size).run(
-                items(), strict=strict, on_progress=bar.advance
-            )
+            summary = store.importer(batch_size).run(items, strict=strict, on_progress=bar.advance)
         ok = True
     except StrictImportError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     finally:
+        items.close()  # stops the reader process when the import stopped early
         if index is not None:  # on failure the journal keeps what the index lacks
             index.end_bulk(commit=ok)
             if index.pipeline is not None:

@@ -10,3 +10,8 @@ class RecordError(ValueError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+    def __reduce__(self) -> tuple[type[RecordError], tuple[str, str]]:
+        # for the import's reader process (sources/files.py): the default pickles the one
+        # joined message, which __init__ cannot take back
+        return (type(self), (self.where, self.message))
