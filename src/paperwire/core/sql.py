@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result
+from sqlalchemy import Connection, CursorResult, Result
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,3 +32,36 @@ def insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> int:
     stmt = dialect_insert(s.get_bind().dialect.name, model)
     stmt = stmt.values(**values).on_conflict_do_nothing().returning(*key)
     return len(s.execute(stmt).all())
+
+
+def executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(stmt, rows)`` for an INSERT over many rows, cheaper on SQLite.
+
+    SQLAlchemy's executemany builds, converts and checks a parameter dict for every row:
+    about 40% of a bulk insert's CPU on SQLite (0.087 against 0.054 ms a paper row).  On
+    SQLite this hands the statement SQLAlchemy compiled, and each row's values converted by
+    the columns' own bind processors, straight to the driver: the rows stored are the same.
+    Elsewhere (PostgreSQL batches its inserts its own way) it is ``conn.execute``.  Every
+    row must have the first row's keys, each named after a column of the statement's table.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(stmt, rows)
+        return
+    keys = list(rows[0])
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=keys)
+    order = list(compiled.positiontup or ())
+    if sorted(order) != sorted(keys):  # a statement with binds of its own: the plain way
+        conn.execute(stmt, rows)
+        return
+    columns = stmt.table.c
+    steps = [
+        (key, columns[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+        for key in order
+    ]
+    params = [
+        tuple(row[key] if process is None else process(row[key]) for key, process in steps)
+        for row in rows
+    ]
+    conn.exec_driver_sql(compiled.string, params)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
+from paperwire.core.sql import executemany
 from paperwire.record import PaperRecord
 from paperwire.sources.errors import RecordError
 from paperwire.store.merge import changed, merge, naive_utc
@@ -158,7 +159,7 @@ class Importer:
         if to_insert:
             # a plain executemany, then the new ids by arxiv_id: RETURNING with
             # sort_by_parameter_order ran one INSERT per row on SQLite (0.5 ms a paper)
-            session.execute(insert(_PAPERS), to_insert)
+            executemany(session.connection(), insert(_PAPERS), to_insert)
             fresh = [r["arxiv_id"] for r in to_insert]
             for i in range(0, len(fresh), 1000):
                 for pid, arxiv_id in session.execute(
@@ -198,7 +199,7 @@ class Importer:
             for c in dict.fromkeys(rows[a].get("categories") or [])
         ]
         if fresh:
-            session.execute(insert(PaperCategory), fresh)
+            executemany(session.connection(), insert(PaperCategory), fresh)
 
     def _organization_ids(self, session: Session, records: list[PaperRecord]) -> dict[str, int]:
         orgs = {

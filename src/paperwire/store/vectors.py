@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
-from paperwire.core.sql import dialect_insert
+from paperwire.core.sql import dialect_insert, executemany
 from paperwire.store.models import PaperVector
 
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit is 32,766)
@@ -60,7 +60,7 @@ class VectorStore:
             set_={c: stmt.excluded[c] for c in ("text_hash", "vec", "created_at")},
         )
         with self.engine.begin() as conn:  # one executemany: no per-batch VALUES to compile
-            conn.execute(stmt, values)
+            executemany(conn, stmt, values)
         return len(values)
 
     def since(
