@@ -4,6 +4,7 @@ exception.  Fixed seed and bounded examples, so a run is repeatable and quick.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import string
@@ -15,11 +16,13 @@ from hypothesis import strategies as st
 
 from paperwire.arxiv_ids import InvalidArxivId, normalize_arxiv_id, parse_arxiv_id
 from paperwire.safetext import xml_safe
+from paperwire.search.follow_state import signature
 from paperwire.search.query import parse
 from paperwire.sources import arxiv_api, hf_daily, oai_pmh, snapshot
 from paperwire.sources.errors import RecordError
 from paperwire.sources.http import SourceError
 from paperwire.sources.text import clean_line
+from paperwire.store.views import SearchDoc
 from paperwire.ui.periods import MAX_YEAR, MIN_YEAR, BadPeriod, parse_period
 from paperwire.ui.templating import PageError
 from paperwire.web.api import ApiError
@@ -252,3 +255,19 @@ WHITESPACE = [chr(i) for i in range(0x3000 + 1) if chr(i).isspace()]
 def test_clean_line_collapses_whitespace_as_the_regex_did(text):
     # clean_line uses str.split() for speed; it must keep the regex's meaning of \s
     assert clean_line(text) == re.sub(r"\s+", " ", xml_safe(text)).strip()
+
+
+WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@FAST
+@given(WORDS, WORDS, st.lists(WORDS, max_size=4), st.none() | WORDS, st.integers(0, 10**6))
+def test_follow_signatures_keep_their_earlier_definition(title, abstract, authors, org, votes):
+    # follow states on disk hold signatures made with json.dumps; a new definition would make
+    # every follower re-read every paper once (hours at 2.9M)
+    doc = SearchDoc(1, "2501.00001", title, abstract, authors, ["kw"], ["cs.CL", "cs.AI"], org,
+                    date(2026, 11, 30), votes)  # fmt: skip
+    fields = ["2501.00001", title, abstract, authors, ["kw"], ["cs.AI", "cs.CL"], org,
+              "2026-11-30", votes]  # fmt: skip
+    raw = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    assert signature(doc) == hashlib.blake2b(raw, digest_size=12).hexdigest()
