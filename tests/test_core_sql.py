@@ -114,3 +114,26 @@ def test_no_rows_is_no_statement(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
         executemany(conn, insert(_table()), [])  # the table does not even exist
+
+
+def test_json_columns_round_trip_and_read_rows_older_versions_wrote(db_url):
+    # make_engine reads and writes JSON with orjson; rows written by json.dumps (spaces,
+    # \\u escapes) must still read back
+    from paperwire.store.db import make_engine
+
+    table = _table()
+    engine = make_engine(db_url)
+    table.metadata.create_all(engine)
+    values = [["Jürgen Groß", 'A "B" \\ C', "名前", ""], [], None, ["\u2028"]]
+    with engine.begin() as conn:
+        executemany(conn, insert(table), [{**ROWS[0], "id": i, "tags": v} for i, v in
+                                          enumerate(values)])  # fmt: skip
+        conn.execute(
+            text("INSERT INTO things (id, tags) VALUES (99, :raw)"),
+            {"raw": '["J\\u00fcrgen Gro\\u00df", "A \\"B\\""]'},
+        )
+    with engine.connect() as conn:
+        got = dict(conn.execute(select(table.c.id, table.c.tags)).all())
+    engine.dispose()
+    assert [got[i] for i in range(len(values))] == values
+    assert got[99] == ["Jürgen Groß", 'A "B"']
