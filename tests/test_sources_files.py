@@ -158,15 +158,20 @@ def test_the_reader_process_gives_the_same_stream(tmp_path, shared_hf_dir, kaggl
     assert there == here  # records and errors, in the same order
     assert sum(isinstance(x, tuple) for x in there) >= 2  # the errors
     assert sum(isinstance(x, PaperRecord) for x in there) > READER_CHUNK
-    assert not multiprocessing.active_children()
+    assert not _readers()
+
+
+def _readers() -> list:
+    """This process's live reader children (other tests' children do not count)."""
+    return [p for p in multiprocessing.active_children() if p.name == "paperwire-reader"]
 
 
 def test_closing_the_stream_early_stops_the_reader(shared_hf_dir):
     stream = read_files_in_worker(expand_paths([shared_hf_dir]))
     assert isinstance(next(stream), PaperRecord)
-    assert multiprocessing.active_children()
+    assert _readers()
     stream.close()
-    assert not multiprocessing.active_children()
+    assert not _readers()
 
 
 ORPHAN = """
@@ -177,7 +182,8 @@ if __name__ == "__main__":
     stream = read_files_in_worker(expand_paths([Path(sys.argv[1])]))
     next(stream)
     import multiprocessing
-    print(multiprocessing.active_children()[0].pid, flush=True)
+    reader = [p for p in multiprocessing.active_children() if p.name == "paperwire-reader"]
+    print(reader[0].pid, flush=True)
     import time
     time.sleep(600)
 """

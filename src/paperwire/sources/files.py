@@ -157,7 +157,7 @@ def read_files_in_worker(
     """``read_files(paths)``, parsed in a child process while the caller writes.
 
     A bulk import is CPU-bound in one process; decompressing, decoding JSON and cleaning
-    text take about a quarter of it, and a parsed record costs a tenth of that to unpickle.
+    text take about a quarter of it, and a parsed record costs a seventh of that to unpickle.
     The stream is the same, in the same order.  Closing the iterator early (a strict import
     stopping at a bad record) stops the reader; a reader whose parent died stops by itself.
     """
