@@ -14,7 +14,7 @@ import pytest
 
 from paperwire.context import open_store
 from paperwire.search import ann as ann_module
-from paperwire.search.dense import DenseIndex
+from paperwire.search.dense import DenseIndex, text_hash
 from paperwire.search.embed import default_embedder
 from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
@@ -253,3 +253,18 @@ def test_an_unreadable_or_old_index_file_is_replaced(tmp_path, corpus):
     fresh = DenseIndex(tmp_path / "vectors.sqlite")
     fresh.refresh(force=True)
     assert fresh.ann.size == len(docs) and fresh.ann.kind == d.ann.kind == "flat"
+
+
+def test_upsert_keys_vectors_by_the_hashes_it_is_given(tmp_path):
+    # SearchIndex.index_docs hashes each batch once and hands the hashes to both tiers and the
+    # embedding pipeline: the row must carry the hash given, not one computed again
+    doc = SearchDoc(7, "2601.00007", "A title", "An abstract", [], [], [], None, None, 0)
+    d = DenseIndex(tmp_path / "vectors.sqlite")
+    d.upsert([doc], ["given"])
+    vec = np.ones((1, d.dim), dtype=np.float32) / np.sqrt(d.dim)
+    d.set_vectors([7], vec, hashes=[text_hash(doc)])
+    assert d.vector(7) is None and d.pending() == [7]
+    d.set_vectors([7], vec, hashes=["given"])
+    assert d.vector(7) is not None and d.pending() == []
+    d.upsert([doc])  # no hashes: computed, and a text hash that differs waits for a vector
+    assert d.pending() == [7]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from paperwire.core.sql import IN_CHUNK
 from paperwire.store.views import SearchDoc
 
 _SCHEMA = """
@@ -105,8 +106,8 @@ class FollowState:
         docs = list(docs)
         known: dict[int, str] = {}
         with self._db() as db:
-            for i in range(0, len(docs), 900):
-                chunk = [d.id for d in docs[i : i + 900]]
+            for i in range(0, len(docs), IN_CHUNK):
+                chunk = [d.id for d in docs[i : i + IN_CHUNK]]
                 marks = ",".join("?" * len(chunk))
                 known.update(db.execute(f"SELECT pid, sig FROM docs WHERE pid IN ({marks})", chunk))
         return {d.id for d in docs if known.get(d.id) == signature(d)}
@@ -119,8 +120,8 @@ class FollowState:
         rows = list(rows)
         known: dict[int, str | None] = {}
         with self._db() as db:
-            for i in range(0, len(rows), 900):
-                chunk = [pid for pid, _ in rows[i : i + 900]]
+            for i in range(0, len(rows), IN_CHUNK):
+                chunk = [pid for pid, _ in rows[i : i + IN_CHUNK]]
                 marks = ",".join("?" * len(chunk))
                 known.update(
                     db.execute(f"SELECT pid, modified FROM docs WHERE pid IN ({marks})", chunk)

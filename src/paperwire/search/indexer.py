@@ -135,8 +135,9 @@ class SearchIndex:
                 self.lexical.upsert(docs)
                 if gone:
                     self.lexical.delete(gone)
-            self.dense.upsert(docs)
-            self.contextual.upsert(docs)
+            hashes = [text_hash(d) for d in docs]  # once for both tiers and the pipeline
+            self.dense.upsert(docs, hashes)
+            self.contextual.upsert(docs, hashes)
             if gone:
                 self.dense.delete(gone)
                 self.contextual.delete(gone)
@@ -149,7 +150,7 @@ class SearchIndex:
                 self.follow_state.record(docs, gone)
                 self.follow_state.unjournal([d.id for d in docs] + list(gone))
         if self.pipeline is not None and docs:  # a bulk import: embedded in a worker
-            self.pipeline.submit(docs)
+            self.pipeline.submit(docs, hashes)
         elif embed and docs:
             self.embed_pending(store, only=[d.id for d in docs])
         return len(docs)

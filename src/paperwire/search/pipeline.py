@@ -66,11 +66,12 @@ class EmbedPipeline:
         self._queue: deque[tuple[list[int], list[str], Future]] = deque()
         self.done = 0
 
-    def submit(self, docs: list[SearchDoc]) -> None:
+    def submit(self, docs: list[SearchDoc], hashes: list[str] | None = None) -> None:
+        """Embed ``docs`` (``hashes``: their ``text_hash``, when the caller has them)."""
         if not docs:
             return
         ids = [d.id for d in docs]
-        hashes = [text_hash(d) for d in docs]
+        hashes = hashes if hashes is not None else [text_hash(d) for d in docs]
         self._queue.append((ids, hashes, self._pool.submit(_embed, [d.embed_text for d in docs])))
         self._collect(block=len(self._queue) > self.max_in_flight)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperwire.core.sql import IN_CHUNK
 from paperwire.store.views import SearchDoc
 
 _SCHEMA = """
@@ -63,17 +64,20 @@ class VectorTable:
 
     # -- reading --------------------------------------------------------------------
     # -- writing --------------------------------------------------------------------
-    def upsert(self, docs: Iterable[SearchDoc]) -> int:
-        """Record filter fields; a paper whose text changed waits for embedding again."""
+    def upsert(self, docs: Iterable[SearchDoc], hashes: list[str] | None = None) -> int:
+        """Record filter fields; a paper whose text changed waits for embedding again.
+        ``hashes``: the docs' ``text_hash``, when the caller has them already."""
         docs = list(docs)
         if not docs:
             return 0
+        if hashes is None:
+            hashes = [text_hash(d) for d in docs]
         with self._db() as db:
             seq = self._next_seq(db)
             old: dict[int, str] = {}
             ids = [d.id for d in docs]
-            for i in range(0, len(ids), 900):
-                chunk = ids[i : i + 900]
+            for i in range(0, len(ids), IN_CHUNK):
+                chunk = ids[i : i + IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 old.update(
                     db.execute(
@@ -81,8 +85,7 @@ class VectorTable:
                     ).fetchall()
                 )
             rows = []
-            for d in docs:
-                h = text_hash(d)
+            for d, h in zip(docs, hashes, strict=True):
                 fields = (
                     d.day.toordinal() if d.day else 0,
                     d.upvotes,
@@ -202,8 +205,8 @@ class VectorTable:
 
     def _read(self, db, pids: list[int]) -> dict[int, np.ndarray]:
         out = {}
-        for i in range(0, len(pids), 900):
-            chunk = pids[i : i + 900]
+        for i in range(0, len(pids), IN_CHUNK):
+            chunk = pids[i : i + IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             for p, v in db.execute(
                 f"SELECT pid, vec FROM vectors WHERE pid IN ({marks}) AND vec IS NOT NULL", chunk
