@@ -144,3 +144,52 @@ def test_arxiv_only_papers_stay_off_the_curated_list(store):
     assert [p.arxiv_id for p in store.arxiv_published(date(2025, 1, 7), "cs.LG").items] == [
         "2501.00009"
     ]
+
+
+def test_the_documents_an_import_hands_on_equal_the_store_s(store, shared_hf_dir):
+    """The search index takes a batch's new papers from the importer, not from the store:
+    each must equal what ``Store.search_docs`` reads back (listing day and organization,
+    the arXiv day when unlisted, upvotes, the row's version)."""
+    handed: dict = {}
+    read_back: dict = {}
+
+    def listener(ids, docs):  # as each batch commits
+        assert set(docs) <= set(ids)
+        handed.update(docs)
+        read_back.update((d.id, d) for d in store.search_docs(list(docs)))
+
+    store.import_listeners.append(listener)
+    lab, other = Organization("lab", "The Lab"), Organization("other", "Other")
+    records = [
+        _arxiv("2501.00010"),  # unlisted: its arXiv day
+        _arxiv("2501.00011", published_at=None),  # no day at all
+        _hf("2501.00012", day=date(2025, 1, 9), listing=Listing(date(2025, 1, 9), "hf")),
+        _hf("2501.00012", day=date(2025, 1, 8)),  # an earlier listing, with an organization
+        _hf(
+            "2501.00013",
+            listing=Listing(date(2025, 1, 3), "community", organization=None),
+        ),
+        _hf("2501.00013", listing=Listing(date(2025, 1, 5), "hf", organization=other)),
+        _hf("2501.00014", listing=Listing(date(2025, 1, 4), "hf", organization=lab)),
+        _hf("2501.00014", listing=Listing(date(2025, 1, 4), "hf", organization=other)),
+        _arxiv("2501.00014"),
+        _hf("2501.00015", abstract="", keywords=(), upvotes=None, listing=None),
+    ]
+    store.import_records(records, batch_size=4)
+    files = sorted(shared_hf_dir.glob("2026-08-*.json"))
+    store.import_records(_read(files))
+    assert len(handed) > 100
+    assert handed == read_back
+    by_arxiv = {d.arxiv_id: d for d in handed.values()}
+    assert by_arxiv["2501.00010"].day == date(2025, 1, 6)
+    assert by_arxiv["2501.00011"].day is None
+    assert (by_arxiv["2501.00013"].day, by_arxiv["2501.00013"].organization) == (
+        date(2025, 1, 3),
+        "other",
+    )
+    assert by_arxiv["2501.00012"].day == date(2025, 1, 8)
+    # papers already in the store are left to the listener: it reads them back
+    again: dict = {}
+    store.import_listeners[-1] = lambda ids, docs: again.update(docs)
+    store.import_records([_arxiv("2501.00015")])
+    assert again == {}

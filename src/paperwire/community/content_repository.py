@@ -3,7 +3,6 @@ followers, submissions to the community list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import Engine, delete, select, update
@@ -14,6 +13,7 @@ from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
 from paperwire.core.sql import insert_ignore, rowcount
 from paperwire.store.community_models import Comment, Follow, Membership, User
+from paperwire.store.importer import CommitHook
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.views import OrganizationView
 
@@ -195,7 +195,7 @@ class SubmissionRepository:
         self,
         engine: Engine,
         orgs: OrganizationRepository,
-        listeners: list[Callable[[list[int]], None]] | None = None,
+        listeners: list[CommitHook] | None = None,
     ) -> None:
         self.engine = engine
         self.orgs = orgs
@@ -255,4 +255,4 @@ class SubmissionRepository:
             s.execute(update(Paper).where(Paper.id == pid).values(modified_at=utcnow()))
             s.commit()
         for hook in self.listeners:
-            hook([pid])
+            hook([pid], {})

@@ -7,7 +7,6 @@ so 100 people voting at once are all counted exactly, on SQLite and PostgreSQL a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ from paperwire.community.views import (
 from paperwire.core.clock import utcnow
 from paperwire.core.sql import insert_ignore, rowcount
 from paperwire.store.community_models import User, UserSession, Vote
+from paperwire.store.importer import CommitHook
 from paperwire.store.models import Paper
 
 if TYPE_CHECKING:
@@ -226,9 +226,7 @@ class Community:
     ``listeners`` are called with the ids of papers a submission changed (the store's
     ``import_listeners``: the search index attaches there)."""
 
-    def __init__(
-        self, engine: Engine, listeners: list[Callable[[list[int]], None]] | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, listeners: list[CommitHook] | None = None) -> None:
         from paperwire.community.content_repository import (
             CommentRepository,
             OrganizationRepository,

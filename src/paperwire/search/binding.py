@@ -8,8 +8,11 @@ makes every committed import batch of a store update the index: the composition 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex, open_index
 from paperwire.settings import Settings
+from paperwire.store.views import SearchDoc
 
 
 class IndexMismatch(RuntimeError):
@@ -46,8 +49,8 @@ def attach(store, settings: Settings) -> SearchIndex:
     bind(index, store)
     embed_small = settings.embed_on_import
 
-    def on_import(ids: list[int]) -> None:
-        index.index_ids(store, ids, embed=embed_small and len(ids) <= EMBED_INLINE_MAX)
+    def on_import(ids: list[int], docs: Mapping[int, SearchDoc]) -> None:
+        index.index_ids(store, ids, docs, embed=embed_small and len(ids) <= EMBED_INLINE_MAX)
 
     store.import_journal.append(index.follow_state.journal)
     store.import_listeners.append(on_import)

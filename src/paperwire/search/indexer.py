@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +34,7 @@ from paperwire.search.lexical import BulkUpserter, LexicalIndex
 from paperwire.search.pipeline import EmbedPipeline
 from paperwire.search.related import RelatedCache
 from paperwire.settings import Settings
+from paperwire.store.views import SearchDoc
 
 log = logging.getLogger(__name__)
 EMBED_INLINE_MAX = 500  # batches up to this size (a daily sync) are embedded at once
@@ -120,10 +121,21 @@ class SearchIndex:
         return emb.embed_one(text) if emb is not None else None
 
     # -- incremental ----------------------------------------------------------------
-    def index_ids(self, store, ids: list[int], *, embed: bool = False) -> int:
-        """(Re)index these papers now; ids no longer in the store are removed."""
+    def index_ids(
+        self,
+        store,
+        ids: list[int],
+        known: Mapping[int, SearchDoc] | None = None,
+        *,
+        embed: bool = False,
+    ) -> int:
+        """(Re)index these papers now; ids no longer in the store are removed.  ``known``:
+        documents the caller already holds as committed (an import batch's new papers); the
+        others are read from the store."""
         ids = list(dict.fromkeys(ids))
-        docs = store.search_docs(ids)
+        known = known or {}
+        docs = [known[i] for i in ids if i in known]
+        docs += store.search_docs([i for i in ids if i not in known])
         return self.index_docs(store, docs, set(ids) - {d.id for d in docs}, embed=embed)
 
     def index_docs(self, store, docs: list, gone: Set[int] = frozenset(), *, embed: bool = False):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -10,11 +10,13 @@ from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
+from paperwire.core.listings import CURATED
 from paperwire.core.sql import executemany
 from paperwire.record import PaperRecord
 from paperwire.sources.errors import RecordError
 from paperwire.store.merge import changed, merge, naive_utc
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.views import SearchDoc
 
 _PAPERS = cast(Table, Paper.__table__)  # the Core table: plain executemany, no ORM bookkeeping
 _PAPER_COLUMNS = [c.key for c in _PAPERS.columns]
@@ -47,7 +49,10 @@ class ImportSummary:
 
 
 BatchHook = Callable[[Session, list[int]], None]
-CommitHook = Callable[[list[int]], None]
+# after a commit: the ids of new or changed papers, and the index documents of some of them
+# as committed (the importer builds those of new papers from its own rows; a listener reads
+# the others from the store)
+CommitHook = Callable[[list[int], Mapping[int, SearchDoc]], None]
 
 
 class Importer:
@@ -55,7 +60,8 @@ class Importer:
 
     ``hooks`` run inside each batch's transaction with the ids of new or changed papers, so
     derived indexes (search) follow the same code path as the import.  ``after_commit`` hooks
-    run once a batch is committed (at the end with ``strict``) with the same ids.
+    run once a batch is committed (at the end with ``strict``) with the same ids and the
+    search documents of the batch's new papers (none with ``strict``).
     """
 
     def __init__(
@@ -70,10 +76,10 @@ class Importer:
         self.hooks = list(hooks)
         self.after_commit = list(after_commit)
 
-    def _committed(self, ids: list[int]) -> None:
+    def _committed(self, ids: list[int], docs: Mapping[int, SearchDoc]) -> None:
         if ids:
             for hook in self.after_commit:
-                hook(ids)
+                hook(ids, docs)
 
     def run(
         self,
@@ -114,24 +120,27 @@ class Importer:
         finally:
             session.close()
         if strict:
-            self._committed(total.changed_ids)
+            self._committed(total.changed_ids, {})
         return total
 
     # -- one batch ---------------------------------------------------------------------
     def _write(self, session: Session, records: list[PaperRecord], commit: bool) -> ImportSummary:
         try:
-            summary = self._write_batch(session, records)
+            summary, docs = self._write_batch(session, records)
             for hook in self.hooks:
                 hook(session, summary.changed_ids)
             if commit:
                 session.commit()
-                self._committed(summary.changed_ids)
+                self._committed(summary.changed_ids, docs)
             return summary
         except BaseException:
             session.rollback()
             raise
 
-    def _write_batch(self, session: Session, records: list[PaperRecord]) -> ImportSummary:
+    def _write_batch(
+        self, session: Session, records: list[PaperRecord]
+    ) -> tuple[ImportSummary, dict[int, SearchDoc]]:
+        """Write the batch; its summary, and the search documents of its new papers."""
         now = utcnow()
         ids = list(dict.fromkeys(r.arxiv_id for r in records))
         existing: dict[str, dict[str, Any]] = {}
@@ -169,7 +178,7 @@ class Importer:
         if to_update:
             session.execute(update(Paper), to_update)
         self._write_categories(session, rows, existing, id_of, changed_arxiv)
-        listing_changed = self._write_listings(session, records, id_of)
+        listing_changed, first_listed = self._write_listings(session, records, id_of)
         touched = [id_of[a] for a in listing_changed if a in existing and a not in changed_arxiv]
         if touched:  # a new listing changes the paper's index fields (day, organization)
             session.execute(update(Paper).where(Paper.id.in_(touched)).values(modified_at=now))
@@ -182,7 +191,12 @@ class Importer:
             else:
                 summary.unchanged += 1
         summary.changed_ids = [id_of[a] for a in rows if a in changed_arxiv or a in listing_changed]
-        return summary
+        docs = {
+            id_of[a]: _new_doc(id_of[a], row, first_listed.get(id_of[a]))
+            for a, row in rows.items()
+            if a not in existing
+        }
+        return summary, docs
 
     def _write_categories(self, session, rows, existing, id_of, changed_arxiv) -> None:
         stale = [
@@ -241,7 +255,12 @@ class Importer:
             session.execute(update(Organization), stale)
         return ids
 
-    def _write_listings(self, session, records, id_of) -> set[str]:
+    def _write_listings(
+        self, session, records, id_of
+    ) -> tuple[set[str], dict[int, tuple[Any, str | None]]]:
+        """Write the batch's listings; the arXiv ids whose listings changed, and for papers
+        with new curated listings the first one's day and organization, the way
+        ``Store.search_docs`` takes them (exact for papers that had no listing before)."""
         wanted: dict[tuple[int, Any, str], dict[str, Any]] = {}
         org_ids = self._organization_ids(session, records)
         for rec in records:
@@ -261,7 +280,7 @@ class Importer:
                 "_arxiv": rec.arxiv_id,
             }
         if not wanted:
-            return set()
+            return set(), {}
         have = {}
         cols = [
             Listing.id,
@@ -295,4 +314,38 @@ class Importer:
             session.execute(insert(Listing), new_rows)
         if upd_rows:
             session.execute(update(Listing), upd_rows)
-        return touched
+        org_names = {oid: name for name, oid in org_ids.items()}
+        first: dict[int, tuple[Any, str | None]] = {}
+        # (by day, then insertion order: listing ids grow with it)
+        for row in sorted(new_rows, key=lambda r: r["day"]):
+            if row["source"] not in CURATED:
+                continue
+            pid, org = row["paper_id"], org_names.get(row["organization_id"])
+            if pid not in first:
+                first[pid] = (row["day"], org)
+            elif org and not first[pid][1]:
+                first[pid] = (first[pid][0], org)
+        return touched, first
+
+
+def _new_doc(pid: int, row: dict[str, Any], listed: tuple[Any, str | None] | None) -> SearchDoc:
+    """A new paper's search document from the row just inserted (``Store.search_docs`` reads
+    the same from the database; a test holds the two equal)."""
+    day, org = listed or (None, None)
+    if day is None:
+        day = row.get("published_on")
+    if day is None and row.get("published_at") is not None:
+        day = row["published_at"].date()
+    return SearchDoc(
+        id=pid,
+        arxiv_id=row["arxiv_id"],
+        title=row.get("title") or "",
+        abstract=row.get("abstract") or "",
+        authors=list(row.get("authors") or []),
+        keywords=list(row.get("keywords") or []),
+        categories=list(row.get("categories") or []),
+        organization=org,
+        day=day,
+        upvotes=row.get("hf_upvotes") or 0,
+        modified_at=row.get("modified_at"),
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
 from paperwire.store import statements as st
-from paperwire.store.importer import Importer, ImportSummary
+from paperwire.store.importer import CommitHook, Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
 from paperwire.store.rows import (
     PAPER_COLUMNS,
@@ -42,7 +42,8 @@ class Store:
         self.engine = engine
         # Called with the ids of new or changed papers after each committed import batch
         # (the search index attaches here, see paperwire.search.binding.attach).
-        self.import_listeners: list[Callable[[list[int]], None]] = []
+        # ``docs``: the search documents of some of them, as committed (the new papers')
+        self.import_listeners: list[CommitHook] = []
         # called inside each import batch's transaction, before it commits (the search
         # index's journal: search/follow_state.py)
         self.import_journal: list[Callable[[list[int]], None]] = []

@@ -178,7 +178,7 @@ class ResponseCache:
     def _on_commit(self, _conn) -> None:
         self.bump()
 
-    def _on_import(self, _ids) -> None:
+    def _on_import(self, _ids, _docs) -> None:
         self.bump()
 
     def bump(self) -> None:
