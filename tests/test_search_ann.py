@@ -14,6 +14,7 @@ import pytest
 
 from paperwire.context import open_store
 from paperwire.search import ann as ann_module
+from paperwire.search.ann import faiss
 from paperwire.search.dense import DenseIndex, text_hash
 from paperwire.search.embed import default_embedder
 from paperwire.search.indexer import SearchIndex, open_index
@@ -268,3 +269,35 @@ def test_upsert_keys_vectors_by_the_hashes_it_is_given(tmp_path):
     assert d.vector(7) is not None and d.pending() == []
     d.upsert([doc])  # no hashes: computed, and a text hash that differs waits for a vector
     assert d.pending() == [7]
+
+
+def test_a_built_index_equals_one_filled_by_faiss_own_assignment(tmp_path, corpus):
+    """The build assigns every vector to its list first (to size the lists exactly), then
+    adds with those assignments: list by list, the same ids and codes as ``add_with_ids``."""
+    docs, vecs = corpus
+    d = dense_index(tmp_path, docs, vecs)
+    built = d.ann
+    assert built.kind == "ivf"
+    plain = faiss.clone_index(built.index)  # the same training, emptied
+    plain.reset()
+    stored = d.vectors([x.id for x in docs])  # (the float16-rounded vectors the build read)
+    pids = np.array(sorted(stored), dtype=np.int64)
+    plain.add_with_ids(np.stack([stored[p] for p in pids]), pids)
+
+    def lists(index):
+        inv = faiss.downcast_InvertedLists(index.invlists)
+        out = []
+        for i in range(index.nlist):
+            n = inv.list_size(i)
+            got = faiss.rev_swig_ptr(inv.get_ids(i), n).copy()
+            codes = faiss.rev_swig_ptr(inv.get_codes(i), n * inv.code_size).copy()
+            out.append(dict(zip(got.tolist(), codes.reshape(n, -1).tolist(), strict=True)))
+        return out
+
+    assert built.size == plain.ntotal == len(docs)
+    assert lists(built.index) == lists(plain)
+    assert sum(len(x) for x in lists(built.index)) == len(docs)
+    # removing and searching work through the id map the build filled
+    built.remove(pids[:5])
+    assert built.size == len(docs) - 5
+    assert not set(pids[:5].tolist()) & set(built.search(stored[pids[0]], 20, None)[0].tolist())

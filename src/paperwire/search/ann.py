@@ -90,19 +90,41 @@ class AnnIndex:
         out[inside] = self.live[pids[inside]]
         return out
 
-    def add(self, pids, vecs) -> None:
-        """These papers' current vectors (a paper's earlier vector is replaced)."""
+    def add(self, pids, vecs, lists: np.ndarray | None = None) -> None:
+        """These papers' current vectors (a paper's earlier vector is replaced).  ``lists``:
+        the inverted file's list of each vector, when ``assign`` gave them already."""
         pids = np.asarray(pids, dtype=np.int64)
         if not len(pids):
             return
         pids, first = np.unique(pids[::-1], return_index=True)  # the last vector of a paper
         vecs = np.ascontiguousarray(np.asarray(vecs, dtype=np.float32)[::-1][first])
         self.remove(pids)
-        self.index.add_with_ids(vecs, pids)
+        if lists is None or self.kind == "flat":
+            self.index.add_with_ids(vecs, pids)
+        else:  # what add_with_ids does after its own assignment
+            lists = np.ascontiguousarray(np.asarray(lists, dtype=np.int64)[::-1][first])
+            p = faiss.swig_ptr
+            self.index.add_core(len(pids), p(vecs), p(pids), p(lists))
         top = int(pids.max()) + 1
         if top > len(self.live):
             self.live = np.concatenate([self.live, np.zeros(top - len(self.live), bool)])
         self.live[pids] = True
+
+    def assign(self, vecs) -> np.ndarray:
+        """The inverted file's list for each vector (the nearest centroid)."""
+        x = np.ascontiguousarray(vecs, dtype=np.float32)
+        _, lists = self.index.quantizer.search(x, 1)
+        return lists[:, 0]
+
+    def reserve(self, counts: np.ndarray) -> None:
+        """Room for exactly ``counts[i]`` more entries in list i.  Lists filled one chunk at
+        a time grow by doubling, which left an index built at 2.9M about a quarter larger
+        in memory than its entries (the import's peak; docs/benchmarks.md)."""
+        inv = faiss.downcast_InvertedLists(self.index.invlists)
+        for i in np.flatnonzero(counts):
+            n = inv.list_size(int(i))
+            inv.resize(int(i), n + int(counts[i]))  # allocates exactly this much ...
+            inv.resize(int(i), n)  # ... and keeps it when the size goes back
 
     def remove(self, pids) -> None:
         pids = np.asarray(pids, dtype=np.int64)

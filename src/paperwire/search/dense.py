@@ -132,21 +132,34 @@ class DenseIndex(VectorTable):
         self.ann.seq = seq
 
     def _build(self, db, pids: np.ndarray) -> AnnIndex:
-        """A vector index over every vector in the file: flat while small, else an inverted
-        file trained on a random sample, filled chunk by chunk (memory: the sample and the
-        index's codes, never all the float vectors)."""
+        """A vector index over every vector in the file (``db``: one read transaction, so
+        both passes below see the same rows): flat while small, else an inverted file
+        trained on a random sample, then filled chunk by chunk (memory: the sample and the
+        index's codes, never all the float vectors).  The inverted file's lists are sized
+        first: a pass assigns every vector to its list, the lists get exactly the room they
+        need, and a second pass adds the vectors with those assignments."""
         n = len(pids)
         if n < self.train_min:
             ann = AnnIndex.flat(self.dim, self.model)
-        else:
-            want = min(n, TRAIN_PER_LIST * nlist_for(n))
-            pick = np.sort(np.random.default_rng(0).choice(pids, want, replace=False))
-            got = self._read(db, pick.tolist())
-            ann = AnnIndex.trained(np.stack(list(got.values())), n, self.dim, self.model)
-        cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL")
-        while chunk := cur.fetchmany(CHUNK):
-            ann.add(*self._decode(chunk))
+            for chunk in self._chunks(db):
+                ann.add(*self._decode(chunk))
+            return ann
+        want = min(n, TRAIN_PER_LIST * nlist_for(n))
+        pick = np.sort(np.random.default_rng(0).choice(pids, want, replace=False))
+        got = self._read(db, pick.tolist())
+        ann = AnnIndex.trained(np.stack(list(got.values())), n, self.dim, self.model)
+        del got
+        lists = [ann.assign(self._decode(chunk)[1]) for chunk in self._chunks(db)]
+        ann.reserve(np.bincount(np.concatenate(lists), minlength=ann.index.nlist))
+        for chunk, assigned in zip(self._chunks(db), lists, strict=True):
+            ann.add(*self._decode(chunk), lists=assigned)
         return ann
+
+    @staticmethod
+    def _chunks(db):
+        cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL ORDER BY pid")
+        while chunk := cur.fetchmany(CHUNK):
+            yield chunk
 
     def update_ann(self, save: bool = True) -> AnnIndex | None:
         """Bring the vector index up to date, trained afresh when the collection outgrew it,
