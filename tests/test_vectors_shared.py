@@ -29,8 +29,13 @@ def test_the_store_keeps_vectors_by_text_hash(store, shared_hf_dir):
     assert store.vectors.count("m") == 3
     rows = store.vectors.since("m", None, limit=2)
     assert len(rows) == 2
-    rest = store.vectors.since("m", (rows[-1][3], rows[-1][0]))
-    assert {r[0] for r in rows + rest} == set(ids) and len(rest) == 1
+    rest = store.vectors.since("m", (rows[-1][2], rows[-1][0]))
+    assert len(rest) == 1  # keys only: (id, text hash, created_at)
+    assert {r[0]: r[1] for r in rows + rest} == {
+        ids[0]: f"h{ids[0]}",
+        ids[1]: "h2",
+        ids[2]: f"h{ids[2]}",
+    }
 
 
 @pytest.fixture
@@ -51,6 +56,12 @@ def test_another_index_pulls_the_stored_vectors_without_a_model(
     a.embed_pending(store)
     n = len(store.paper_ids())
     assert a.computed[a.dense.model] == n and store.vectors.count(a.dense.model) == n
+    # the node that computed them holds them all: its pull lists keys and loads nothing
+    asked: list[int] = []
+    load = store.vectors.load
+    store.vectors.load = lambda model, wanted: asked.append(len(wanted)) or load(model, wanted)
+    assert a.pull_vectors(store) == 0 and asked == []
+    store.vectors.load = load
 
     b = SearchIndex(tmp_path / "b", embedder=False)  # no model at all on this node
     b.index_ids(store, store.paper_ids())

@@ -318,20 +318,25 @@ class SearchIndex:
                     after = (since, 0)
             seen = self._pulled.setdefault(dense.model, {})
             while not (stop and stop.is_set()):
-                rows = shared.since(dense.model, after)
+                rows = shared.since(dense.model, after)  # keys: (id, text hash, created_at)
                 if not rows:
                     break
-                after = (rows[-1][3], rows[-1][0])
-                new = [r for r in rows if seen.get(r[0]) != r[3]]  # the window, read again
-                if new:
+                after = (rows[-1][2], rows[-1][0])
+                new = {pid: h for pid, h, at in rows if seen.get(pid) != at}  # (the window)
+                # only what this index lacks is loaded: after an import, which wrote its
+                # vectors here and to the store, the first round read every one of them
+                want = dense.lacking(new) if new else {}
+                got = shared.load(dense.model, want) if want else {}
+                if got:
+                    pids = list(got)
                     dense.set_vectors(
-                        [r[0] for r in new],
-                        np.stack([r[2] for r in new]),
-                        [r[1] for r in new],
+                        pids,
+                        np.stack([got[p] for p in pids]),
+                        [want[p] for p in pids],
                         missing_only=True,
                     )
-                    n += len(new)
-                seen.update((r[0], r[3]) for r in rows)
+                    n += len(pids)
+                seen.update((pid, at) for pid, _h, at in rows)
                 self.follow_state.set(key, f"{after[0].isoformat()}|{after[1]}")
             self._pull_read[dense.model] = read_at
             if not (stop and stop.is_set()):

@@ -137,6 +137,22 @@ class VectorTable:
                     [(v.tobytes(), seq, p, h) for p, v, h in zip(pids, vecs, hashes, strict=True)],
                 )
 
+    def lacking(self, wanted: dict[int, str]) -> dict[int, str]:
+        """The papers among ``wanted`` (id -> text hash) that have that text here and no
+        vector yet: the ones ``set_vectors(..., missing_only=True)`` would take."""
+        out: dict[int, str] = {}
+        ids = list(wanted)
+        with self._db(write=False) as db:
+            for i in range(0, len(ids), IN_CHUNK):
+                chunk = ids[i : i + IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT pid, text_hash FROM vectors WHERE pid IN ({marks}) AND vec IS NULL",
+                    chunk,
+                )
+                out.update((p, h) for p, h in rows if wanted[p] == h)
+        return out
+
     def delete(self, pids: Iterable[int]) -> None:
         with self._db() as db:
             db.executemany("DELETE FROM vectors WHERE pid=?", [(p,) for p in pids])

@@ -65,16 +65,17 @@ class VectorStore:
 
     def since(
         self, model: str, after: tuple[datetime, int] | None, limit: int = 2000
-    ) -> list[tuple[int, str, np.ndarray, datetime]]:
-        """Vectors of ``model`` stored after the key ``after`` (created_at, paper id), in that
-        order: how every node's index follows what one node computed."""
+    ) -> list[tuple[int, str, datetime]]:
+        """``(paper id, text hash, created_at)`` of the vectors of ``model`` stored after the
+        key ``after`` (created_at, paper id), in that order: how every node's index follows
+        what one node computed.  Keys only: a follower loads the vectors it lacks
+        (``load``); the first round after an import holds them all already."""
         q = (
-            select(PaperVector.paper_id, PaperVector.text_hash, PaperVector.vec,
-                   PaperVector.created_at)
+            select(PaperVector.paper_id, PaperVector.text_hash, PaperVector.created_at)
             .where(PaperVector.model == model)
             .order_by(PaperVector.created_at, PaperVector.paper_id)
             .limit(limit)
-        )  # fmt: skip
+        )
         if after is not None:
             at, pid = after
             q = q.where(
@@ -82,11 +83,8 @@ class VectorStore:
                 # made SQLite walk every vector of the model (45 ms at 178k, every round)
                 or_(PaperVector.created_at > at, PaperVector.paper_id > pid),
             )
-        with Session(self.engine) as s:
-            return [
-                (pid, h, np.frombuffer(blob, dtype=DTYPE).astype(np.float32), at)
-                for pid, h, blob, at in s.execute(q)
-            ]
+        with self.engine.connect() as c:
+            return [(pid, h, at) for pid, h, at in c.execute(q)]
 
     def count(self, model: str) -> int:
         with Session(self.engine) as s:
