@@ -12,7 +12,9 @@ without a cookie (every request a new reader, who gets a session and a CSRF toke
 returning reader, with the cookie of a first visit.  ``--follower`` runs paperwire as
 shipped, with the index follower on (every 2 s), and waits ``--settle`` seconds before
 measuring, so that the follower's first round after the start (it re-reads the overlap
-window before its watermark) is over.  Needs wrk and nginx (Debian packages).
+window before its watermark) is over.  ``--server granian`` runs the same app under Granian
+(``pip install granian``: a Rust HTTP server) with 2 workers instead of ``paperwire serve``'s
+uvicorn, to measure the server stack.  Needs wrk and nginx (Debian packages).
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--follower", action="store_true", help="the index follower on, as shipped")
     ap.add_argument("--settle", type=int, default=45, help="seconds to wait with --follower")
+    ap.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     args = ap.parse_args()
     env = {
         **os.environ,
@@ -104,9 +107,12 @@ def main() -> int:
     print(f"index follower: {'on, every 2 s' if args.follower else 'off'}")
     port, nport = free_port(), free_port()
     cmd = [sys.executable, "-m", "paperwire.cli", "serve", "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(
-        [*cmd, "--no-sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    cmd += ["--no-sync"]
+    if args.server == "granian":
+        cmd = ["granian", "--interface", "asgi", "--factory", "--workers", "2", "--port",
+               str(port), "--no-access-log", "paperwire.web.app:create_app"]  # fmt: skip
+    print(f"server: {args.server}")
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             url = f"http://127.0.0.1:{port}{args.path}"
