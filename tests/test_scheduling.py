@@ -283,3 +283,59 @@ def test_one_follower_writes_an_index_directory(settings, store_no_index):
     assert second._try_lead()  # the writer exited: the next one takes over
     assert second.embedder_job is not None
     second.stop()
+
+
+def test_a_long_round_saves_its_progress_where_it_ends(settings, store_no_index, monkeypatch):
+    """The watermark and the vector marks are saved once a second at most during a round
+    (every batch was a quarter of the first round's CPU after an import), and always where
+    the round ended, a stopped one included."""
+    from paperwire.search import follow, indexer
+
+    store = store_no_index
+    load(store)
+    start = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    with store.engine.begin() as conn:  # one paper a second (an import's batches)
+        for i, pid in enumerate(store.paper_ids()):
+            at = start + timedelta(seconds=i)
+            conn.execute(update(Paper).where(Paper.id == pid).values(modified_at=at))
+    assert len(store.paper_ids()) > 5
+    monkeypatch.setattr(follow, "BATCH", 2)
+    monkeypatch.setattr(follow, "MARK_EVERY", 3600.0)
+    monkeypatch.setattr(indexer, "MARK_EVERY", 3600.0)
+    follower = _follower(settings, store)
+    state = follower.index.follow_state
+    dense = follower.index.dense
+    store.vectors.save(
+        dense.model, [(pid, "h", np.ones(dense.dim, dtype=np.float32)) for pid in store.paper_ids()]
+    )
+    saved: list[str] = []
+    set_watermark, set_value = state.set_watermark, state.set
+    monkeypatch.setattr(state, "set_watermark", lambda w: saved.append("w") or set_watermark(w))
+    monkeypatch.setattr(state, "set", lambda k, v: saved.append(k) or set_value(k, v))
+
+    # stopped after its second batch of papers: the watermark is where it got to
+    listed = store.changed_papers
+    pages: list[list] = []
+
+    def changed_papers(*a):
+        rows = listed(*a)
+        pages.append(rows)
+        if len(pages) == 2:
+            follower._stop_event.set()
+        return rows
+
+    monkeypatch.setattr(store, "changed_papers", changed_papers)
+    follower.step()
+    assert saved.count("w") == 1
+    assert state.watermark() == max(m for rows in pages for _, m in rows)
+    assert state.watermark() < max(m for _, m in listed(None, None, 10_000))
+
+    # a whole round: one save of each mark, the watermark at the newest paper
+    follower._stop_event.clear()
+    saved.clear()
+    follower.step()
+    assert saved.count("w") == 1
+    assert saved.count(f"vectors:{dense.model}") == 1
+    assert state.watermark() == max(m for _, m in listed(None, None, 10_000))
+    newest = max(store.vectors.since(dense.model, None, 10_000), key=lambda r: (r[2], r[0]))
+    assert state.get(f"vectors:{dense.model}") == f"{newest[2].isoformat()}|{newest[0]}"
