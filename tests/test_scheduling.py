@@ -289,7 +289,7 @@ def test_a_long_round_saves_its_progress_where_it_ends(settings, store_no_index,
     """The watermark and the vector marks are saved once a second at most during a round
     (every batch was a quarter of the first round's CPU after an import), and always where
     the round ended, a stopped one included."""
-    from paperwire.search import follow, indexer
+    from paperwire.search import follow, follow_state
 
     store = store_no_index
     load(store)
@@ -300,8 +300,7 @@ def test_a_long_round_saves_its_progress_where_it_ends(settings, store_no_index,
             conn.execute(update(Paper).where(Paper.id == pid).values(modified_at=at))
     assert len(store.paper_ids()) > 5
     monkeypatch.setattr(follow, "BATCH", 2)
-    monkeypatch.setattr(follow, "MARK_EVERY", 3600.0)
-    monkeypatch.setattr(indexer, "MARK_EVERY", 3600.0)
+    monkeypatch.setattr(follow_state, "MARK_EVERY", 3600.0)
     follower = _follower(settings, store)
     state = follower.index.follow_state
     dense = follower.index.dense

@@ -27,12 +27,12 @@ import fcntl
 import logging
 import os
 import threading
-import time
 from datetime import datetime, timedelta
 
 from paperwire.core.clock import utcnow
 from paperwire.search.background import BackgroundEmbedder
-from paperwire.search.indexer import EMBED_INLINE_MAX, MARK_EVERY, SearchIndex
+from paperwire.search.follow_state import Progress
+from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
 
 log = logging.getLogger("paperwire.search")
 OVERLAP = timedelta(seconds=120)  # longest write transaction the follower tolerates
@@ -118,7 +118,7 @@ class IndexFollower(threading.Thread):
         after: tuple[datetime, int] | None = None
         written = 0
         newest = mark
-        saved = time.monotonic()
+        progress = Progress(state.set_watermark, mark)
         while not self._stop_event.is_set():
             rows = self.store.changed_papers(since, after, BATCH)
             if not rows:
@@ -140,11 +140,8 @@ class IndexFollower(threading.Thread):
             top = rows[-1][1]
             if newest is None or top > newest:
                 newest = top
-                if time.monotonic() - saved >= MARK_EVERY:  # progress a crash keeps
-                    state.set_watermark(newest)
-                    saved = time.monotonic()
-        if newest is not None and newest != mark:
-            state.set_watermark(newest)
+                progress.move(newest)
+        progress.close()
         # vectors another node (or this one) saved to the store: loaded, never recomputed
         pulled = self.index.pull_vectors(self.store, self._stop_event)
         if pulled:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import builtins
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -26,6 +28,35 @@ CREATE TABLE IF NOT EXISTS docs (pid INTEGER PRIMARY KEY, sig TEXT NOT NULL, mod
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS unindexed (pid INTEGER PRIMARY KEY);
 """
+
+
+# seconds between saves of a long round's progress (the papers' watermark, the vector marks):
+# saved after every batch, they were a quarter of the CPU of the first follower round after
+# an import (1,450 batches of papers at 2.9M)
+MARK_EVERY = 1.0
+
+
+class Progress:
+    """A mark that a long round moves forward: saved at most every ``MARK_EVERY`` seconds
+    while it moves, and where the round ended by ``close`` (a stopped round too), so that a
+    crash re-reads at most that much again."""
+
+    def __init__(self, save: Callable[[Any], None], start: Any) -> None:
+        self.save, self.value, self.saved = save, start, start
+        self.every, self._at = MARK_EVERY, time.monotonic()
+
+    def move(self, value: Any) -> None:
+        self.value = value
+        if time.monotonic() - self._at >= self.every:
+            self._save()
+
+    def close(self) -> None:
+        if self.value != self.saved:
+            self._save()
+
+    def _save(self) -> None:
+        self.save(self.value)
+        self.saved, self._at = self.value, time.monotonic()
 
 
 def signature(doc: SearchDoc) -> str:

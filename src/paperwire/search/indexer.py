@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Set
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from paperwire.search.contextual import MODEL_NAME as CONTEXTUAL_MODEL
 from paperwire.search.contextual import ContextualEmbedder, contextual_embedder
 from paperwire.search.dense import DenseIndex, text_hash
 from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable, default_embedder
-from paperwire.search.follow_state import FollowState
+from paperwire.search.follow_state import FollowState, Progress
 from paperwire.search.lexical import BulkUpserter, LexicalIndex
 from paperwire.search.pipeline import EmbedPipeline
 from paperwire.search.related import RelatedCache
@@ -41,10 +41,6 @@ EMBED_INLINE_MAX = 500  # batches up to this size (a daily sync) are embedded at
 EMBED_BATCH = 512
 BULK_COMMIT_EVERY = 25_000  # papers per lexical commit during a bulk import
 VECTOR_OVERLAP = timedelta(seconds=120)  # pull_vectors re-reads this much (search/follow.py)
-# seconds between saves of a long follower round's progress (the papers' watermark, the
-# vector marks): saved after every batch, they were a quarter of the CPU of the first round
-# after an import (1,450 batches of papers at 2.9M); a round always saves where it ended
-MARK_EVERY = 1.0
 CONTEXTUAL_BATCH = 64  # papers per write of the contextual job (about 6 s on 2 cores)
 CONTEXTUAL_SAVE_EVERY = 600.0  # seconds between vector-index saves while the contextual job runs
 TIERS = ("static", "contextual")
@@ -293,6 +289,9 @@ class SearchIndex:
             dense.set_vectors(pids, np.stack([got[p] for p in pids]), [hashes[p] for p in pids])
         return len(pids)
 
+    def _set_vector_mark(self, key: str, after: tuple[datetime, int]) -> None:
+        self.follow_state.set(key, f"{after[0].isoformat()}|{after[1]}")
+
     def pull_vectors(self, store, stop: threading.Event | None = None) -> int:
         """Take in the vectors other nodes (or the CLI) saved to the store since the last
         pull, for papers whose text here is the text they embedded; returns how many."""
@@ -321,7 +320,7 @@ class SearchIndex:
                 if since < after[0]:
                     after = (since, 0)
             seen = self._pulled.setdefault(dense.model, {})
-            start, saved = after, time.monotonic()
+            progress = Progress(partial(self._set_vector_mark, key), after)
             while not (stop and stop.is_set()):
                 rows = shared.since(dense.model, after)  # keys: (id, text hash, created_at)
                 if not rows:
@@ -342,11 +341,8 @@ class SearchIndex:
                     )
                     n += len(pids)
                 seen.update((pid, at) for pid, _h, at in rows)
-                if time.monotonic() - saved >= MARK_EVERY:  # (progress a crash keeps)
-                    self.follow_state.set(key, f"{after[0].isoformat()}|{after[1]}")
-                    saved = time.monotonic()
-            if after is not None and after != start:
-                self.follow_state.set(key, f"{after[0].isoformat()}|{after[1]}")
+                progress.move(after)
+            progress.close()
             self._pull_read[dense.model] = read_at
             if not (stop and stop.is_set()):
                 self.follow_state.set(f"vectors-read:{dense.model}", read_at.isoformat())
@@ -369,8 +365,9 @@ class SearchIndex:
             try:
                 for docs in store.iter_search_docs():
                     bulk.add(docs)
-                    self.dense.upsert(docs)
-                    self.contextual.upsert(docs)  # keeps vectors whose text is unchanged
+                    hashes = [text_hash(d) for d in docs]  # once for both tiers
+                    self.dense.upsert(docs, hashes)
+                    self.contextual.upsert(docs, hashes)  # keeps vectors of unchanged text
                     seen.update(d.id for d in docs)
                     self.follow_state.record(docs)
                     n += len(docs)

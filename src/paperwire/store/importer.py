@@ -16,7 +16,7 @@ from paperwire.record import PaperRecord
 from paperwire.sources.errors import RecordError
 from paperwire.store.merge import changed, merge, naive_utc
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
-from paperwire.store.views import SearchDoc
+from paperwire.store.views import Listed, SearchDoc, first_listings, search_doc
 
 _PAPERS = cast(Table, Paper.__table__)  # the Core table: plain executemany, no ORM bookkeeping
 _PAPER_COLUMNS = [c.key for c in _PAPERS.columns]
@@ -192,7 +192,7 @@ class Importer:
                 summary.unchanged += 1
         summary.changed_ids = [id_of[a] for a in rows if a in changed_arxiv or a in listing_changed]
         docs = {
-            id_of[a]: _new_doc(id_of[a], row, first_listed.get(id_of[a]))
+            id_of[a]: search_doc(id_of[a], row, first_listed.get(id_of[a]))
             for a, row in rows.items()
             if a not in existing
         }
@@ -255,9 +255,7 @@ class Importer:
             session.execute(update(Organization), stale)
         return ids
 
-    def _write_listings(
-        self, session, records, id_of
-    ) -> tuple[set[str], dict[int, tuple[Any, str | None]]]:
+    def _write_listings(self, session, records, id_of) -> tuple[set[str], dict[int, Listed]]:
         """Write the batch's listings; the arXiv ids whose listings changed, and for papers
         with new curated listings the first one's day and organization, the way
         ``Store.search_docs`` takes them (exact for papers that had no listing before)."""
@@ -315,37 +313,10 @@ class Importer:
         if upd_rows:
             session.execute(update(Listing), upd_rows)
         org_names = {oid: name for name, oid in org_ids.items()}
-        first: dict[int, tuple[Any, str | None]] = {}
+        curated = (r for r in new_rows if r["source"] in CURATED)
         # (by day, then insertion order: listing ids grow with it)
-        for row in sorted(new_rows, key=lambda r: r["day"]):
-            if row["source"] not in CURATED:
-                continue
-            pid, org = row["paper_id"], org_names.get(row["organization_id"])
-            if pid not in first:
-                first[pid] = (row["day"], org)
-            elif org and not first[pid][1]:
-                first[pid] = (first[pid][0], org)
+        ordered = sorted(curated, key=lambda r: r["day"])
+        first = first_listings(
+            (r["paper_id"], r["day"], org_names.get(r["organization_id"])) for r in ordered
+        )
         return touched, first
-
-
-def _new_doc(pid: int, row: dict[str, Any], listed: tuple[Any, str | None] | None) -> SearchDoc:
-    """A new paper's search document from the row just inserted (``Store.search_docs`` reads
-    the same from the database; a test holds the two equal)."""
-    day, org = listed or (None, None)
-    if day is None:
-        day = row.get("published_on")
-    if day is None and row.get("published_at") is not None:
-        day = row["published_at"].date()
-    return SearchDoc(
-        id=pid,
-        arxiv_id=row["arxiv_id"],
-        title=row.get("title") or "",
-        abstract=row.get("abstract") or "",
-        authors=list(row.get("authors") or []),
-        keywords=list(row.get("keywords") or []),
-        categories=list(row.get("categories") or []),
-        organization=org,
-        day=day,
-        upvotes=row.get("hf_upvotes") or 0,
-        modified_at=row.get("modified_at"),
-    )

@@ -22,12 +22,15 @@ from paperwire.store.rows import (
 )
 from paperwire.store.vectors import VectorStore
 from paperwire.store.views import (
+    Listed,
     ListingView,
     OrganizationView,
     Page,
     PaperView,
     SearchDoc,
     StoreCounts,
+    first_listings,
+    search_doc,
 )
 
 SORTS = ("upvotes", "publishedAt")
@@ -292,7 +295,7 @@ class Store:
             .where(where)
             .order_by(Paper.id)
         ).all()
-        first: dict[int, tuple[date | None, str | None]] = {}
+        first: dict[int, Listed] = {}
         if papers:
             rows = s.execute(
                 select(Listing.paper_id, Listing.day, Organization.name)
@@ -303,33 +306,8 @@ class Store:
                 )
                 .order_by(Listing.day, Listing.id)
             ).all()
-            for pid, day, org in rows:
-                if pid not in first:
-                    first[pid] = (day, org)
-                elif org and not first[pid][1]:
-                    first[pid] = (first[pid][0], org)
-        out = []
-        for p in papers:
-            listed_day, listed_org = first.get(p.id, (None, None))
-            day = listed_day or p.published_on
-            if day is None and p.published_at is not None:
-                day = p.published_at.date()
-            out.append(
-                SearchDoc(
-                    id=p.id,
-                    arxiv_id=p.arxiv_id,
-                    title=p.title or "",
-                    abstract=p.abstract or "",
-                    authors=list(p.authors or []),
-                    keywords=list(p.keywords or []),
-                    categories=list(p.categories or []),
-                    organization=listed_org,
-                    day=day,
-                    upvotes=p.hf_upvotes or 0,
-                    modified_at=p.modified_at,
-                )
-            )
-        return out
+            first = first_listings(rows)
+        return [search_doc(p.id, p._mapping, first.get(p.id)) for p in papers]
 
     def paper_id(self, arxiv_id: str) -> int | None:
         with Session(self.engine) as s:

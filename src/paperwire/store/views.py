@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from paperwire.record import abs_url, pdf_url
 
@@ -117,3 +119,43 @@ class SearchDoc:
     @property
     def embed_text(self) -> str:
         return f"{self.title}. {self.abstract}"
+
+
+Listed = tuple[date, "str | None"]  # a paper's first curated listing day, and organization
+
+
+def first_listings(rows: Iterable[tuple[int, date, str | None]]) -> dict[int, Listed]:
+    """Each paper's first curated listing: its day, and the organization of the earliest
+    listing that names one, from ``(paper id, day, organization)`` rows in listing order (by
+    day, then listing id).  The store's read-back and the importer both take it here."""
+    first: dict[int, Listed] = {}
+    for pid, day, org in rows:
+        if pid not in first:
+            first[pid] = (day, org)
+        elif org and not first[pid][1]:
+            first[pid] = (first[pid][0], org)
+    return first
+
+
+def search_doc(pid: int, row: Mapping[Any, Any], listed: Listed | None) -> SearchDoc:
+    """A paper's search document from its columns by name (a result row's mapping, or the
+    row the importer just wrote) and its first curated listing: the listing's day, else the
+    arXiv publication day."""
+    day, org = listed or (None, None)
+    if day is None:
+        day = row["published_on"]
+    if day is None and row["published_at"] is not None:
+        day = row["published_at"].date()
+    return SearchDoc(
+        id=pid,
+        arxiv_id=row["arxiv_id"],
+        title=row["title"] or "",
+        abstract=row["abstract"] or "",
+        authors=list(row["authors"] or []),
+        keywords=list(row["keywords"] or []),
+        categories=list(row["categories"] or []),
+        organization=org,
+        day=day,
+        upvotes=row["hf_upvotes"] or 0,
+        modified_at=row["modified_at"],
+    )
