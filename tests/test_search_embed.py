@@ -8,6 +8,7 @@ and to a plain mean of the token rows, on real abstracts and on arbitrary text.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,10 +129,30 @@ def _tiny_tokenizer(vocab: dict[str, int], pre_tokenizer: dict | None = None) ->
     return Tokenizer.from_str(json.dumps(cfg))
 
 
+def _config(tokenizer: Tokenizer) -> dict:
+    return json.loads(tokenizer.to_str())
+
+
 def test_the_split_is_refused_where_it_would_not_be_exact():
     base = {"▁": 0, "a": 1, "b": 2, "▁a": 3, "▁▁": 4}
-    assert _splits_at_spaces(_tiny_tokenizer(base))
+    assert _splits_at_spaces(_config(_tiny_tokenizer(base)))
     # a token that crosses a space after a letter: pieces would cut it apart
-    assert not _splits_at_spaces(_tiny_tokenizer({**base, "a▁b": 5}))
+    assert not _splits_at_spaces(_config(_tiny_tokenizer({**base, "a▁b": 5})))
     # a pre-tokenizer changes what a piece is
-    assert not _splits_at_spaces(_tiny_tokenizer(base, {"type": "Whitespace"}))
+    assert not _splits_at_spaces(_config(_tiny_tokenizer(base, {"type": "Whitespace"})))
+
+
+def test_the_model_files_are_what_wordllama_loads(embedder):
+    """The embedder reads WordLlama's shipped files itself (its package is slow to import):
+    the same table and the same tokens as ``WordLlama.load`` gives."""
+    import wordllama
+    from wordllama import WordLlama
+
+    model = WordLlama.load(config="l2_supercat", dim=256, disable_download=True,
+                           cache_dir=Path(wordllama.__file__).parent)  # fmt: skip
+    np.testing.assert_array_equal(embedder._table, model.embedding)
+    theirs = model.tokenizer.encode_batch(AWKWARD, add_special_tokens=False)
+    # WordLlama's tokenizer pads a batch to its longest text: its real tokens are the masked
+    unpadded = [[i for i, m in zip(e.ids, e.attention_mask, strict=True) if m] for e in theirs]
+    assert unpadded == reference_ids(embedder, AWKWARD)
+    assert any(len(e.ids) > len(u) for e, u in zip(theirs, unpadded, strict=True))

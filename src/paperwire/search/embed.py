@@ -6,16 +6,16 @@ The default is WordLlama ``l2_supercat`` (256 dimensions, static token embedding
 
 from __future__ import annotations
 
-import copy
+import importlib.util
 import itertools
 import json
 import re
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 DEFAULT_MODEL = "wordllama-l2_supercat-256"
 
@@ -30,9 +30,9 @@ _PIECE = re.compile(f"{SPACE}*[^{SPACE}]*")
 MAX_CACHED_PIECES = 60_000  # a generation: two hold about 30 MB of strings and id lists
 
 
-def _splits_at_spaces(tokenizer: Any) -> bool:
-    """Whether tokenizing space-led pieces one by one gives the whole text's tokens."""
-    cfg = json.loads(tokenizer.to_str())
+def _splits_at_spaces(cfg: dict[str, Any]) -> bool:
+    """Whether tokenizing space-led pieces one by one gives the whole text's tokens
+    (``cfg``: the tokenizer's JSON configuration)."""
     norm = cfg.get("normalizer") or {}
     steps = norm.get("normalizers") if norm.get("type") == "Sequence" else None
     expected = [
@@ -52,6 +52,30 @@ class EmbedderUnavailable(RuntimeError):
     """The embedding model could not be loaded; search stays lexical."""
 
 
+# The files WordLlama ships for the model, inside its package, and the tensor holding the
+# token table: what ``WordLlama.load(config="l2_supercat", dim=256)`` reads for it.
+TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
+WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
+TENSOR = "embedding.weight"
+
+
+def model_files() -> tuple[Path, Path]:
+    """The tokenizer and weights files inside the installed ``wordllama`` package, found
+    without importing it: its import (configs, downloads) was a fifth of a CLI command's
+    start.  ``tests/test_search_embed.py`` holds the result to ``WordLlama.load``'s."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderUnavailable("the 'wordllama' package is not installed: pip install wordllama")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    files = (root / TOKENIZER_FILE, root / WEIGHTS_FILE)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise EmbedderUnavailable(
+            f"the installed 'wordllama' package lacks {', '.join(missing)}: reinstall it"
+        )
+    return files
+
+
 class Embedder:
     """Text to unit vectors (float32).  Thread-safe; the model loads once per process."""
 
@@ -59,31 +83,25 @@ class Embedder:
     dim = 256
 
     def __init__(self) -> None:
-        try:
-            import wordllama
-            from wordllama import WordLlama
-        except ImportError as exc:  # pragma: no cover - a broken install
-            raise EmbedderUnavailable(
-                "the 'wordllama' package is not installed: pip install wordllama"
-            ) from exc
-        from pathlib import Path
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
 
-        self._model = WordLlama.load(
-            config="l2_supercat",
-            cache_dir=Path(wordllama.__file__).parent,
-            disable_download=True,
-            dim=self.dim,
-        )
+        tokenizer_file, weights_file = model_files()
+        config = tokenizer_file.read_text(encoding="utf-8")
+        with safe_open(str(weights_file), framework="np") as f:
+            table = f.get_tensor(TENSOR)
+        if table.ndim != 2 or table.shape[1] != self.dim:
+            raise EmbedderUnavailable(f"{weights_file}: a {table.shape} table, not (n, {self.dim})")
         self._lock = threading.Lock()
-        self._tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._tokenizer = Tokenizer.from_str(config)
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
-        self._bpe = self._tokenizer.model if _splits_at_spaces(self._tokenizer) else None
+        self._bpe = self._tokenizer.model if _splits_at_spaces(json.loads(config)) else None
         self._pieces: dict[str, list[int]] = {"": []}
         self._older: dict[str, list[int]] = {}
         # one int object per id, shared by the cached lists (ids above 256 are not interned)
         self._ints = list(range(self._tokenizer.get_vocab_size(with_added_tokens=True)))
-        self._table = np.ascontiguousarray(self._model.embedding, dtype=np.float32)
+        self._table = np.ascontiguousarray(table, dtype=np.float32)
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         """Each text's token ids, as the model's own tokenizer gives them (no special tokens)."""
@@ -118,6 +136,8 @@ class Embedder:
         same sums as gathering every token's row, without the (tokens x dim) temporary,
         about five times faster.
         """
+        from scipy.sparse import csr_matrix  # here: commands that never embed skip its import
+
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         table = self._table
         for start in range(0, len(texts), batch_size):
@@ -130,7 +150,7 @@ class Embedder:
             np.clip(flat, 0, table.shape[0] - 1, out=flat)
             indptr = np.zeros(len(ids) + 1, dtype=np.int64)
             np.cumsum(lens, out=indptr[1:])
-            counts = scipy.sparse.csr_matrix(
+            counts = csr_matrix(
                 (np.ones(flat.size, dtype=np.float32), flat, indptr),
                 shape=(len(ids), table.shape[0]),
             )
