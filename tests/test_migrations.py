@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 import paperwire.store  # noqa: F401  (registers every table on Base.metadata)
-from paperwire.store.db import alembic_config, make_engine, migrate
+from paperwire.store.db import HEAD, alembic_config, at_head, make_engine, migrate
 from paperwire.store.models import Base
 
 
@@ -68,8 +68,26 @@ def test_downgrade_to_the_first_release_and_up_again(db_url):
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, revisions[0])
         assert "scheduled_runs" not in inspect(engine).get_table_names()
+        assert not at_head(engine)
         migrate(engine)
         assert "scheduled_runs" in inspect(engine).get_table_names()
+        assert at_head(engine)
+    finally:
+        engine.dispose()
+
+
+def test_head_names_the_newest_migration(db_url):
+    """``migrate`` skips Alembic when the database is at ``HEAD``: a new migration must move
+    it, or databases would stay behind without a word."""
+    engine = make_engine(db_url)
+    try:
+        heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+        assert heads == [HEAD]
+        assert not at_head(engine)  # a new database has no schema
+        migrate(engine)
+        assert at_head(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     finally:
         engine.dispose()
 

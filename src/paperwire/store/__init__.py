@@ -3,6 +3,9 @@
 from paperwire.store import (  # noqa: F401  (registers tables)
     author_models,
     collection_models,
+    community_models,
+    digest_models,
+    recommend_models,
     schedule_models,
     sync_models,
 )
