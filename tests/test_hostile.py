@@ -223,6 +223,25 @@ def test_xml_safe_takes_every_unicode_category():
     assert "\uffff" not in clean_abstract("one\uffff\n\ntwo")
 
 
+def test_xml_safe_agrees_on_every_code_point_in_short_long_and_wide_text():
+    """``xml_safe`` takes a faster path for long ASCII text: every BMP code point, and a
+    sample above it, in short text, in long ASCII text and in long text with a wide
+    character, is kept exactly when XML 1.0 allows it."""
+    from paperwire.safetext import LONG
+
+    def allowed(c: int) -> bool:
+        return c in (9, 10, 13) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or c >= 0x10000
+
+    pad = "x" * LONG
+    for cp in [*range(0x10000), *range(0x10000, 0x110000, 4099)]:
+        ch = chr(cp)
+        for before, after in (("a", "b"), (pad, pad), (pad + "▲", pad)):
+            text = f"{before}{ch}{after}"
+            want = text if allowed(cp) else before + after
+            assert xml_safe(text) == want, hex(cp)
+    assert xml_safe(pad + "\x00" + pad + "\x1f") == pad + pad  # every one, not the first
+
+
 def test_sign_in_is_limited_per_account_from_any_address(settings):
     cfg = community_settings(
         settings, login_rate_limit="100/minute", login_account_rate_limit="2/minute"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from html import unescape
 
 import numpy as np
 import pytest
@@ -197,7 +198,7 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
     target = agents[0]
     # Signed out: the button is there, and pressing it sends the visitor to sign in.
     page = client.get(f"/papers/{target}").text
-    assert f'action="/papers/{target}/save"' in page and "☆ Save" in page
+    assert f'action="/papers/{target}/save"' in page and "☆ Save" in unescape(page)
     r = client.post(f"/papers/{target}/save", data={"csrf_token": token(page), "save": "1"})
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
     assert client.get(f"/papers/{target}/save").status_code == 405
@@ -217,7 +218,7 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
     )
     assert r.status_code == 303 and r.headers["location"] == f"/papers/{target}"
     page = client.get(f"/papers/{target}").text
-    assert "★ Saved" in page and 'name="undo" value="1"' in page
+    assert "★ Saved" in unescape(page) and 'name="undo" value="1"' in page
     r = client.post(f"/papers/{agents[1]}/save", data={"csrf_token": token(page), "next": "/"})
     assert r.status_code == 303 and r.headers["location"] == "/"
     r = client.post(
@@ -237,7 +238,7 @@ def test_save_button_trains_for_you(site, shared_hf_dir):
     assert len(recs) == 20 and not set(recs) & set(agents)
     assert "close to 3 papers you saved" in page
     saved_part = page.split('<section class="saved-papers"')[1]
-    assert set(card_ids(saved_part)) == set(agents) and "★ Saved" in saved_part
+    assert set(card_ids(saved_part)) == set(agents) and "★ Saved" in unescape(saved_part)
 
     # Toggle off with undo=1 (form) and with ?undo=1: the list changes back.
     r = client.post(f"/papers/{agents[2]}/save", data={"csrf_token": token(page), "undo": "1"})

@@ -11,11 +11,23 @@ from __future__ import annotations
 
 import re
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# what XML 1.0 excludes, as a positive class: a regex pass over it takes half the time of one
+# over the negated allowed ranges
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# of those, what ASCII text can hold: the C0 controls but tab, newline and carriage return
+_NOT_XML_ASCII = tuple(chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
+LONG = 256  # characters: from here, 29 substring scans beat one regex pass over ASCII text
 
 
 def xml_safe(text: str) -> str:
-    """``text`` without the characters XML 1.0 cannot hold (unchanged when it has none)."""
-    if _NOT_XML.search(text) is None:
+    """``text`` without the characters XML 1.0 cannot hold (unchanged when it has none).
+
+    Pages pass every card (a few KB of HTML each) through this: for long ASCII text, one
+    ``in`` per excluded character (each a ``memchr``) is about five times faster than the
+    regex pass."""
+    if len(text) >= LONG and text.isascii():
+        if not any(c in text for c in _NOT_XML_ASCII):
+            return text
+    elif _NOT_XML.search(text) is None:
         return text
     return _NOT_XML.sub("", text)

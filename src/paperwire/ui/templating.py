@@ -46,7 +46,13 @@ def nice_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return value.strftime("%-d %b %Y")
+    return _day_text(value)
+
+
+@lru_cache(maxsize=16384)
+def _day_text(day: date) -> str:
+    """ "3 Aug 2026" (cached: every card shows a date, and ``strftime`` was a tenth of one)."""
+    return day.strftime("%-d %b %Y")
 
 
 def paper_url(arxiv_id: str) -> str:
@@ -87,8 +93,17 @@ def query(**params: object) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
+class XmlSafe(Markup):
+    """HTML already passed through ``xml_safe`` (the cards): the finalize hook does not scan
+    it again (a second pass over every card was a tenth of a listing page's render)."""
+
+    __slots__ = ()
+
+
 def _finalize(value: object) -> object:
     """Every ``{{ ... }}`` string loses the characters no XML or HTML reader accepts."""
+    if type(value) is XmlSafe:
+        return value
     if isinstance(value, Markup):  # already-safe HTML stays marked safe
         clean = xml_safe(value)
         return value if clean is value else Markup(clean)

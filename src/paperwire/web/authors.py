@@ -4,6 +4,7 @@ the follow button.  The lookup itself is the authors slice's (``authors/lookup.p
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,8 +52,15 @@ def author_links(authors: list[str], n: int = 3) -> Markup:
     rest; all of them when one more would be all).  A template global in Python, with
     ``escape`` and a join: as a Jinja macro it was a tenth of a card's render time."""
     shown = authors if len(authors) <= n + 1 else authors[:n]
-    html = ", ".join(f'<a href="{escape(author_url(a))}">{escape(a)}</a>' for a in shown)
+    html = ", ".join(map(_author_link, shown))
     return Markup(html + " et al." if len(authors) > len(shown) else html)
+
+
+@lru_cache(maxsize=16384)  # about 4 MB
+def _author_link(name: str) -> str:
+    """One name's link (cached: names recur across a listing's cards and from page to page,
+    and escaping twice and quoting were most of a card's author line)."""
+    return f'<a href="{escape(author_url(name))}">{escape(name)}</a>'
 
 
 def _lookup(request: Request) -> AuthorLookup:

@@ -26,9 +26,15 @@ from markupsafe import Markup, escape
 
 from paperwire.safetext import xml_safe
 from paperwire.store.views import OrganizationView, PaperView
-from paperwire.ui.templating import nice_date, org_url, paper_url
+from paperwire.ui.templating import XmlSafe, nice_date, org_url, paper_url
 from paperwire.web.authors import author_links
 
+# The card's own symbols as character references: a card of ASCII text is then all ASCII,
+# which ``xml_safe`` checks several times faster than text with one wider character.
+UP = "&#9650;"  # ▲
+STAR = "&#9733;"  # ★
+HOLLOW_STAR = "&#9734;"  # ☆
+ELLIPSIS = "&#8230;"  # …
 _WEB = ("https://", "http://")
 _SAVE_TITLE = "Save this paper (it trains your For you ranking)"
 _CODE_BADGE = ' <span class="badge code" title="Has a code repository">code</span>'
@@ -60,7 +66,8 @@ def highlight(text: str, terms: list[str]) -> Markup:
 
 
 def _html(s: str) -> Markup:
-    return Markup(xml_safe(s))
+    """Finished HTML, cleaned once: the templates' finalize hook passes ``XmlSafe`` as is."""
+    return XmlSafe(xml_safe(s))
 
 
 def org_link(o: OrganizationView) -> Markup:
@@ -81,7 +88,9 @@ def ext_link(url: str | None, label: str) -> Markup:
 
 def _save_form(back: str, csrf: str, url: str, cls: str, on: bool) -> str:
     pressed, title, label = (
-        ("true", "Saved: click to unsave", "★ Saved") if on else ("false", _SAVE_TITLE, "☆ Save")
+        ("true", "Saved: click to unsave", f"{STAR} Saved")
+        if on
+        else ("false", _SAVE_TITLE, f"{HOLLOW_STAR} Save")
     )
     return (
         f'<form class="save" method="post" action="{escape(url)}/save">\n'
@@ -169,13 +178,13 @@ def _card(p: PaperView, reader: _Reader | None) -> Markup:
             f'  <form class="votes" method="post" action="{u}/upvote" title="{up} upvotes: '
             f'upvote or withdraw yours">\n    {reader.csrf}<input type="hidden" name="next" '
             f'value="{escape(reader.here)}">\n    <button type="submit"><span class="arrow" '
-            f'aria-hidden="true">▲</span>\n    <span class="count">{up}</span>\n    <span '
+            f'aria-hidden="true">{UP}</span>\n    <span class="count">{up}</span>\n    <span '
             'class="vh">upvotes; upvote this paper</span></button>\n  </form>\n'
         )
     else:
         out.append(
             f'  <div class="votes" title="{up} upvotes">\n    <span class="arrow" '
-            f'aria-hidden="true">▲</span>\n    <span class="count">{up}</span>\n    '
+            f'aria-hidden="true">{UP}</span>\n    <span class="count">{up}</span>\n    '
             '<span class="vh">upvotes</span>\n  </div>\n'
         )
     if p.listing:
@@ -203,7 +212,9 @@ def _card(p: PaperView, reader: _Reader | None) -> Markup:
     gh = p.github_repo
     if gh and gh.startswith(_WEB):
         stars = (
-            f' <span class="stars">★ {p.github_stars}</span>' if p.github_stars is not None else ""
+            f' <span class="stars">{STAR} {p.github_stars}</span>'
+            if p.github_stars is not None
+            else ""
         )
         out.append(f'<a class="gh" href="{escape(gh)}" rel="noopener nofollow">GitHub{stars}</a>')
     out.append(
@@ -232,7 +243,7 @@ def brief_card(p: PaperView, note: str = "") -> Markup:
     if p.authors:
         out.append(f'<p class="authors">{author_links(p.authors)}</p>\n')
     published = f"<span>Published {nice_date(p.published_at)}</span>" if p.published_at else ""
-    out.append(f'<p class="meta">{published} <span>▲ {p.upvotes}</span></p>\n')
+    out.append(f'<p class="meta">{published} <span>{UP} {p.upvotes}</span></p>\n')
     if note:
         out.append(f'<p class="note">{escape(note)}</p>')
     return _html("".join(out))
@@ -246,7 +257,7 @@ def search_card(p: PaperView, terms: list[str]) -> Markup:
     badge = _CODE_BADGE if p.github_repo else ""
     out = [
         f'  <article class="card">\n    <div class="votes" title="{up} upvotes"><span '
-        f'class="arrow" aria-hidden="true">▲</span><span class="count">{up}</span><span '
+        f'class="arrow" aria-hidden="true">{UP}</span><span class="count">{up}</span><span '
         f'class="vh">upvotes</span></div>\n    <div class="body">\n      <h2 class="title">'
         f'<a href="{u}">{highlight(p.title, terms)}</a>{badge}</h2>\n'
     ]
@@ -264,8 +275,8 @@ def search_card(p: PaperView, terms: list[str]) -> Markup:
     out.extend(f'<span class="chip">{escape(c)}</span> ' for c in p.categories[:3])
     out.append("      </p>\n")
     if p.abstract:
-        shown = p.abstract[:400] + ("…" if len(p.abstract) > 400 else "")
-        out.append(f'<p class="abstract">{highlight(shown, terms)}</p>')
+        more = ELLIPSIS if len(p.abstract) > 400 else ""
+        out.append(f'<p class="abstract">{highlight(p.abstract[:400], terms)}{more}</p>')
     out.append("    </div>\n  </article>\n")
     return _html("".join(out))
 
