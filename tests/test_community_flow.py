@@ -3,7 +3,9 @@ comment, follow, sign out; forged CSRF and GET mutations refused; hostile text i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +16,17 @@ from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
 
-TODAY = datetime.now(UTC).date()
+
+@pytest.fixture
+def today() -> date:
+    """The server's "today" (UTC), read when the test starts, not when the module was
+    collected: submissions are listed on the server's day, and a suite may run across
+    midnight.  A test starting in a UTC day's last minute waits for the next day."""
+    now = datetime.now(UTC)
+    left = (datetime.combine(now.date() + timedelta(days=1), dtime.min, UTC) - now).total_seconds()
+    if left < 60:
+        time.sleep(left + 0.5)
+    return datetime.now(UTC).date()
 
 
 @pytest.fixture
@@ -26,10 +38,10 @@ def arxiv():
 
 
 @pytest.fixture
-def site(settings, arxiv):
+def site(settings, arxiv, today):
     cfg = community_settings(settings, arxiv_api_url=arxiv.url, submission_window_days=0)
     store = open_store(cfg)
-    store.import_records([hf_paper(1, 10, TODAY, org="acme"), hf_paper(2, 3, TODAY)])
+    store.import_records([hf_paper(1, 10, today, org="acme"), hf_paper(2, 3, today)])
     with TestClient(create_app(cfg, store), follow_redirects=False) as client:
         yield client, store
     store.close()
@@ -41,7 +53,7 @@ def _post(client, url, page, **data):
     return client.post(url, data={"csrf_token": token(html), **data})
 
 
-def test_whole_flow(site):
+def test_whole_flow(site, today):
     client, store = site
     # sign up (signs in), sign out, sign in again
     r = _post(client, "/signup", "/signup", username="alice", password=PASSWORD, fullname="Al")
@@ -62,7 +74,7 @@ def test_whole_flow(site):
     assert r.status_code == 303 and r.headers["location"] == "/papers/1605.08386"
     page = client.get("/papers/1605.08386").text
     assert "Heat-bath random walks with Markov bases" in page and "Al" in page
-    day = client.get("/api/daily_papers", params={"date": TODAY.isoformat()}).json()
+    day = client.get("/api/daily_papers", params={"date": today.isoformat()}).json()
     mine = [d for d in day if d["paper"]["id"] == "1605.08386"]
     assert mine and mine[0]["paper"]["submittedOnDailyBy"]["name"] == "alice"
     # the same paper again, and a paper already on HF's list: refused politely
@@ -81,16 +93,16 @@ def test_whole_flow(site):
     assert client.get("/api/papers/2608.00001").json()["upvotes"] == 11
     assert Community.of(store).votes.vote_state("2608.00001").total == 11
     # the daily list shows and ranks by the total
-    day = client.get("/api/daily_papers", params={"date": TODAY.isoformat()}).json()
+    day = client.get("/api/daily_papers", params={"date": today.isoformat()}).json()
     assert {d["paper"]["id"]: d["paper"]["upvotes"] for d in day}["2608.00001"] == 11
-    assert store.listed(TODAY, sort="upvotes").items[0].upvotes == 11
+    assert store.listed(today, sort="upvotes").items[0].upvotes == 11
     # trending: the page says why, the API sorts by the same score
     trending = client.get("/papers/trending").text
     assert "Why trending:" in trending and "11 upvotes, listed" in trending
     ranked = client.get("/api/daily_papers", params={"sort": "trending"}).json()
     assert ranked[0]["paper"]["id"] == "2608.00001"
     ranked = client.get(
-        "/api/daily_papers", params={"sort": "trending", "date": TODAY.isoformat()}
+        "/api/daily_papers", params={"sort": "trending", "date": today.isoformat()}
     ).json()
     assert ranked[0]["paper"]["id"] == "2608.00001"
 
@@ -105,7 +117,7 @@ def test_whole_flow(site):
     page = client.get("/papers/2608.00001").text
     assert '<a href="https://example.org/code?a=1&amp;b=2" rel="nofollow noopener ugc">' in page
     assert client.get("/api/papers/2608.00001").json()["numComments"] == 1
-    day = client.get("/api/daily_papers", params={"date": TODAY.isoformat()}).json()
+    day = client.get("/api/daily_papers", params={"date": today.isoformat()}).json()
     assert {d["paper"]["id"]: d["numComments"] for d in day}["2608.00001"] == 1
 
     # follow the organization
@@ -147,14 +159,14 @@ def test_forged_csrf_and_get_mutations_are_refused(site):
     assert r.status_code == 200 and r.json()["upvotes"] == 11 and r.json()["localUpvotes"] == 1
 
 
-def test_hostile_text_renders_inert(site):
+def test_hostile_text_renders_inert(site, today):
     client, store = site
     store.import_records(
         [
             hf_paper(
                 9,
                 1,
-                TODAY,
+                today,
                 title='<script>alert("t")</script>Evil',
                 abstract='<img src=x onerror=alert("a")> <a href="javascript:alert(1)">x</a>',
                 github_repo="javascript:alert(1)",
@@ -168,7 +180,7 @@ def test_hostile_text_renders_inert(site):
         'javascript:alert(3) [x](javascript:alert(4)) https://ok.example/"onmouseover=alert(5)'
     )
     assert _post(client, "/papers/2608.00009/comments", "/papers/2608.00009", body=body)
-    for url in ("/papers/2608.00009", f"/papers/date/{TODAY.isoformat()}", "/users/mallory"):
+    for url in ("/papers/2608.00009", f"/papers/date/{today.isoformat()}", "/users/mallory"):
         html = client.get(url).text
         assert "<script>alert" not in html
         assert "<img src=x" not in html
