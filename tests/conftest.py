@@ -261,9 +261,10 @@ def pytest_sessionstart(session):
         raise pytest.UsageError("CI must run the PostgreSQL tests: set PAPERWIRE_TEST_PG_URL")
     if not hasattr(session.config, "workerinput"):  # once, in the controlling process
         # The suite starts about 150 paperwire processes (CLI runs, servers, their workers).
-        # Where PYTHONDONTWRITEBYTECODE is set (as on the CI machines) none of them leaves
-        # its compiled modules behind, so each compiled the package again, about 0.1 s of
-        # CPU apiece; compiled once here (into the gitignored __pycache__), they load it.
+        # Where PYTHONDONTWRITEBYTECODE is set (as on these development and CI machines) none
+        # of them leaves its compiled modules behind, so each compiled the package again,
+        # about 0.1 s of CPU apiece; compiled once here (into the gitignored __pycache__),
+        # they load it.
         import compileall
 
         compileall.compile_dir(ROOT / "src" / "paperwire", quiet=1)

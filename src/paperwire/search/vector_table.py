@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,14 @@ CREATE INDEX IF NOT EXISTS ix_vectors_pending ON vectors(pid) WHERE vec IS NULL;
 CREATE INDEX IF NOT EXISTS ix_vectors_pending_day ON vectors(day, pid) WHERE vec IS NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+
+def _rows_in(db: sqlite3.Connection, sql: str, ids: list[int]) -> Iterator[tuple]:
+    """The rows of ``sql`` (its ``IN ({})`` filled with placeholders) for ``ids``, asked
+    ``IN_CHUNK`` at a time."""
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = ids[i : i + IN_CHUNK]
+        yield from db.execute(sql.format(",".join("?" * len(chunk))), chunk)
 
 
 def text_hash(doc: SearchDoc) -> str:
@@ -74,16 +82,11 @@ class VectorTable:
             hashes = [text_hash(d) for d in docs]
         with self._db() as db:
             seq = self._next_seq(db)
-            old: dict[int, str] = {}
-            ids = [d.id for d in docs]
-            for i in range(0, len(ids), IN_CHUNK):
-                chunk = ids[i : i + IN_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                old.update(
-                    db.execute(
-                        f"SELECT pid, text_hash FROM vectors WHERE pid IN ({marks})", chunk
-                    ).fetchall()
+            old: dict[int, str] = dict(
+                _rows_in(
+                    db, "SELECT pid, text_hash FROM vectors WHERE pid IN ({})", [d.id for d in docs]
                 )
+            )
             rows = []
             for d, h in zip(docs, hashes, strict=True):
                 fields = (
@@ -140,18 +143,9 @@ class VectorTable:
     def lacking(self, wanted: dict[int, str]) -> dict[int, str]:
         """The papers among ``wanted`` (id -> text hash) that have that text here and no
         vector yet: the ones ``set_vectors(..., missing_only=True)`` would take."""
-        out: dict[int, str] = {}
-        ids = list(wanted)
+        sql = "SELECT pid, text_hash FROM vectors WHERE pid IN ({}) AND vec IS NULL"
         with self._db(write=False) as db:
-            for i in range(0, len(ids), IN_CHUNK):
-                chunk = ids[i : i + IN_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT pid, text_hash FROM vectors WHERE pid IN ({marks}) AND vec IS NULL",
-                    chunk,
-                )
-                out.update((p, h) for p, h in rows if wanted[p] == h)
-        return out
+            return {p: h for p, h in _rows_in(db, sql, list(wanted)) if wanted[p] == h}
 
     def delete(self, pids: Iterable[int]) -> None:
         with self._db() as db:
@@ -221,15 +215,11 @@ class VectorTable:
 
     def _read(self, db, pids: list[int]) -> dict[int, np.ndarray]:
         out = {}
-        for i in range(0, len(pids), IN_CHUNK):
-            chunk = pids[i : i + IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for p, v in db.execute(
-                f"SELECT pid, vec FROM vectors WHERE pid IN ({marks}) AND vec IS NOT NULL", chunk
-            ):
-                vec = np.frombuffer(v, dtype=np.float32)
-                if len(vec) == self.dim:
-                    out[p] = vec
+        sql = "SELECT pid, vec FROM vectors WHERE pid IN ({}) AND vec IS NOT NULL"
+        for p, v in _rows_in(db, sql, pids):
+            vec = np.frombuffer(v, dtype=np.float32)
+            if len(vec) == self.dim:
+                out[p] = vec
         return out
 
     def vector(self, pid: int) -> np.ndarray | None:
