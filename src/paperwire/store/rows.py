@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select, union_all
+from sqlalchemy import Connection, func, literal, select, union_all
 
+from paperwire.core.sql import ids_in
 from paperwire.store.community_models import Comment, Vote
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.views import ListingView, OrganizationView, PaperView
@@ -68,9 +69,7 @@ def listing_row_view(r: Any) -> ListingView:
 
 
 _LOCAL_VOTES = (
-    select(Vote.paper_id, func.count())
-    .where(Vote.paper_id.in_(bindparam("ids", expanding=True)))
-    .group_by(Vote.paper_id)
+    select(Vote.paper_id, func.count()).where(ids_in(Vote.paper_id)).group_by(Vote.paper_id)
 )
 
 
@@ -128,34 +127,27 @@ def row_view(
 
 def local_votes(conn: Connection, paper_ids: list[int]) -> dict[int, int]:
     """Local (signed-in) upvotes per paper; the trending formula adds them to HF's."""
-    out: dict[int, int] = {}
-    for i in range(0, len(paper_ids), 1000):
-        out.update(
-            (pid, int(n)) for pid, n in conn.execute(_LOCAL_VOTES, {"ids": paper_ids[i : i + 1000]})
-        )
-    return out
+    return {pid: int(n) for pid, n in conn.execute(_LOCAL_VOTES, {"ids": paper_ids})}
 
 
 # built once: a statement made per call cost more CPU than running it (page renders)
 _LOCAL_COUNTS = union_all(
     select(Vote.paper_id, literal(0).label("kind"), func.count())
-    .where(Vote.paper_id.in_(bindparam("ids", expanding=True)))
+    .where(ids_in(Vote.paper_id))
     .group_by(Vote.paper_id),
     select(Comment.paper_id, literal(1).label("kind"), func.count())
-    .where(Comment.paper_id.in_(bindparam("ids", expanding=True)), Comment.hidden.is_(False))
+    .where(ids_in(Comment.paper_id), Comment.hidden.is_(False))
     .group_by(Comment.paper_id),
 )
 
 
 def local_counts(conn: Connection, paper_ids: list[int]) -> dict[int, tuple[int, int]]:
     """``paper id -> (local upvotes, visible local comments)``, for the papers a query shows:
-    one Core query (both grouped counts, UNION ALL) per 1,000 papers."""
+    one Core query (both grouped counts, UNION ALL)."""
     out: dict[int, tuple[int, int]] = {}
-    for i in range(0, len(paper_ids), 1000):
-        chunk = paper_ids[i : i + 1000]
-        for pid, kind, n in conn.execute(_LOCAL_COUNTS, {"ids": chunk}):
-            v, c = out.get(pid, (0, 0))
-            out[pid] = (int(n), c) if kind == 0 else (v, int(n))
+    for pid, kind, n in conn.execute(_LOCAL_COUNTS, {"ids": paper_ids}):
+        v, c = out.get(pid, (0, 0))
+        out[pid] = (int(n), c) if kind == 0 else (v, int(n))
     return out
 
 

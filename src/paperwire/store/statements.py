@@ -11,11 +11,12 @@ from sqlalchemy import Select, bindparam, func, null, select
 from sqlalchemy.orm import aliased
 
 from paperwire.core.listings import CURATED as CURATED_SOURCES
+from paperwire.core.sql import ids_in
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory
 from paperwire.store.rows import PAPER_COLUMNS, listing_columns, upvotes_expr
 
 # the cards: papers by store id, and their first curated listing
-_IDS_IN = Paper.id.in_(bindparam("ids", expanding=True))
+_IDS_IN = ids_in(Paper.id)
 CARD_PAPERS: Select[*tuple[Any, ...]] = select(*PAPER_COLUMNS).where(_IDS_IN)
 # the same without the abstract, categories and keywords (NULL in their places), for lists that
 # show none of them: a third less to read and decode per card
@@ -49,7 +50,7 @@ CARD_LISTINGS = (
     select(*listing_columns())
     .outerjoin(Organization, Organization.id == Listing.organization_id)
     .where(
-        Listing.paper_id.in_(bindparam("ids", expanding=True)),
+        ids_in(Listing.paper_id),
         Listing.source.in_(CURATED_SOURCES),
     )
     .order_by(Listing.day, Listing.id)
