@@ -193,3 +193,74 @@ def test_the_documents_an_import_hands_on_equal_the_store_s(store, shared_hf_dir
     store.import_listeners[-1] = lambda ids, docs: again.update(docs)
     store.import_records([_arxiv("2501.00015")])
     assert again == {}
+
+
+_COUNTED = (
+    "SELECT p.published_on, c.category, count(*) FROM paper_categories c "
+    "JOIN papers p ON p.id = c.paper_id WHERE p.in_arxiv = true AND p.published_on IS NOT NULL "
+    "GROUP BY p.published_on, c.category"
+)
+
+
+def _day_categories(store) -> tuple[dict, dict]:
+    """What the importer kept in day_categories, and what counting the papers gives."""
+    from sqlalchemy import text
+
+    with store.engine.connect() as c:
+        kept = c.execute(text("SELECT day, category, papers FROM day_categories WHERE papers > 0"))
+        counted = c.execute(text(_COUNTED))
+        return (
+            {(str(d), cat): n for d, cat, n in kept},
+            {(str(d), cat): n for d, cat, n in counted},
+        )
+
+
+def test_day_categories_follow_every_change_of_day_categories_and_source(store):
+    jan6, jan9 = datetime(2025, 1, 6, tzinfo=UTC), datetime(2025, 1, 9, tzinfo=UTC)
+    store.import_records(
+        [
+            _arxiv("2501.00001"),  # cs.LG, stat.ML on Jan 6
+            _arxiv("2501.00002", categories=("cs.LG", "cs.LG", "cs.CL")),  # a repeated category
+            _hf("2501.00003"),  # HF only: no arXiv day, not counted
+            _arxiv("2501.00004", published_at=None),  # no day: not counted
+        ]
+    )
+    kept, counted = _day_categories(store)
+    assert (
+        kept
+        == counted
+        == {
+            ("2025-01-06", "cs.LG"): 2,
+            ("2025-01-06", "stat.ML"): 1,
+            ("2025-01-06", "cs.CL"): 1,
+        }
+    )
+    store.import_records(
+        [
+            _arxiv("2501.00001", categories=("cs.CV",)),  # new categories
+            _arxiv("2501.00002", categories=("cs.LG", "cs.CL"), published_at=jan9),  # moved
+            _arxiv("2501.00003", categories=("cs.RO",), published_at=jan6),  # now on arXiv
+            _arxiv("2501.00004", published_at=jan9),  # now dated
+            _arxiv("2501.00001", categories=("cs.CV",)),  # the same twice in one batch
+        ]
+    )
+    kept, counted = _day_categories(store)
+    assert (
+        kept
+        == counted
+        == {
+            ("2025-01-06", "cs.CV"): 1,
+            ("2025-01-06", "cs.RO"): 1,
+            ("2025-01-09", "cs.LG"): 2,
+            ("2025-01-09", "cs.CL"): 1,
+            ("2025-01-09", "stat.ML"): 1,
+        }
+    )
+    again = store.import_records([_arxiv("2501.00001", categories=("cs.CV",))])
+    assert again.unchanged == 1 and _day_categories(store)[0] == kept  # idempotent
+    assert store.arxiv_categories_on(date(2025, 1, 9)) == [
+        ("cs.LG", 2),
+        ("cs.CL", 1),
+        ("stat.ML", 1),
+    ]
+    assert store.arxiv_categories_on(date(2025, 1, 7)) == []

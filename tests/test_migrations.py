@@ -102,3 +102,45 @@ def test_migrated_schema_matches_the_models(db_url):
     finally:
         engine.dispose()
     assert diff == [], "models and migrations disagree:\n" + "\n".join(map(str, diff))
+
+
+def test_day_categories_migration_counts_the_papers_already_stored(db_url):
+    engine = make_engine(db_url)
+    try:
+        revisions = _in_order(engine)
+        _upgrade(engine, revisions[revisions.index("0015_day_categories") - 1])
+        with engine.begin() as conn:
+            for i, (day, cats, arxiv) in enumerate(
+                [
+                    ("2025-01-06", ["cs.LG", "stat.ML"], True),
+                    ("2025-01-06", ["cs.LG"], True),
+                    ("2025-01-07", ["cs.CV"], True),
+                    ("2025-01-07", ["cs.CV"], False),  # not on arXiv: not counted
+                    (None, ["cs.CV"], True),  # no day: not counted
+                ]
+            ):
+                pid = conn.execute(
+                    text(
+                        "INSERT INTO papers (arxiv_id, title, abstract, authors, categories, "
+                        "keywords, hf_upvotes, hf_num_comments, metadata_origin, in_arxiv, "
+                        "in_hf, created_at, modified_at, published_on) VALUES (:a, 't', 'a', "
+                        "'[]', '[]', '[]', 0, 0, 'arxiv', :arxiv, false, CURRENT_TIMESTAMP, "
+                        "CURRENT_TIMESTAMP, :day) RETURNING id"
+                    ),
+                    {"a": f"2501.0000{i}", "arxiv": arxiv, "day": day},
+                ).scalar_one()
+                for c in cats:
+                    conn.execute(
+                        text("INSERT INTO paper_categories (paper_id, category) VALUES (:p, :c)"),
+                        {"p": pid, "c": c},
+                    )
+        migrate(engine)
+        with engine.connect() as conn:
+            got = conn.execute(text("SELECT day, category, papers FROM day_categories")).all()
+        assert sorted((str(d), c, n) for d, c, n in got) == [
+            ("2025-01-06", "cs.LG", 2),
+            ("2025-01-06", "stat.ML", 1),
+            ("2025-01-07", "cs.CV", 1),
+        ]
+    finally:
+        engine.dispose()

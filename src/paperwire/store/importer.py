@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, delete, insert, select, update
@@ -11,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
 from paperwire.core.listings import CURATED
-from paperwire.core.sql import executemany
+from paperwire.core.sql import dialect_insert, executemany
 from paperwire.record import PaperRecord
 from paperwire.sources.errors import RecordError
 from paperwire.store.merge import changed, merge, naive_utc
-from paperwire.store.models import Listing, Organization, Paper, PaperCategory
+from paperwire.store.models import DayCategory, Listing, Organization, Paper, PaperCategory
 from paperwire.store.views import Listed, SearchDoc, first_listings, search_doc
 
 _PAPERS = cast(Table, Paper.__table__)  # the Core table: plain executemany, no ORM bookkeeping
@@ -178,6 +180,7 @@ class Importer:
         if to_update:
             session.execute(update(Paper), to_update)
         self._write_categories(session, rows, existing, id_of, changed_arxiv)
+        self._count_day_categories(session, rows, existing, changed_arxiv)
         listing_changed, first_listed = self._write_listings(session, records, id_of)
         touched = [id_of[a] for a in listing_changed if a in existing and a not in changed_arxiv]
         if touched:  # a new listing changes the paper's index fields (day, organization)
@@ -214,6 +217,29 @@ class Importer:
         ]
         if fresh:
             executemany(session.connection(), insert(PaperCategory), fresh)
+
+    def _count_day_categories(self, session, rows, existing, changed_arxiv) -> None:
+        """Keep ``day_categories`` (arXiv papers per publication day and category) as the
+        changed papers move: each one's old day and categories count one less, its new ones
+        one more, in the batch's transaction."""
+        delta: Counter[tuple[date, str]] = Counter()
+        for a in changed_arxiv:
+            for row, sign in ((existing.get(a), -1), (rows[a], 1)):
+                if row and row.get("in_arxiv") and row.get("published_on"):
+                    for c in dict.fromkeys(row.get("categories") or []):
+                        delta[row["published_on"], c] += sign
+        changes = [
+            {"day": d, "category": c, "papers": n} for (d, c), n in sorted(delta.items()) if n
+        ]
+        if not changes:
+            return
+        # in key order, so that two writers lock the rows they share in the same order
+        stmt = dialect_insert(session.get_bind().dialect.name, DayCategory)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day", "category"],
+            set_={"papers": DayCategory.papers + stmt.excluded.papers},
+        )
+        session.execute(stmt, changes)
 
     def _organization_ids(self, session: Session, records: list[PaperRecord]) -> dict[str, int]:
         orgs = {

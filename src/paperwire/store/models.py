@@ -85,6 +85,19 @@ class PaperCategory(Base):
     __table_args__ = (Index("ix_paper_categories_category", "category", "paper_id"),)
 
 
+class DayCategory(Base):
+    """How many arXiv papers first published on ``day`` carry ``category``: the day page's
+    category tabs, kept by the importer as it writes papers (migration 0015 filled it).
+    Counting them with a join over the day's papers cost 1.5 ms of CPU a page at 2.9M
+    papers, a quarter of the render."""
+
+    __tablename__ = "day_categories"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    papers: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Organization(Base):
     __tablename__ = "organizations"
 
