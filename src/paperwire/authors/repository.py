@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.authors.names import display, key
 from paperwire.core.clock import utcnow
-from paperwire.core.listings import CURATED
+from paperwire.core.listings import curated
 from paperwire.core.sql import dialect_insert, ids_in
 from paperwire.store.author_models import AuthorFollow
 from paperwire.store.models import Listing, Organization, Paper
@@ -29,7 +29,7 @@ _FIRST_LISTED = (
 _ORGANIZATIONS = (
     select(Organization.name, Organization.fullname, func.count(func.distinct(Listing.paper_id)))
     .join(Listing, Listing.organization_id == Organization.id)
-    .where(ids_in(Listing.paper_id), Listing.source.in_(CURATED))
+    .where(ids_in(Listing.paper_id), curated(Listing.source))
     .group_by(Organization.name, Organization.fullname)
 )
 _FOLLOWERS = select(func.count()).where(AuthorFollow.author_key == bindparam("key"))

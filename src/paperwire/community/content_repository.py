@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.community.views import AlreadyListed, CommentView, UserView
 from paperwire.core.clock import utcnow
-from paperwire.core.listings import CURATED
+from paperwire.core.listings import curated
 from paperwire.core.sql import insert_ignore, rowcount
 from paperwire.store.community_models import Comment, Follow, Membership, User
 from paperwire.store.importer import CommitHook
@@ -207,7 +207,7 @@ class SubmissionRepository:
             row = s.execute(
                 select(Listing.day, Listing.source)
                 .join(Paper, Paper.id == Listing.paper_id)
-                .where(Paper.arxiv_id == arxiv_id, Listing.source.in_(CURATED))
+                .where(Paper.arxiv_id == arxiv_id, curated(Listing.source))
                 .order_by(Listing.day, Listing.id)
                 .limit(1)
             ).first()
@@ -243,7 +243,7 @@ class SubmissionRepository:
             }
             first = s.execute(
                 select(Listing.day, Listing.source)
-                .where(Listing.paper_id == pid, Listing.source.in_(CURATED))
+                .where(Listing.paper_id == pid, curated(Listing.source))
                 .order_by(Listing.day, Listing.id)
                 .limit(1)
             ).first()

@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, Engine, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
-from paperwire.core.listings import CURATED
+from paperwire.core.listings import curated
 from paperwire.core.sql import IN_CHUNK, dialect_insert, insert_ignore
 from paperwire.store.community_models import Vote
 from paperwire.store.models import Listing, Paper
@@ -168,7 +168,7 @@ class RecommendRepository:
         with Session(self.engine) as s:
             first = (
                 select(Listing.paper_id, func.min(Listing.day).label("day"))
-                .where(Listing.source.in_(CURATED))
+                .where(curated(Listing.source))
                 .group_by(Listing.paper_id)
                 .subquery()
             )

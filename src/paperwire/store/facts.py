@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from paperwire.core.listings import CURATED
+from paperwire.core.listings import curated
 from paperwire.core.sql import IN_CHUNK
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.statements import LATEST_BOTH
@@ -30,7 +30,7 @@ class PaperFacts:
         first = (
             select(Listing.paper_id, func.min(Listing.day).label("day"))
             .join(Organization, Organization.id == Listing.organization_id)
-            .where(Organization.name == name, Listing.source.in_(CURATED))
+            .where(Organization.name == name, curated(Listing.source))
             .group_by(Listing.paper_id)
             .subquery()
         )

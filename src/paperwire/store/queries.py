@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from paperwire.core.listings import CURATED as CURATED_SOURCES
+from paperwire.core.listings import curated
 from paperwire.store import statements as st
 from paperwire.store.importer import CommitHook, Importer, ImportSummary
 from paperwire.store.models import Listing, Organization, Paper, PaperCategory, StoreMeta
@@ -84,7 +84,7 @@ class Store:
             papers = s.scalar(select(func.count()).select_from(Paper)) or 0
             listings, first, last = s.execute(
                 select(func.count(), func.min(Listing.day), func.max(Listing.day)).where(
-                    Listing.source.in_(CURATED_SOURCES)
+                    curated(Listing.source)
                 )
             ).one()
             orgs = s.scalar(select(func.count()).select_from(Organization)) or 0
@@ -114,7 +114,7 @@ class Store:
                 .where(
                     Listing.day >= start,
                     Listing.day <= end,
-                    Listing.source.in_(CURATED_SOURCES),
+                    curated(Listing.source),
                 )
                 .group_by(Listing.day)
                 .order_by(Listing.day)
@@ -302,7 +302,7 @@ class Store:
                 .outerjoin(Organization, Organization.id == Listing.organization_id)
                 .where(
                     Listing.paper_id.in_([p.id for p in papers]),
-                    Listing.source.in_(CURATED_SOURCES),
+                    curated(Listing.source),
                 )
                 .order_by(Listing.day, Listing.id)
             ).all()

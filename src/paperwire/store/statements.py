@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, null, select
 from sqlalchemy.orm import aliased
 
-from paperwire.core.listings import CURATED as CURATED_SOURCES
+from paperwire.core.listings import curated
 from paperwire.core.sql import ids_in
 from paperwire.store.models import DayCategory, Listing, Organization, Paper
 from paperwire.store.rows import PAPER_COLUMNS, listing_columns, upvotes_expr
@@ -25,7 +25,7 @@ _BRIEF: list[Any] = [
     for c in PAPER_COLUMNS
 ]
 BRIEF_PAPERS: Select[*tuple[Any, ...]] = select(*_BRIEF).where(_IDS_IN)
-_CURATED_DAY = Listing.source.in_(CURATED_SOURCES)
+_CURATED_DAY = curated(Listing.source)
 # the newest curated listing day, the newest arXiv publication day, and both at once (where
 # the trend charts end)
 LATEST_LISTED = select(func.max(Listing.day)).where(_CURATED_DAY)
@@ -51,7 +51,7 @@ CARD_LISTINGS = (
     .outerjoin(Organization, Organization.id == Listing.organization_id)
     .where(
         ids_in(Listing.paper_id),
-        Listing.source.in_(CURATED_SOURCES),
+        curated(Listing.source),
     )
     .order_by(Listing.day, Listing.id)
 )
@@ -78,7 +78,7 @@ def listed(
     first = select(Listing.paper_id, func.min(Listing.id).label("listing_id")).where(
         Listing.day >= bindparam("start"),
         Listing.day <= bindparam("end"),
-        Listing.source.in_(CURATED_SOURCES),
+        curated(Listing.source),
     )
     if has_code:
         first = first.join(Paper, Paper.id == Listing.paper_id).where(
@@ -90,13 +90,13 @@ def listed(
         first = first.join(Organization, Organization.id == Listing.organization_id).where(
             Organization.name == bindparam("organization")
         )
-    curated = first.group_by(Listing.paper_id).subquery()
-    total = select(func.count()).select_from(curated)
+    firsts = first.group_by(Listing.paper_id).subquery()
+    total = select(func.count()).select_from(firsts)
     org = aliased(Organization)
     page = (
         select(*PAPER_COLUMNS, *listing_columns(org))
-        .join(curated, curated.c.paper_id == Paper.id)
-        .join(Listing, Listing.id == curated.c.listing_id)
+        .join(firsts, firsts.c.paper_id == Paper.id)
+        .join(Listing, Listing.id == firsts.c.listing_id)
         .outerjoin(org, org.id == Listing.organization_id)
     )
     if sort == "stars":

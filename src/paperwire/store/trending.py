@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Engine, func, select
 
 from paperwire.core.clock import utcnow
-from paperwire.core.listings import CURATED
+from paperwire.core.listings import curated
 from paperwire.ranking import WINDOW_DAYS, TrendingInputs, TrendingScore, trending_score
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.rows import (
@@ -70,9 +70,7 @@ class TrendingRepository:
         with self.engine.connect() as c:
             first = (
                 select(Listing.paper_id, func.min(Listing.id).label("listing_id"))
-                .where(
-                    Listing.source.in_(CURATED), Listing.day >= start, Listing.day <= as_of.date()
-                )
+                .where(curated(Listing.source), Listing.day >= start, Listing.day <= as_of.date())
                 .group_by(Listing.paper_id)
                 .subquery()
             )
