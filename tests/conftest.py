@@ -62,8 +62,8 @@ def pytest_collection_modifyitems(items) -> None:
     for item, is_slow in zip(items, slow, strict=True):
         if is_slow:
             item.add_marker(pytest.mark.slow)
-    # the long tests first (stable otherwise), so that with -n 2 none of them is left running
-    # alone at the end while the other worker has nothing more to take
+    # the long tests first (stable otherwise), so that with -n 3 none of them is left running
+    # alone at the end while the other workers have nothing more to take
     order = sorted(range(len(items)), key=lambda i: not slow[i])
     items[:] = [items[i] for i in order]
 
