@@ -264,3 +264,34 @@ def test_day_categories_follow_every_change_of_day_categories_and_source(store):
         ("stat.ML", 1),
     ]
     assert store.arxiv_categories_on(date(2025, 1, 7)) == []
+
+
+def test_recount_repairs_drifted_day_categories(store, monkeypatch):
+    from sqlalchemy import text
+    from typer.testing import CliRunner
+
+    from paperwire import ops_cli
+    from paperwire.cli import app
+
+    store.import_records(
+        [
+            _arxiv("2501.00001"),
+            _arxiv("2501.00002", categories=("cs.LG", "cs.CL")),
+            _arxiv("2501.00003", published_at=datetime(2025, 1, 9, tzinfo=UTC)),
+        ]
+    )
+    kept, counted = _day_categories(store)
+    assert kept == counted and len(counted) == 5
+    with store.engine.begin() as c:  # a drift: a count doubled, one lost, one made up
+        c.execute(text("UPDATE day_categories SET papers = 2 * papers WHERE category = 'cs.LG'"))
+        c.execute(text("DELETE FROM day_categories WHERE category = 'cs.CL'"))
+        c.execute(
+            text("INSERT INTO day_categories (day, category, papers) VALUES ('2025-01-07', 'x', 3)")
+        )
+    assert _day_categories(store)[0] != counted
+    monkeypatch.setattr(ops_cli.console, "width", 200)
+    url = store.engine.url.render_as_string(hide_password=False)
+    done = CliRunner().invoke(app, ["recount", "--db", url])
+    assert done.exit_code == 0, done.output
+    assert "day_categories: 5 (day, category) counts" in done.output
+    assert _day_categories(store) == (counted, counted)

@@ -1,5 +1,5 @@
-"""Commands for running paperwire on several nodes (docs/deploy.md): ``paperwire migrate``
-and ``paperwire runs``."""
+"""Commands for running paperwire on several nodes (docs/deploy.md): ``paperwire migrate``,
+``paperwire runs`` and ``paperwire recount``."""
 
 from typing import Annotated
 
@@ -79,3 +79,18 @@ def register(app: typer.Typer) -> None:
             finished = r.finished_at.strftime("%Y-%m-%d %H:%M:%S") if r.finished_at else ""
             table.add_row(r.job, r.slot, r.status, r.node, finished, r.detail or "")
         console.print(table)
+
+    @app.command()
+    def recount(db: DbOption = None) -> None:
+        """Count the totals kept beside the papers (the day pages' category counts) again
+        from the papers themselves. Safe on a running site; one transaction."""
+        from paperwire.context import open_store
+        from paperwire.store.importer import recount_day_categories
+
+        settings = load_settings(db)
+        store = open_store(settings)
+        try:
+            rows = recount_day_categories(store.engine)
+        finally:
+            store.close()
+        console.print(f"day_categories: {rows:,} (day, category) counts from the papers")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from paperwire.core.clock import utcnow
@@ -22,6 +22,29 @@ from paperwire.store.views import Listed, SearchDoc, first_listings, search_doc
 
 _PAPERS = cast(Table, Paper.__table__)  # the Core table: plain executemany, no ORM bookkeeping
 _PAPER_COLUMNS = [c.key for c in _PAPERS.columns]
+
+
+def recount_day_categories(engine: Engine) -> int:
+    """Count ``day_categories`` again from the papers, in one transaction; the rows written.
+
+    The importer keeps the table by deltas; this is the repair for a drift (two nodes that
+    import the same paper at the same moment could count its change twice).  On PostgreSQL
+    the table is locked first, so an importer's delta waits and lands on the fresh counts."""
+    with engine.begin() as c:
+        if c.dialect.name == "postgresql":
+            c.execute(text("LOCK TABLE day_categories IN EXCLUSIVE MODE"))
+        c.execute(delete(DayCategory))
+        c.execute(
+            insert(DayCategory).from_select(
+                ["day", "category", "papers"],
+                select(Paper.published_on, PaperCategory.category, func.count())
+                .join(Paper, Paper.id == PaperCategory.paper_id)
+                .where(Paper.in_arxiv.is_(True), Paper.published_on.is_not(None))
+                .group_by(Paper.published_on, PaperCategory.category),
+            )
+        )
+        # counted, not the cursor's rowcount: -1 for INSERT ... SELECT with psycopg 3
+        return int(c.scalar(select(func.count()).select_from(DayCategory)) or 0)
 
 
 class StrictImportError(RuntimeError):
