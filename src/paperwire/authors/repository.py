@@ -74,13 +74,11 @@ class AuthorRepository:
     def organizations(self, ids: list[int]) -> list[tuple[str, str, int]]:
         """``(name, display name, papers)`` of the organizations that listed these papers,
         most papers first."""
-        counts: dict[str, list] = {}
-        with self.engine.connect() as c:
-            for name, full, n in c.execute(_ORGANIZATIONS, {"ids": ids}):
-                got = counts.setdefault(name, [name, full or name, 0])
-                got[2] += int(n)
+        with self.engine.connect() as c:  # one row per organization (names are unique)
+            rows = c.execute(_ORGANIZATIONS, {"ids": ids}).all()
         return sorted(
-            ((n, d, c) for n, d, c in counts.values()), key=lambda t: (-t[2], t[0].lower())
+            ((name, full or name, int(n)) for name, full, n in rows),
+            key=lambda t: (-t[2], t[0].lower()),
         )
 
     # -- follows ---------------------------------------------------------------------

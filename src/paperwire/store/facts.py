@@ -9,9 +9,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.core.listings import curated
-from paperwire.core.sql import IN_CHUNK
+from paperwire.core.sql import ids_in
 from paperwire.store.models import Listing, Organization, Paper
 from paperwire.store.statements import LATEST_BOTH
+
+_STARS = select(Paper.id, Paper.github_stars).where(
+    ids_in(Paper.id), Paper.github_repo.is_not(None)
+)
 
 
 class PaperFacts:
@@ -47,13 +51,6 @@ class PaperFacts:
 
     def github_stars(self, ids: list[int]) -> dict[int, int]:
         """GitHub stars of these papers (those without a repository are left out)."""
-        out: dict[int, int] = {}
-        with Session(self.engine) as s:
-            for i in range(0, len(ids), IN_CHUNK):
-                rows = s.execute(
-                    select(Paper.id, Paper.github_stars).where(
-                        Paper.id.in_(ids[i : i + IN_CHUNK]), Paper.github_repo.is_not(None)
-                    )
-                )
-                out.update((pid, int(n or 0)) for pid, n in rows)
-        return out
+        with self.engine.connect() as c:
+            rows = c.execute(_STARS, {"ids": ids}).all()
+        return {pid: int(n or 0) for pid, n in rows}
