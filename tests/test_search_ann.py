@@ -301,3 +301,41 @@ def test_a_built_index_equals_one_filled_by_faiss_own_assignment(tmp_path, corpu
     built.remove(pids[:5])
     assert built.size == len(docs) - 5
     assert not set(pids[:5].tolist()) & set(built.search(stored[pids[0]], 20, None)[0].tolist())
+
+
+def _list_ids(index) -> list[set[int]]:
+    inv = faiss.downcast_InvertedLists(index.invlists)
+    return [
+        set(faiss.rev_swig_ptr(inv.get_ids(i), inv.list_size(i)).tolist())
+        for i in range(index.nlist)
+    ]
+
+
+def test_the_fast_scan_copy_lists_the_same_papers_as_the_index(tmp_path, corpus):
+    """Searches read the lists in the fast-scan copy and rank its candidates by the 8-bit
+    vectors: after a build, a re-embedded paper, a deletion, a save and a load, both copies
+    list the same papers in the same lists, and a search finds each paper first."""
+    docs, vecs = corpus
+    d = dense_index(tmp_path, docs, vecs)
+    assert d.ann.kind == "ivf" and d.ann.scan.ntotal == d.ann.size == len(docs)
+    assert _list_ids(d.ann.scan) == _list_ids(d.ann.index)
+    changed = dataclasses.replace(docs[3], title="Quokka locomotion on sandy terrain")
+    d.upsert([changed])
+    d.set_vectors([changed.id], default_embedder().embed_one(changed.embed_text)[None, :])
+    d.delete([docs[5].id])
+    d.update_ann()
+    assert d.ann.scan.ntotal == d.ann.size == len(docs) - 1
+    assert _list_ids(d.ann.scan) == _list_ids(d.ann.index)
+    reader = DenseIndex(tmp_path / "vectors.sqlite")  # loads the saved file: both copies
+    reader.refresh(force=True)
+    assert reader.ann is not d.ann and reader.ann.scan is not None
+    assert _list_ids(reader.ann.scan) == _list_ids(d.ann.index)
+    for i in (0, 100, len(docs) - 1):
+        assert ids(reader.search(vecs[i], limit=1)) == [docs[i].id]
+    # a file of the format before the fast-scan copy is built again from the stored vectors
+    raw = (tmp_path / "dense.ann").read_bytes()
+    head, rest = raw[len(ann_module.MAGIC) :].split(b"\n", 1)
+    old = head.replace(b'"format": 3', b'"format": 2')
+    (tmp_path / "dense.ann").write_bytes(ann_module.MAGIC + old + b"\n" + rest)
+    assert not d.ann_saved()
+    assert ann_module.AnnIndex.load(tmp_path / "dense.ann", d.dim) is None
