@@ -335,7 +335,7 @@ def test_the_fast_scan_copy_lists_the_same_papers_as_the_index(tmp_path, corpus)
     # a file of the format before the fast-scan copy is built again from the stored vectors
     raw = (tmp_path / "dense.ann").read_bytes()
     head, rest = raw[len(ann_module.MAGIC) :].split(b"\n", 1)
-    old = head.replace(b'"format": 3', b'"format": 2')
+    old = head.replace(b'"format": 4', b'"format": 2')
     (tmp_path / "dense.ann").write_bytes(ann_module.MAGIC + old + b"\n" + rest)
     assert not d.ann_saved()
     assert ann_module.AnnIndex.load(tmp_path / "dense.ann", d.dim) is None

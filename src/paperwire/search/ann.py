@@ -16,9 +16,9 @@ collection has grown ``RETRAIN_GROWTH`` times since (so an import that starts em
 few times, each on a sample, and fills the lists chunk by chunk: memory stays flat).
 
 Persisted as one file (``dense.ann``): a header line with the vectors-table sequence number
-it reflects and the model, then (an inverted file) the fast-scan copy's size and bytes, then
-the faiss index, written to a temporary name and renamed.  A file of an earlier format is
-rebuilt from the stored vectors.
+it reflects and the model, then (an inverted file) the fast-scan copy, then the faiss
+index, each streamed (no copy in memory), written to a temporary name and renamed.  A file
+of an earlier format is rebuilt from the stored vectors.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ NPROBE_SHARE = 0.125  # ... or this share of them (recall@10 0.963 at 2.9M, docs
 SCAN_M = 128
 SCAN_FACTOR = 2
 SCAN_FLOOR = 100
-FORMAT = 3
+FORMAT = 4  # 4: both indexes streamed (3, only at f807e6d, had the copy length-prefixed)
 MAGIC = b"paperwire-ann\n"
 
 
@@ -228,11 +228,8 @@ class AnnIndex:
         head = {"format": FORMAT, "dim": self.dim, "seq": self.seq, "trained_on": self.trained_on}
         with tmp.open("wb") as fh:
             fh.write(MAGIC + json.dumps({**head, "model": self.model}).encode() + b"\n")
-            if self.scan is not None:  # its size, then the fast-scan copy (about 32 B a paper)
-                scan = faiss.serialize_index(self.scan)
-                fh.write(len(scan).to_bytes(8, "little"))
-                fh.write(scan.tobytes())
-                del scan
+            if self.scan is not None:  # the fast-scan copy first, streamed too
+                faiss.write_index(self.scan, faiss.PyCallbackIOWriter(fh.write))
             faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write))
         os.replace(tmp, path)
 
@@ -260,10 +257,12 @@ class AnnIndex:
                 head = json.loads(fh.readline())
                 if not _fits(head, dim, model):
                     return None
-                scan = None
-                if head["trained_on"]:
-                    size = int.from_bytes(fh.read(8), "little")
-                    scan = faiss.deserialize_index(np.frombuffer(fh.read(size), dtype=np.uint8))
+                # (each read takes exactly its index's bytes from the file, in order)
+                scan = (
+                    faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+                    if head["trained_on"]
+                    else None
+                )
                 index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
