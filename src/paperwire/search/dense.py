@@ -199,7 +199,7 @@ class DenseIndex(VectorTable):
     def embedded(self) -> int:
         """How many papers have a vector (as of the last refresh, at most a second old)."""
         self.refresh()
-        return int(self.has_vec.sum())
+        return int(np.count_nonzero(self.has_vec))
 
     def meta(self, pids: list[int]) -> dict[int, tuple[int, int]]:
         """``store id -> (day ordinal, upvotes)`` for sorting a candidate pool."""
@@ -270,10 +270,10 @@ class DenseIndex(VectorTable):
             if ann is None or limit <= 0:
                 return []
             m = self.mask(filters)
-            allowed = int(m.sum())
+            allowed = int(np.count_nonzero(m))  # (sum() took 1.1 ms over 2.9M rows, this 0.14)
             if not allowed:
                 return []
-            sel = bitmap(self.pids[m]) if filters.active or not m.all() else None
+            sel = bitmap(self.pids[m]) if filters.active or allowed < len(m) else None
             # excluded papers (a paper's own, for its related list) are asked for and dropped:
             # a bitmap over every store id cost 28 ms a query at 2.9M papers
             gone = {int(p) for p in exclude}
