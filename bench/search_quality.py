@@ -49,6 +49,7 @@ from paperwire.search.hybrid import (
 )
 from paperwire.search.indexer import SearchIndex
 from paperwire.search.lexical import Filters
+from paperwire.search.lexical_writers import BulkWriter
 from paperwire.search.query import parse
 from paperwire.store.views import SearchDoc
 
@@ -164,7 +165,7 @@ def main(root: Path, cache: Path | None, max_tokens: int) -> None:
         t = time.perf_counter()
         full = SearchIndex(Path(tmp) / "full", embedder=emb)
         full._contextual = ctx
-        bulk = full.lexical.bulk()
+        bulk = BulkWriter(full.lexical)
         bulk.add(docs)
         bulk.commit()
         print(f"scifact lexical build s: {time.perf_counter() - t:.2f}")

@@ -32,6 +32,7 @@ from paperwire.search.dense import DenseIndex
 from paperwire.search.hybrid import DENSE_POOL, LEXICAL_POOL, HybridSearcher, combine
 from paperwire.search.indexer import SearchIndex
 from paperwire.search.lexical import Filters
+from paperwire.search.lexical_writers import BulkWriter
 from paperwire.search.query import parse
 from paperwire.sources.files import expand_paths, read_file
 from paperwire.store.views import SearchDoc
@@ -73,7 +74,7 @@ def main(paths: list[Path]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = SearchIndex(Path(tmp))
         t = time.perf_counter()
-        bulk = index.lexical.bulk()
+        bulk = BulkWriter(index.lexical)
         for i in range(0, len(docs), 5000):
             bulk.add(docs[i : i + 5000])
         bulk.commit()

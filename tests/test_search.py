@@ -242,3 +242,70 @@ def test_opening_an_index_leaves_its_schema_stamp_alone(tmp_path):
     assert (older / "paperwire-schema").read_text().strip() == SCHEMA_VERSION
     assert not list(older.glob("*.tmp"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lexical", "older"]  # nothing set aside
+
+
+def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatch):
+    """A day range or an upvote floor alone is applied to the unfiltered query's best hits
+    (``POST_FILTER``): the answer is exactly the filtered query's, boundaries included; the
+    filtered query runs only when too few of those hits are in range."""
+    from datetime import timedelta
+
+    from paperwire.search.lexical import LexicalIndex, _pids
+    from paperwire.store.views import SearchDoc
+
+    first = date(2026, 3, 1)
+    lex = LexicalIndex(tmp_path / "lexical")
+    docs = [  # word count i in a fixed length: every score differs
+        SearchDoc(
+            i,
+            f"2603.{i:05d}",
+            f"paper {i}",
+            "zqword " * i + "filler " * (400 - i),
+            [],
+            [],
+            [],
+            None,
+            first + timedelta(days=i % 10),
+            i % 7,
+        )  # fmt: skip
+        for i in range(1, 301)
+    ]
+    lex.upsert(docs)
+    lex.refresh(force=True)
+    q = parse("zqword")
+    searcher = lex.index.searcher()
+
+    def inside(f: Filters, limit: int) -> list[int]:
+        query = lex._with_filters(lex._query(q, searcher), f)
+        return _pids(searcher, [a for _, a in searcher.search(query, limit).hits])
+
+    ran_inside = []
+    real = lex._with_filters
+    monkeypatch.setattr(lex, "_with_filters", lambda *a: ran_inside.append(1) or real(*a))
+    d = [first + timedelta(days=n) for n in range(10)]
+    for f, limit, post in [
+        (Filters(start=d[2], end=d[8]), 10, True),  # boundaries included
+        (Filters(start=d[5]), 20, True),
+        (Filters(end=d[3]), 20, True),
+        (Filters(min_upvotes=3), 10, True),
+        (Filters(start=d[1], end=d[9], min_upvotes=2), 15, True),
+        (Filters(start=d[4], end=d[4]), 20, False),  # a tenth: too few of the best 80
+        (Filters(start=d[4], end=d[4]), 100, True),  # 400 asked: every match was read
+        (Filters(start=d[4], end=d[4], category="cs.LG"), 20, False),  # not a range alone
+    ]:
+        ran_inside.clear()
+        got = [p for p, _ in lex.search(q, f, limit)[0]]
+        monkeypatch.setattr(lex, "_with_filters", real)
+        assert got == inside(f, limit), (f, limit)
+        monkeypatch.setattr(lex, "_with_filters", lambda *a: ran_inside.append(1) or real(*a))
+        assert bool(ran_inside) is not post, (f, limit)
+        if f.category is None:
+            assert len(got) == min(limit, sum(1 for x in docs if _allowed(x, f)))
+
+
+def _allowed(doc, f: Filters) -> bool:
+    return (
+        (f.start is None or doc.day >= f.start)
+        and (f.end is None or doc.day <= f.end)
+        and doc.upvotes >= f.min_upvotes
+    )

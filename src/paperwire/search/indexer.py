@@ -30,7 +30,8 @@ from paperwire.search.contextual import ContextualEmbedder, contextual_embedder
 from paperwire.search.dense import DenseIndex, text_hash
 from paperwire.search.embed import DEFAULT_MODEL, Embedder, EmbedderUnavailable, default_embedder
 from paperwire.search.follow_state import FollowState, Progress
-from paperwire.search.lexical import BulkUpserter, LexicalIndex
+from paperwire.search.lexical import LexicalIndex
+from paperwire.search.lexical_writers import BulkUpserter, BulkWriter
 from paperwire.search.pipeline import EmbedPipeline
 from paperwire.search.related import RelatedCache
 from paperwire.settings import Settings
@@ -172,7 +173,7 @@ class SearchIndex:
         """Keep one lexical writer open and commit it every ``BULK_COMMIT_EVERY`` papers."""
         with self._write_lock:
             if self._bulk is None:
-                self._bulk = self.lexical.bulk_upserter()
+                self._bulk = BulkUpserter(self.lexical)
                 self._staged, self._staged_gone = [], []
 
     def end_bulk(self, commit: bool = True) -> None:
@@ -356,7 +357,7 @@ class SearchIndex:
         n, seen = 0, set[int]()
         with self._write_lock:
             since = store.last_modified()  # the follower resumes here (search/follow.py)
-            bulk = self.lexical.bulk()
+            bulk = BulkWriter(self.lexical)
             bulk.clear()
             self.dense.clear()
             self.dense.drop_ann()
