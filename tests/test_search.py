@@ -245,9 +245,10 @@ def test_opening_an_index_leaves_its_schema_stamp_alone(tmp_path):
 
 
 def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatch):
-    """A day range or an upvote floor alone is applied to the unfiltered query's best hits
-    (``POST_FILTER``): the answer is exactly the filtered query's, boundaries included; the
-    filtered query runs only when too few of those hits are in range."""
+    """A day range holding a quarter of the papers or more, as the only filter, is applied
+    to the unfiltered query's best hits (``POST_FILTER``): the answer is exactly the filtered
+    query's, boundaries included; the filtered query runs when too few of those hits are in
+    range, and for narrower ranges and other filters."""
     from datetime import timedelta
 
     from paperwire.search.lexical import LexicalIndex, _pids
@@ -255,7 +256,7 @@ def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatc
 
     first = date(2026, 3, 1)
     lex = LexicalIndex(tmp_path / "lexical")
-    docs = [  # word count i in a fixed length: every score differs
+    docs = [  # word count i in a fixed length: every score differs; later days score higher
         SearchDoc(
             i,
             f"2603.{i:05d}",
@@ -265,7 +266,7 @@ def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatc
             [],
             [],
             None,
-            first + timedelta(days=i % 10),
+            first + timedelta(days=(i - 1) // 30),
             i % 7,
         )  # fmt: skip
         for i in range(1, 301)
@@ -281,23 +282,23 @@ def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatc
 
     ran_inside = []
     real = lex._with_filters
-    monkeypatch.setattr(lex, "_with_filters", lambda *a: ran_inside.append(1) or real(*a))
     d = [first + timedelta(days=n) for n in range(10)]
     for f, limit, post in [
-        (Filters(start=d[2], end=d[8]), 10, True),  # boundaries included
-        (Filters(start=d[5]), 20, True),
-        (Filters(end=d[3]), 20, True),
-        (Filters(min_upvotes=3), 10, True),
-        (Filters(start=d[1], end=d[9], min_upvotes=2), 15, True),
-        (Filters(start=d[4], end=d[4]), 20, False),  # a tenth: too few of the best 80
-        (Filters(start=d[4], end=d[4]), 100, True),  # 400 asked: every match was read
-        (Filters(start=d[4], end=d[4], category="cs.LG"), 20, False),  # not a range alone
+        (Filters(start=d[5], end=d[9]), 10, True),  # the best papers' days, edges included
+        (Filters(start=d[6]), 20, True),
+        (Filters(end=d[7]), 20, True),
+        (Filters(end=d[2]), 20, False),  # the weakest 90: none in the best 80
+        (Filters(end=d[2]), 100, True),  # 400 asked: every match was read
+        (Filters(start=d[7], end=d[9]), 100, True),  # and its first day is in
+        (Filters(start=d[9], end=d[9]), 20, False),  # a tenth of the papers: not tried
+        (Filters(min_upvotes=3), 10, False),  # not a day range
+        (Filters(start=d[1], category="cs.LG"), 20, False),  # not a day range alone
     ]:
         ran_inside.clear()
+        monkeypatch.setattr(lex, "_with_filters", lambda *a: ran_inside.append(1) or real(*a))
         got = [p for p, _ in lex.search(q, f, limit)[0]]
         monkeypatch.setattr(lex, "_with_filters", real)
         assert got == inside(f, limit), (f, limit)
-        monkeypatch.setattr(lex, "_with_filters", lambda *a: ran_inside.append(1) or real(*a))
         assert bool(ran_inside) is not post, (f, limit)
         if f.category is None:
             assert len(got) == min(limit, sum(1 for x in docs if _allowed(x, f)))

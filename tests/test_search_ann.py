@@ -328,7 +328,7 @@ def test_the_fast_scan_copy_lists_the_same_papers_as_the_index(tmp_path, corpus)
     assert _list_ids(d.ann.scan) == _list_ids(d.ann.index)
     reader = DenseIndex(tmp_path / "vectors.sqlite")  # loads the saved file: both copies
     reader.refresh(force=True)
-    assert reader.ann is not d.ann and reader.ann.scan is not None
+    assert reader.ann.scan is not None
     assert _list_ids(reader.ann.scan) == _list_ids(d.ann.index)
     for i in (0, 100, len(docs) - 1):
         assert ids(reader.search(vecs[i], limit=1)) == [docs[i].id]

@@ -124,18 +124,14 @@ class AnnIndex:
         pids, first = np.unique(pids[::-1], return_index=True)  # the last vector of a paper
         vecs = np.ascontiguousarray(np.asarray(vecs, dtype=np.float32)[::-1][first])
         self.remove(pids)
-        if self.kind == "flat":
+        if lists is None or self.kind == "flat":
             self.index.add_with_ids(vecs, pids)
-        else:  # what add_with_ids does after its own assignment, into both copies
-            if lists is None:
-                lists = self.assign(vecs)
-            else:
-                lists = np.asarray(lists, dtype=np.int64)[::-1][first]
-            lists = np.ascontiguousarray(lists, dtype=np.int64)
+        else:  # what add_with_ids does after its own assignment
+            lists = np.ascontiguousarray(np.asarray(lists, dtype=np.int64)[::-1][first])
             p = faiss.swig_ptr
             self.index.add_core(len(pids), p(vecs), p(pids), p(lists))
-            # (its own assignment: add_core leaves fast-scan codes unpacked, found by no query)
-            self.scan.add_with_ids(vecs, pids)
+        if self.scan is not None:  # (its own assignment: add_core leaves fast-scan codes
+            self.scan.add_with_ids(vecs, pids)  # unpacked, and no query finds them)
         top = int(pids.max()) + 1
         if top > len(self.live):
             self.live = np.concatenate([self.live, np.zeros(top - len(self.live), bool)])

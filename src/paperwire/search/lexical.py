@@ -52,11 +52,13 @@ _DEFAULT = (
     .filter(tantivy.Filter.lowercase())
     .build()
 )
-# A day range or an upvote floor alone is applied to the words' own best POST_FILTER * limit
-# hits (block-max WAND prunes that query; a filter inside it stops the pruning).  Filters
-# score zero, so ``limit`` hits left in range are the filtered query's own top ``limit``;
-# with fewer, the filtered query runs.  At 2.9M the 2020-2024 range: 37.6 / 58.7 ms p50 /
-# p95 inside the query, 16.1 / 44.9 this way, the same answers (docs/benchmarks.md).
+# A day range alone is applied to the words' own best POST_FILTER * limit hits when at least
+# 1 / POST_FILTER of the papers are in it (block-max WAND prunes the words alone; a filter
+# inside the query stops the pruning).  Filters score zero, so ``limit`` hits left in range
+# are the filtered query's own top ``limit``; with fewer, the filtered query runs.  At 2.9M
+# the 2020-2024 range: 37.6 / 58.7 ms p50 / p95 inside the query, 16.1 / 44.9 this way, the
+# same answers; a one-month range falls back nearly always, so it is not tried there
+# (docs/benchmarks.md).
 POST_FILTER = 4
 AUTHOR_LIMIT = 20_000  # papers read for one author name (the most prolific have a few thousand)
 
@@ -145,6 +147,7 @@ class LexicalIndex:
         self.reload_every = reload_every
         self._loaded_at = time.monotonic()
         self._lock = threading.Lock()
+        self._broad: dict[tuple[int, int, int], bool] = {}  # (docs, lo, hi): range is broad
 
     # -- writing --------------------------------------------------------------------
     def _writer(self) -> tantivy.IndexWriter:
@@ -279,28 +282,39 @@ class LexicalIndex:
         self, searcher: tantivy.Searcher, text: tantivy.Query, f: Filters, limit: int
     ) -> list | None:
         """The filtered query's top ``limit`` hits, read from the words' own best hits when
-        the filters are only a day range and an upvote floor (``POST_FILTER``); None when
-        the filters are others or too few of those hits are in range."""
-        ranges = f.start or f.end or f.min_upvotes > 0
-        others = f.category or f.organization or f.ids is not None or f.author or f.has_code
-        if not ranges or others or limit <= 0:
+        the only filter is a day range holding a large share of the papers (``POST_FILTER``);
+        None otherwise, or when too few of those hits are in range."""
+        others = f.min_upvotes > 0 or f.category or f.organization or f.author or f.has_code
+        if not (f.start or f.end) or others or f.ids is not None or limit <= 0:
+            return None
+        lo = f.start.toordinal() if f.start else 0
+        hi = f.end.toordinal() if f.end else date.today().toordinal() + 366
+        if not self._is_broad(searcher, lo, hi):
             return None
         want = limit * POST_FILTER
         hits = searcher.search(text, want, count=False).hits
-        addresses = [a for _, a in hits]
-        lo = f.start.toordinal() if f.start else 0
-        hi = f.end.toordinal() if f.end else 10**9
-        days = searcher.fast_field_values("day", addresses) if f.start or f.end else None
-        ups = searcher.fast_field_values("upvotes", addresses) if f.min_upvotes > 0 else None
-        kept = [
-            h
-            for i, h in enumerate(hits)
-            if (days is None or lo <= int(days[i] or 0) <= hi)
-            and (ups is None or int(ups[i] or 0) >= f.min_upvotes)
-        ]
+        days = searcher.fast_field_values("day", [a for _, a in hits])
+        kept = [h for h, d in zip(hits, days, strict=True) if lo <= int(d or 0) <= hi]
         if len(kept) >= limit or len(hits) < want:  # (fewer: those were every match)
             return kept[:limit]
         return None
+
+    def _is_broad(self, searcher: tantivy.Searcher, lo: int, hi: int) -> bool:
+        """Whether days ``lo`` to ``hi`` hold at least 1 / POST_FILTER of the papers: the days'
+        document counts from the term dictionary, newest first, until that share is reached
+        (about 2 us a day; remembered per range while the index is unchanged)."""
+        docs = searcher.num_docs
+        key = (docs, lo, hi)
+        if key not in self._broad:
+            if len(self._broad) > 256:
+                self._broad.clear()
+            need, seen = docs / POST_FILTER, 0
+            for day in range(hi, max(lo, 1) - 1, -1):
+                seen += searcher.doc_freq("day", day)
+                if seen >= need:
+                    break
+            self._broad[key] = seen >= need and docs > 0
+        return self._broad[key]
 
     def _query(self, q: ParsedQuery, searcher: tantivy.Searcher) -> tantivy.Query:
         """One flat OR of a clause per (piece, field), so that a query of words alone is a
