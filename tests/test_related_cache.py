@@ -1,5 +1,6 @@
 """Related papers are computed once and kept (search/related.py): a repeated view reads
-the kept answer, a re-embedded paper is computed afresh, and an answer expires after a day.
+the kept answer, a re-embedded paper is computed afresh, and a page stops serving an answer
+older than ``MAX_AGE`` (the related-papers job computes lists again well before that).
 Real papers, the real model and store (both databases)."""
 
 from __future__ import annotations

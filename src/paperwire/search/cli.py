@@ -187,6 +187,14 @@ def index(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Rebuild lexical and dense indexes from the store.")
     ] = False,
+    related: Annotated[
+        bool,
+        typer.Option(
+            "--related",
+            help="Compute every paper's related papers now (the server does it in the "
+            "background, newest papers first).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Show the search index, or rebuild it from the store (in the foreground)."""
@@ -217,6 +225,8 @@ def index(
                 f"Indexed {n:,} papers in {t_lex:.1f} s; embedded {e:,} in {t_dense:.1f} s "
                 f"({settings.resolved_index_dir})."
             )
+        if related:
+            _fill_related(store, ix)
         s = ix.status()
         console.print(
             f"index: {settings.resolved_index_dir}\nlexical: {s['lexical']:,} papers\n"
@@ -230,6 +240,18 @@ def index(
             )
     finally:
         store.close()
+
+
+def _fill_related(store, ix) -> None:
+    from paperwire.progress import progress
+    from paperwire.search.hybrid import HybridSearcher
+    from paperwire.search.related_fill import fill_all, pending
+
+    todo = pending(ix)
+    t = time.perf_counter()
+    with progress("related papers", total=len(todo)) as bar:
+        n = fill_all(HybridSearcher(ix, store), advance=bar.advance, todo=todo)
+    console.print(f"Kept the related papers of {n:,} papers in {time.perf_counter() - t:.1f} s.")
 
 
 def embed(

@@ -11,7 +11,8 @@ searchable on node B within about interval + 1 s (docs/deploy.md; tested with tw
 One process per index directory writes: the follower holds an exclusive ``flock`` on
 ``follow.lock`` in the directory (workers of one host share it); the others wait for it and
 take over when its holder exits.  The writer also runs the background embedding job, so
-the workers of a host do not embed the same papers side by side.
+the workers of a host do not embed the same papers side by side, and the related-papers job
+(``related_fill.py``), which keeps the directory's related lists ahead of the pages.
 
 A window of ``OVERLAP`` before the previous read is read again each time, because PostgreSQL
 transactions can commit out of ``modified_at`` order; papers in the window that are already
@@ -33,6 +34,7 @@ from paperwire.core.clock import utcnow
 from paperwire.search.background import BackgroundEmbedder
 from paperwire.search.follow_state import Progress
 from paperwire.search.indexer import EMBED_INLINE_MAX, SearchIndex
+from paperwire.search.related_fill import RelatedFiller
 
 log = logging.getLogger("paperwire.search")
 OVERLAP = timedelta(seconds=120)  # longest write transaction the follower tolerates
@@ -48,6 +50,7 @@ class IndexFollower(threading.Thread):
         self.index, self.store, self.interval = index, store, interval
         self.embed = embed  # the writer also runs the background embedding job
         self.embedder_job: BackgroundEmbedder | None = None
+        self.related_job: RelatedFiller | None = None
         self._stop_event = threading.Event()
         self._lock_fd: int | None = None
         self.leader = threading.Event()  # set while this process writes the index
@@ -63,6 +66,9 @@ class IndexFollower(threading.Thread):
         if self.embedder_job is not None:
             self.embedder_job.close()
             self.embedder_job = None
+        if self.related_job is not None:
+            self.related_job.close()
+            self.related_job = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
@@ -82,6 +88,7 @@ class IndexFollower(threading.Thread):
         log.info("index follower: this process (pid %d) writes %s", os.getpid(), self.index.path)
         if self.embed:  # one embedding job per index directory, not one per worker
             self.embedder_job = BackgroundEmbedder(self.index, self.store).start()
+        self.related_job = RelatedFiller(self.index, self.store).start()  # node-local lists
         return True
 
     def run(self) -> None:

@@ -288,6 +288,7 @@ class SearchIndex:
         pids = list(got)
         if pids:
             dense.set_vectors(pids, np.stack([got[p] for p in pids]), [hashes[p] for p in pids])
+            self.related.forget(pids)  # new vectors, new neighbours (search/related_fill.py)
         return len(pids)
 
     def _set_vector_mark(self, key: str, after: tuple[datetime, int]) -> None:
@@ -340,6 +341,7 @@ class SearchIndex:
                         [want[p] for p in pids],
                         missing_only=True,
                     )
+                    self.related.forget(pids)
                     n += len(pids)
                 seen.update((pid, at) for pid, _h, at in rows)
                 progress.move(after)

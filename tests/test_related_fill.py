@@ -1,0 +1,169 @@
+"""The related-papers job (search/related_fill.py): every embedded paper's list is kept before
+anyone opens its page, the same list a page computes, newest papers first; a paper whose
+vectors change and a list that has aged are taken again; the index writer runs the job and
+``paperwire index --related`` runs it in the foreground.  Real papers, the real model, the
+real store (both databases), real faiss indexes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from paperwire.cli import app
+from paperwire.context import open_store
+from paperwire.search.dense import DenseIndex
+from paperwire.search.follow import IndexFollower
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.indexer import open_index
+from paperwire.search.lexical import Filters
+from paperwire.search.related import REFRESH_AGE, RelatedCache
+from paperwire.search.related_fill import fill_all, pending
+from paperwire.sources.files import read_file
+
+DAYS = ["2026-08-19.json", "2026-08-21.json"]
+
+
+def _records(hf_dir, per_day: int = 25) -> list:
+    out = []
+    for day in DAYS:
+        out += [r for r in read_file(hf_dir / day) if hasattr(r, "arxiv_id")][:per_day]
+    return out
+
+
+def _kept(index) -> dict[int, list[int]]:
+    db = sqlite3.connect(index.path / "related.sqlite")
+    try:
+        return {p: json.loads(ids) for p, ids in db.execute("SELECT pid, ids FROM related")}
+    finally:
+        db.close()
+
+
+def test_the_job_keeps_the_lists_a_page_computes(settings, shared_hf_dir, tmp_path, monkeypatch):
+    store = open_store(settings)
+    try:
+        recs = _records(shared_hf_dir)
+        store.import_records(recs)
+        index = open_index(settings)
+        searcher = HybridSearcher(index, store)
+        pids = {store.paper_id(r.arxiv_id) for r in recs}
+        todo = pending(index).tolist()
+        assert set(todo) == pids and len(todo) == len(pids)
+        days = [index.dense.meta(todo)[p][0] for p in todo]
+        assert days == sorted(days, reverse=True) and days[0] > days[-1]  # newest first
+
+        assert fill_all(searcher) == len(pids)
+        assert len(pending(index)) == 0
+        kept = _kept(index)
+        assert set(kept) == pids and all(len(v) == 10 and p not in v for p, v in kept.items())
+
+        # a page reads the kept list: it searches nothing ...
+        def no_search(*a, **k):
+            raise AssertionError("searched for a kept list")
+
+        monkeypatch.setattr(index.dense, "search", no_search)
+        for r in recs[::7]:
+            shown = [store.paper_id(p.arxiv_id) for p in searcher.related(r.arxiv_id)]
+            assert shown == kept[store.paper_id(r.arxiv_id)][:5]
+        monkeypatch.undo()
+        # ... and the job's list is the one a page computes itself (an empty table here)
+        index.related = RelatedCache(tmp_path / "empty.sqlite")
+        for r in recs[::5]:
+            own = [store.paper_id(p.arxiv_id) for p in searcher.related(r.arxiv_id)]
+            assert own == kept[store.paper_id(r.arxiv_id)][:5]
+        index.related = RelatedCache(index.path / "related.sqlite")
+
+        # new vectors for one paper: its list is dropped and taken again
+        store.import_records([dataclasses.replace(recs[3], abstract="Quokkas hop on sand.")])
+        changed = store.paper_id(recs[3].arxiv_id)
+        assert pending(index).tolist() == [changed]
+        assert fill_all(searcher) == 1 and kept != _kept(index)
+        assert _kept(index)[changed] != kept[changed]
+
+        # lists older than a day are computed again, so papers published since can appear
+        index.related.clock = lambda: time.time() + REFRESH_AGE + 60
+        assert set(pending(index).tolist()) == pids
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("train_min", [10**6, 100])  # the flat kind, the inverted file
+def test_a_batch_gets_each_query_its_own_answer(tmp_path, settings, shared_hf_dir, train_min):
+    store = open_store(settings)
+    try:
+        store.import_records(_records(shared_hf_dir, per_day=200))
+        index = open_index(settings)
+        source = index.dense
+        source.refresh()
+        pids = source.pids[source.has_vec].tolist()
+        vecs = source.vectors(pids)
+        d = DenseIndex(tmp_path / "vectors.sqlite")
+        d.train_min = train_min
+        d.upsert(store.search_docs(pids))
+        d.set_vectors(pids, np.stack([vecs[p] for p in pids]))
+        d.update_ann()
+        assert d.ann.kind == ("flat" if train_min > len(pids) else "ivf")
+        queries = pids[::9]
+        q = np.stack([vecs[p] for p in queries])
+        ups = sorted(d.meta(pids)[p][1] for p in pids)
+        for f in (Filters(), Filters(min_upvotes=ups[len(ups) // 2])):
+            batch = d.search_many(q, f, 10, [(p,) for p in queries], 0.25)
+            one = [d.search(vecs[p], f, 10, (p,), 0.25) for p in queries]
+            assert batch == one and all(len(hits) == 10 for hits in batch)
+            assert all(
+                p not in [h for h, _ in hits] for p, hits in zip(queries, batch, strict=True)
+            )
+        # the inverted file's own batch call gives the same candidates as one query at a time
+        if d.ann.kind == "ivf":
+            many = d.ann.search_many(q, 10, None, 1.0, 0.5)
+            for row, (ids, scores) in zip(q, many, strict=True):
+                one_ids, one_scores = d.ann.search(row, 10, None, 1.0, 0.5)
+                assert ids.tolist() == one_ids.tolist()
+                assert np.allclose(scores, one_scores)
+    finally:
+        store.close()
+
+
+def test_the_index_writer_fills_the_lists_without_a_view(settings, shared_hf_dir):
+    store = open_store(settings)
+    follower = None
+    try:
+        recs = _records(shared_hf_dir, per_day=10)
+        store.import_records(recs)
+        index = open_index(settings)
+        follower = IndexFollower(index, store, interval=0.1)
+        follower.start()
+        deadline = time.monotonic() + 60
+        while len(_kept(index)) < len(recs) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert follower.related_job is not None
+        assert set(_kept(index)) == {store.paper_id(r.arxiv_id) for r in recs}
+    finally:
+        if follower is not None:
+            follower.stop()
+        store.close()
+
+
+def test_index_related_fills_every_list(settings, shared_hf_dir):
+    store = open_store(settings)
+    try:
+        recs = _records(shared_hf_dir, per_day=8)
+        store.import_records(recs)
+    finally:
+        store.close()
+    env = {
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_SECRET_KEY": settings.secret_key,
+    }
+    got = CliRunner().invoke(app, ["index", "--related"], env=env)
+    assert got.exit_code == 0, got.output
+    assert f"Kept the related papers of {len(recs):,} papers" in got.output
+    again = CliRunner().invoke(app, ["index", "--related"], env=env)
+    assert "Kept the related papers of 0 papers" in again.output  # all fresh: nothing to do
+    assert len(_kept(open_index(settings))) == len(recs)
