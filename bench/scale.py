@@ -15,8 +15,11 @@ search over it in a fresh serving process.  Prints one figure per line.
    product asks the index for), and that process's peak memory.
 
 4. With ``--pages``: the HF daily papers are imported on top (they bring the listing days
-   and the curated papers that day pages show), then ``bench/render_cpu.py`` prints the CPU
-   cost of one cold render per page kind, and a ``paperwire serve`` with 2 workers on the
+   and the curated papers that day pages show), ``paperwire index --related`` keeps every
+   paper's related list (what the index writer's job does in the background; timed), then
+   ``bench/render_cpu.py`` prints the CPU cost of one cold render per page kind, and again
+   for paper pages with the lists moved aside (a paper the job has not reached yet: its
+   page searches), and a ``paperwire serve`` with 2 workers on the
    same data (sync, digests, the index follower and the embedding job off, so that only
    pages are measured) takes ``bench/load.py`` at 100 connections: day, paper and search
    pages with a Zipf URL mix (exponent 1.0; page cache on, as shipped), then the cold worst
@@ -236,15 +239,35 @@ def pages(args, data: Path, env: dict) -> None:
         "PAPERWIRE_INDEX_FOLLOW_INTERVAL": "0",
         "PAPERWIRE_EMBED_CONTEXTUAL": "false",
     }
-    # related lists kept by an earlier run (same seed) would make paper pages repeat views:
-    # start without them, so the paper figure is a first view
-    for name in ("related.sqlite", "related.sqlite-wal", "related.sqlite-shm"):
-        (data / "index" / name).unlink(missing_ok=True)
-    got = subprocess.run(
-        [sys.executable, str(HERE / "render_cpu.py"), "--pages", "200"],
-        env=quiet, capture_output=True, text=True,
+    # every paper's related list, as the index writer's job keeps them (search/related_fill.py)
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "index", "--related"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    print(f"related lists kept for every paper s: {time.perf_counter() - t:.0f}")
+    render = [sys.executable, str(HERE / "render_cpu.py"), "--pages", "200"]
+    got = subprocess.run(render, env=quiet, capture_output=True, text=True)
     print("\n".join(x for x in got.stdout.splitlines() if "cold render" in x))
+    # and a paper the job has not reached yet (its page searches): the lists moved aside
+    kept = [
+        data / "index" / n for n in ("related.sqlite", "related.sqlite-wal", "related.sqlite-shm")
+    ]
+    for f in kept:
+        if f.exists():
+            f.rename(f.with_name(f.name + ".bench"))
+    try:
+        got = subprocess.run(
+            [*render, "--only", "paper"], env=quiet, capture_output=True, text=True
+        )
+    finally:
+        for f in kept:
+            f.unlink(missing_ok=True)  # (the first views' own lists)
+            moved = f.with_name(f.name + ".bench")
+            if moved.exists():
+                moved.rename(f)
+    lines = [x for x in got.stdout.splitlines() if "cold render" in x]
+    print("\n".join(x.replace("paper cold", "paper (list not kept yet) cold") for x in lines))
     load = [sys.executable, str(HERE / "load.py"), "--duration", "15", "--connections", "100",
             "--endpoints", "day,paper,search"]  # fmt: skip
     for label, extra, opts in (

@@ -207,6 +207,14 @@ class DenseIndex(VectorTable):
         with self._lock:
             return self.cols.meta(pids)
 
+    def newest_embedded(self) -> np.ndarray:
+        """Store ids of the papers with a vector, newest first (by day, then the larger id)."""
+        self.refresh()
+        with self._lock:
+            cols = self.cols
+            pids, days = cols.pids[cols.has_vec], cols.day[cols.has_vec].astype(np.int64)
+        return pids[np.lexsort((-pids, -days))]
+
     def categories(self) -> dict[str, int]:
         """Papers per category (for benchmarks that pick realistic filters)."""
         self.refresh()

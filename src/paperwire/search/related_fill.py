@@ -40,16 +40,8 @@ RESCAN = 3600.0  # seconds between looks for aged lists when nothing new was emb
 def pending(index) -> np.ndarray:
     """Store ids of the embedded papers whose list is missing or older than
     ``REFRESH_AGE``, newest first (ties: the larger id first)."""
-    dense = index.dense
-    dense.refresh()
-    with dense._lock:
-        cols = dense.cols
-        pids = cols.pids[cols.has_vec].copy()
-        days = cols.day[cols.has_vec].copy()
-    todo = ~np.isin(pids, index.related.fresh(), assume_unique=True)
-    pids, days = pids[todo], days[todo]
-    order = np.lexsort((-pids, -days.astype(np.int64)))
-    return pids[order]
+    order = index.dense.newest_embedded()
+    return order[~np.isin(order, index.related.fresh())]
 
 
 def fill(searcher: HybridSearcher, pids: list[int]) -> int:
