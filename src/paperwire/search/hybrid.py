@@ -364,7 +364,8 @@ class HybridSearcher:
         """The ``k`` nearest papers by meaning (by words when the paper has no vector yet).
 
         Answers for papers with vectors are kept (``search/related.py``), keyed by the
-        paper's vectors: a repeated view costs two vector reads instead of a search."""
+        paper's vectors, and the index writer's job computes them before any view
+        (``search/related_fill.py``): a view costs two vector reads instead of a search."""
         pid = self.store.paper_id(arxiv_id)
         if pid is None:
             return []
