@@ -26,7 +26,19 @@ from paperwire.community.text import comment_html
 ROUTERS = [accounts.router, accounts.api, votes.router, submit.router, comments.router, orgs.router]
 SESSION_COOKIE = "paperwire_session"
 
-__all__ = ["ROUTERS", "csrf_exempt", "install"]
+__all__ = ["ROUTERS", "csrf_exempt", "install", "session_options"]
+
+
+def session_options(settings) -> dict:
+    """The session cookie's settings (``SessionMiddleware``'s arguments): one place, so the
+    page cache's lane (web/cache_lane.py) reads and writes the very same cookie."""
+    return {
+        "secret_key": settings.resolved_secret_key(),
+        "session_cookie": SESSION_COOKIE,
+        "max_age": settings.session_days * 86400,
+        "same_site": "lax",
+        "https_only": settings.public_url.startswith("https://"),
+    }
 
 
 def install(app: FastAPI) -> None:
@@ -42,11 +54,4 @@ def install(app: FastAPI) -> None:
     # Added last = runs first: SessionMiddleware decodes the cookie for CommunityMiddleware.
     app.state.community = Community.of(app.state.store)
     app.add_middleware(CommunityMiddleware, accounts=app.state.community.accounts)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.resolved_secret_key(),
-        session_cookie=SESSION_COOKIE,
-        max_age=settings.session_days * 86400,
-        same_site="lax",
-        https_only=settings.public_url.startswith("https://"),
-    )
+    app.add_middleware(SessionMiddleware, **session_options(settings))

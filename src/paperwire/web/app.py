@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire import __version__
 from paperwire.authors.names import author_url
@@ -30,6 +29,7 @@ from paperwire.web import (
     api,
     authors,
     browse,
+    cache_lane,
     cards,
     collections,
     docs,
@@ -43,23 +43,12 @@ from paperwire.web import (
 from paperwire.web import cache as page_cache
 from paperwire.web.foryou import is_saved_global
 from paperwire.web.foryou import router as foryou_router
+from paperwire.web.security_headers import SECURITY_HEADERS, SecurityHeaders
 from paperwire.web.status_page import router as status_router
 from paperwire.web.sync_page import router as sync_router
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("paperwire.web")
-
-# Avatars come from the HF CDN as plain images; nothing else is loaded from elsewhere.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy", CSP.encode()),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-    (b"x-frame-options", b"DENY"),
-]
 
 # Extra routers: other parts of paperwire (search, feeds, ...) add theirs here.
 # Each entry is an ``APIRouter``; they are included BEFORE the built-in ones, so that the
@@ -76,28 +65,6 @@ EXTRA_ROUTERS.append(authors.router)  # /authors/{name}, its feeds, /api/authors
 EXTRA_ROUTERS.append(trends.router)  # /api/trend: papers per month
 EXTRA_ROUTERS.append(status_router)  # /status, /api/status (administrators)
 EXTRA_ROUTERS.append(collections.router)  # /collections, /api/collections/{id}
-
-
-class SecurityHeaders:
-    """Adds the security headers to every HTTP response (pure ASGI, no buffering)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                headers = list(message.get("headers", []))
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _is_api(request: Request) -> bool:
@@ -258,6 +225,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.jinja.globals.update(cards.GLOBALS)  # paper_card and its parts (web/cards.py)
     app.state.jinja.globals["my_collections"] = collections.my_collections_global(store)
     app.add_middleware(SecurityHeaders)
+    cache_lane.install(app)  # cached pages for signed-out readers, before all of the above
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)

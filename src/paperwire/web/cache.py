@@ -236,7 +236,18 @@ def _kind(accept: bytes) -> str:
     return "json" if b"json" in accept else "html"
 
 
-def _header(scope: Scope, name: bytes) -> bytes:
+def cache_key(scope: Scope) -> tuple:
+    """Scheme, host, path, query string and the kind of answer asked for (``_kind``)."""
+    return (
+        scope.get("scheme", "http"),
+        request_header(scope, b"host"),
+        scope["path"],
+        scope.get("query_string", b""),
+        _kind(request_header(scope, b"accept")),
+    )
+
+
+def request_header(scope: Scope, name: bytes) -> bytes:
     for k, v in scope["headers"]:
         if k == name:
             return v
@@ -268,13 +279,7 @@ class PageCacheMiddleware:
             return
         cache = self.cache
         await cache.refresh()
-        key = (
-            scope.get("scheme", "http"),
-            _header(scope, b"host"),
-            scope["path"],
-            scope.get("query_string", b""),
-            _kind(_header(scope, b"accept")),
-        )
+        key = cache_key(scope)
         entry = cache.get(key)
         if entry is None and key in cache.inflight:  # someone is rendering it: wait for them
             with contextlib.suppress(TimeoutError):
@@ -282,7 +287,7 @@ class PageCacheMiddleware:
             entry = cache.get(key)
         if entry is not None:
             cache.hits += 1
-            await self._answer(scope, send, entry, session)
+            await answer(scope, send, entry, session)
             return
         cache.misses += 1
         done = cache.inflight.setdefault(key, asyncio.Event())
@@ -338,29 +343,32 @@ class PageCacheMiddleware:
             )
             cache.put(key, entry)
             passing = True
-            await self._answer(scope, send, entry, session)
+            await answer(scope, send, entry, session)
 
         await self.app(scope, receive, capture)
 
-    async def _answer(self, scope: Scope, send: Send, entry: Entry, session: dict) -> None:
-        token = csrf_token(session) if entry.has_token else None
-        etag = entry.etag(token)
-        headers = list(entry.headers)
-        headers.append((b"etag", etag))
-        headers.append((b"vary", b"Accept"))  # the key holds what Accept asked for (_kind)
-        if entry.has_token or session:  # the reader's own token: never in a shared cache
-            headers.append((b"cache-control", b"private, no-cache"))
-        else:
-            headers.append((b"cache-control", b"no-cache"))
-        if _matches(_header(scope, b"if-none-match"), etag):
-            keep = [(k, v) for k, v in headers if k.lower() != b"content-type"]
-            await send({"type": "http.response.start", "status": 304, "headers": keep})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        body = entry.body(token)
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": entry.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+async def answer(scope: Scope, send: Send, entry: Entry, session: dict) -> None:
+    """A stored answer for this reader: their CSRF token written in, an ETag, 304 when it
+    matches ``If-None-Match`` (also the answer of ``web/cache_lane.py``)."""
+    token = csrf_token(session) if entry.has_token else None
+    etag = entry.etag(token)
+    headers = list(entry.headers)
+    headers.append((b"etag", etag))
+    headers.append((b"vary", b"Accept"))  # the key holds what Accept asked for (_kind)
+    if entry.has_token or session:  # the reader's own token: never in a shared cache
+        headers.append((b"cache-control", b"private, no-cache"))
+    else:
+        headers.append((b"cache-control", b"no-cache"))
+    if _matches(request_header(scope, b"if-none-match"), etag):
+        keep = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+        await send({"type": "http.response.start", "status": 304, "headers": keep})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    body = entry.body(token)
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": entry.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _private_if_session(scope: Scope, send: Send) -> Send:
