@@ -266,7 +266,7 @@ def pages(args, data: Path, env: dict) -> None:
             moved = f.with_name(f.name + ".bench")
             if moved.exists():
                 moved.rename(f)
-    lines = [x for x in got.stdout.splitlines() if "cold render" in x]
+    lines = [x for x in got.stdout.splitlines() if x.startswith("paper cold render")]
     print("\n".join(x.replace("paper cold", "paper (list not kept yet) cold") for x in lines))
     load = [sys.executable, str(HERE / "load.py"), "--duration", "15", "--connections", "100",
             "--endpoints", "day,paper,search"]  # fmt: skip
