@@ -14,7 +14,10 @@ shipped, with the index follower on (every 2 s), and waits ``--settle`` seconds 
 measuring, so that the follower's first round after the start (it re-reads the overlap
 window before its watermark) is over.  ``--server granian`` runs the same app under Granian
 (``pip install granian``: a Rust HTTP server) with 2 workers instead of ``paperwire serve``'s
-uvicorn, to measure the server stack.  Needs wrk and nginx (Debian packages).
+uvicorn, to measure the server stack.  ``--ceiling`` also measures a bare ASGI app that
+answers every request with the same bytes under uvicorn as ``paperwire serve`` runs it
+(2 workers, uvloop, httptools, no access log): the most any app can do on this server stack.
+Needs wrk and nginx (Debian packages).
 """
 
 from __future__ import annotations
@@ -30,6 +33,21 @@ import time
 from pathlib import Path
 
 import httpx
+
+BARE_APP = """
+import os
+BODY = open(os.environ["BARE_PAGE"], "rb").read()
+HEAD = [(b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(BODY)).encode())]
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HEAD})
+    await send({"type": "http.response.body", "body": BODY})
+"""
 
 NGINX_CONF = """
 worker_processes 2;
@@ -86,6 +104,22 @@ def wrk(url: str, seconds: int, cookie: str = "") -> dict[str, float]:
     return {"req/s": float(rate.group(1)), "p50 ms": latency("50"), "p99 ms": latency("99")}
 
 
+def bare(tmp: str, seconds: int) -> dict[str, float]:
+    """wrk against the bare ASGI app (``BARE_APP``) serving ``tmp``'s page under uvicorn."""
+    (Path(tmp) / "bare.py").write_text(BARE_APP)
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", tmp, "--port", str(port)]
+    cmd += ["--workers", "2", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    env = {**os.environ, "BARE_PAGE": str(Path(tmp) / "www" / "page.html")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait(f"http://127.0.0.1:{port}/")
+        return wrk(f"http://127.0.0.1:{port}/", seconds)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", type=Path)
@@ -94,6 +128,7 @@ def main() -> int:
     ap.add_argument("--follower", action="store_true", help="the index follower on, as shipped")
     ap.add_argument("--settle", type=int, default=45, help="seconds to wait with --follower")
     ap.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    ap.add_argument("--ceiling", action="store_true", help="also a bare ASGI app, same stack")
     args = ap.parse_args()
     env = {
         **os.environ,
@@ -136,6 +171,8 @@ def main() -> int:
                     "paperwire": wrk(url, args.seconds),
                     "paperwire, returning reader": wrk(url, args.seconds, cookie),
                 }
+                if args.ceiling:
+                    figures["bare ASGI app"] = bare(tmp, args.seconds)
             finally:
                 subprocess.run(["nginx", "-c", str(conf), "-p", tmp, "-s", "stop"], check=False)
         finally:
@@ -145,7 +182,7 @@ def main() -> int:
         for k, v in got.items():
             print(f"{name} {k}: {v:.1f}")
     ngx = figures["nginx"]
-    for name in ("paperwire", "paperwire, returning reader"):
+    for name in [n for n in figures if n != "nginx"]:
         pw = figures[name]
         print(f"ratio req/s (nginx / {name}): {ngx['req/s'] / pw['req/s']:.2f}")
         print(f"ratio p99 ({name} / nginx): {pw['p99 ms'] / ngx['p99 ms']:.2f}")
