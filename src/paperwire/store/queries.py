@@ -310,8 +310,9 @@ class Store:
         return [search_doc(p.id, p._mapping, first.get(p.id)) for p in papers]
 
     def paper_id(self, arxiv_id: str) -> int | None:
-        with Session(self.engine) as s:
-            return s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
+        # a Core statement on a connection: an ORM session cost 0.2-0.4 ms a paper page
+        with self.engine.connect() as c:
+            return c.execute(st.PAPER_ID, {"arxiv_id": arxiv_id}).scalar()
 
     def cards(self, ids: list[int], *, brief: bool = False) -> list[PaperView]:
         """Papers by store id as cards (with their first curated listing), in the order asked;

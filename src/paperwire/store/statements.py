@@ -59,6 +59,7 @@ CARD_LISTINGS = (
 
 # one paper's page: the paper by arXiv id, and all its listings
 PAPER = select(*PAPER_COLUMNS).where(Paper.arxiv_id == bindparam("arxiv_id"))
+PAPER_ID = select(Paper.id).where(Paper.arxiv_id == bindparam("arxiv_id"))
 LISTINGS_OF = (
     select(*listing_columns())
     .outerjoin(Organization, Organization.id == Listing.organization_id)
