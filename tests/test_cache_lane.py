@@ -92,6 +92,15 @@ def test_a_returning_reader_is_verified_once_and_their_token_works(apps):
         assert token(again.text) == token(first.text) == token(rendered.text)
         r = client.post("/papers/2608.00001/upvote", data={"csrf_token": token(again.text)})
         assert r.status_code == 303 and "/login" in r.headers["location"]  # not a 403
+    # a first visit answered by the lane: the session and cookie it made work in the stack
+    with TestClient(with_lane, follow_redirects=False) as newcomer:
+        hits = cache.hits
+        page = newcomer.get(DAY)
+        assert cache.hits == hits + 1 and SESSION_COOKIE in page.headers["set-cookie"]
+        r = newcomer.post("/papers/2608.00001/upvote", data={"csrf_token": token(page.text)})
+        assert r.status_code == 303 and "/login" in r.headers["location"]
+        r = newcomer.post("/papers/2608.00001/upvote", data={"csrf_token": token(again.text)})
+        assert r.status_code == 403  # another reader's token
 
 
 def _cookie(cfg, session_json: bytes, signed_at: int) -> str:
