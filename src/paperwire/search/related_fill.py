@@ -6,8 +6,8 @@ load); this job computes the lists ahead, in batches of ``BATCH`` papers, newest
 first (they are the ones readers open), and keeps them in ``related.sqlite``
 (``related.py``).  A batch is one call to the vector index for all its papers: faiss reads
 each list of the inverted file once for every query that probes it, so a paper costs about
-a third of a search of its own (0.66 against 1.93 ms at 2.9M, bench/related_fill.py) and
-gets exactly the same answer.  Papers with a contextual vector are ranked by both tiers
+a third of a search of its own (0.74 against 2.42 ms of CPU at 2.9M,
+``bench/related_fill.py``) and gets exactly the same answer.  Papers with a contextual vector are ranked by both tiers
 (``HybridSearcher.dense_ranked``), one at a time, as a page would.
 
 The index writer of each directory runs the job (the related table is node-local, like the
