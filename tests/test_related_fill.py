@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import threading
 import time
 
 import numpy as np
@@ -17,6 +18,8 @@ from typer.testing import CliRunner
 
 from paperwire.cli import app
 from paperwire.context import open_store
+from paperwire.search import dense as dense_module
+from paperwire.search import related_fill
 from paperwire.search.dense import DenseIndex
 from paperwire.search.follow import IndexFollower
 from paperwire.search.hybrid import HybridSearcher
@@ -93,7 +96,10 @@ def test_the_job_keeps_the_lists_a_page_computes(settings, shared_hf_dir, tmp_pa
 
 
 @pytest.mark.parametrize("train_min", [10**6, 100])  # the flat kind, the inverted file
-def test_a_batch_gets_each_query_its_own_answer(tmp_path, settings, shared_hf_dir, train_min):
+def test_a_batch_gets_each_query_its_own_answer(
+    tmp_path, settings, shared_hf_dir, train_min, monkeypatch
+):
+    monkeypatch.setattr(dense_module, "LOCK_SLICE", 3)  # several holds of the lock a batch
     store = open_store(settings)
     try:
         store.import_records(_records(shared_hf_dir, per_day=200))
@@ -108,7 +114,8 @@ def test_a_batch_gets_each_query_its_own_answer(tmp_path, settings, shared_hf_di
         d.set_vectors(pids, np.stack([vecs[p] for p in pids]))
         d.update_ann()
         assert d.ann.kind == ("flat" if train_min > len(pids) else "ivf")
-        queries = pids[::9]
+        queries = pids[::4]
+        assert len(queries) > 3 * dense_module.LOCK_SLICE
         q = np.stack([vecs[p] for p in queries])
         ups = sorted(d.meta(pids)[p][1] for p in pids)
         for f in (Filters(), Filters(min_upvotes=ups[len(ups) // 2])):
@@ -167,3 +174,34 @@ def test_index_related_fills_every_list(settings, shared_hf_dir):
     again = CliRunner().invoke(app, ["index", "--related"], env=env)
     assert "Kept the related papers of 0 papers" in again.output  # all fresh: nothing to do
     assert len(_kept(open_index(settings))) == len(recs)
+
+
+class _Rests(threading.Event):
+    """A stop event that records how long the job rested after each batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rests: list[float] = []
+
+    def wait(self, timeout=None) -> bool:
+        self.rests.append(timeout)
+        return False
+
+
+def test_the_servers_job_rests_after_each_batch(settings, shared_hf_dir, monkeypatch):
+    monkeypatch.setattr(related_fill, "BATCH", 4)
+    store = open_store(settings)
+    try:
+        recs = _records(shared_hf_dir, per_day=5)
+        store.import_records(recs)
+        searcher = HybridSearcher(open_index(settings), store)
+        stop = _Rests()
+        assert fill_all(searcher, stop, pause=related_fill.PAUSE) == len(recs)
+        assert len(stop.rests) == -(-len(recs) // 4) and all(t > 0 for t in stop.rests)
+        assert related_fill.PAUSE >= 1.0  # at most half of one core
+        searcher.index.related.clear()  # every list pending again ...
+        stop.set()
+        assert fill_all(searcher, stop) == 0  # ... and a set stop ends the job at once
+        assert len(pending(searcher.index)) == len(recs)
+    finally:
+        store.close()

@@ -7,27 +7,31 @@ first (they are the ones readers open), and keeps them in ``related.sqlite``
 (``related.py``).  A batch is one call to the vector index for all its papers: faiss reads
 each list of the inverted file once for every query that probes it, so a paper costs about
 a third of a search of its own (0.74 against 2.42 ms of CPU at 2.9M,
-``bench/related_fill.py``) and gets exactly the same answer.  Papers with a contextual vector are ranked by both tiers
-(``HybridSearcher.dense_ranked``), one at a time, as a page would.
+``bench/related_fill.py``) and gets exactly the same answer.  Papers with a contextual
+vector are ranked by both tiers (``HybridSearcher.dense_ranked``), one at a time, as a page
+would.
 
 The index writer of each directory runs the job (the related table is node-local, like the
-rest of the directory) in a thread at the lowest CPU priority, so requests keep their
-latency; ``paperwire index --related`` runs it in the foreground.  When every list is fresh
-it looks for work again after ``every`` seconds if papers were embedded meanwhile, and at
-least every ``RESCAN`` seconds for lists older than ``REFRESH_AGE``.
+rest of the directory) in a thread that uses one core at most half the time: one faiss
+thread, and after each batch it rests as long as the batch took (``PAUSE``).  It is not
+given a lower CPU priority: it holds the dense index's lock while it searches (a slice of
+``dense.LOCK_SLICE`` queries at a time), and a low-priority holder on busy cores would make
+the pages' searches wait behind it for seconds.  ``paperwire index --related`` runs it in
+the foreground on every core, without rests.  When every list is fresh the job looks for
+work again after ``every`` seconds if papers were embedded meanwhile, and at least every
+``RESCAN`` seconds for lists older than ``REFRESH_AGE``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
 
+from paperwire.search.ann import faiss
 from paperwire.search.hybrid import RELATED_EFFORT, HybridSearcher
 from paperwire.search.lexical import Filters
 from paperwire.search.related import KEEP, vectors_key
@@ -35,6 +39,7 @@ from paperwire.search.related import KEEP, vectors_key
 log = logging.getLogger("paperwire.search")
 BATCH = 1000  # papers a call to the vector index (0.78 ms a paper at 256, 0.66 at 1,000)
 RESCAN = 3600.0  # seconds between looks for aged lists when nothing new was embedded
+PAUSE = 1.0  # the server's job rests this many times as long as each batch took
 
 
 def pending(index) -> np.ndarray:
@@ -74,21 +79,27 @@ def fill_all(
     stop: threading.Event | None = None,
     advance: Callable[[int], None] | None = None,
     todo: np.ndarray | None = None,
+    pause: float = 0.0,
 ) -> int:
-    """Fill every pending list (see :func:`pending`), batch by batch, until ``stop``."""
+    """Fill every pending list (see :func:`pending`), batch by batch, until ``stop``;
+    after each batch, rest ``pause`` times as long as it took."""
     todo = pending(searcher.index) if todo is None else todo
+    stop = stop or threading.Event()
     done = 0
     for at in range(0, len(todo), BATCH):
-        if stop is not None and stop.is_set():
+        if stop.is_set():
             break
+        began = time.perf_counter()
         done += fill(searcher, todo[at : at + BATCH].tolist())
         if advance is not None:
             advance(min(BATCH, len(todo) - at))
+        if pause > 0:
+            stop.wait(pause * (time.perf_counter() - began))
     return done
 
 
 class RelatedFiller:
-    """Runs :func:`fill_all` in a daemon thread at the lowest CPU priority."""
+    """Runs :func:`fill_all` in a daemon thread, on at most half of one core."""
 
     def __init__(self, index, store, every: float = 30.0) -> None:
         self.searcher = HybridSearcher(index, store)
@@ -101,16 +112,14 @@ class RelatedFiller:
         return self
 
     def _run(self) -> None:
-        # this thread only (and the faiss threads it starts): requests keep their priority
-        with contextlib.suppress(AttributeError, OSError):  # not Linux
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        faiss.omp_set_num_threads(1)  # this thread's searches only (OpenMP's setting is per thread)
         seen, looked = -1, 0.0
         while not self.stop.is_set():
             try:
                 embedded = self.searcher.index.dense.embedded()
                 if embedded != seen or time.monotonic() - looked > RESCAN:
                     seen, looked = embedded, time.monotonic()
-                    n = fill_all(self.searcher, self.stop)
+                    n = fill_all(self.searcher, self.stop, pause=PAUSE)
                     if n:
                         log.info("related papers: kept the lists of %d papers", n)
             except Exception:  # pragma: no cover - logged, retried later
