@@ -148,7 +148,7 @@ def test_the_index_writer_fills_the_lists_without_a_view(settings, shared_hf_dir
         deadline = time.monotonic() + 60
         while len(_kept(index)) < len(recs) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert follower.related_job is not None
+        assert follower.leader.is_set() and follower.related_job is not None
         assert set(_kept(index)) == {store.paper_id(r.arxiv_id) for r in recs}
     finally:
         if follower is not None:

@@ -88,7 +88,8 @@ class IndexFollower(threading.Thread):
         log.info("index follower: this process (pid %d) writes %s", os.getpid(), self.index.path)
         if self.embed:  # one embedding job per index directory, not one per worker
             self.embedder_job = BackgroundEmbedder(self.index, self.store).start()
-        self.related_job = RelatedFiller(self.index, self.store).start()  # node-local lists
+        self.related_job = RelatedFiller(self.index, self.store)  # node-local lists
+        self.related_job.start()  # (kept before it starts: its lists may come first)
         return True
 
     def run(self) -> None:
