@@ -233,6 +233,8 @@ def pages(args, data: Path, env: dict) -> None:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         print(f"hf daily papers imported on top s: {time.perf_counter() - t:.0f}")
+    else:  # (day pages then show publication days, or HF days an earlier run imported)
+        print(f"hf daily papers: not imported ({args.hf} is not a directory; see --hf)")
     quiet = {
         **env,
         "PAPERWIRE_DIGEST_ENABLED": "false",
