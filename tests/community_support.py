@@ -17,6 +17,17 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
 
 
+def cached_site_store(settings: Settings, today: date):
+    """Settings with the page cache checking for writes on every request, and a store with
+    two papers listed ``today`` (the page-cache tests' site)."""
+    from paperwire.context import open_store
+
+    cfg = community_settings(settings, page_cache_check=0.0)
+    store = open_store(cfg)
+    store.import_records([hf_paper(1, 10, today, org="acme"), hf_paper(2, 3, today)])
+    return cfg, store
+
+
 def community_settings(settings: Settings, **extra) -> Settings:
     """Fast argon2 parameters, no search indexing, no retries or politeness delay."""
     update = {

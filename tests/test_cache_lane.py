@@ -14,9 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
-from community_support import PASSWORD, community_settings, hf_paper, token
+from community_support import PASSWORD, cached_site_store, token
 from paperwire.community.web import SESSION_COOKIE
-from paperwire.context import open_store
 from paperwire.web.app import create_app
 from paperwire.web.cache_lane import CachedHitLane
 
@@ -26,9 +25,7 @@ DAY = f"/papers/date/{TODAY.isoformat()}"
 
 @pytest.fixture
 def apps(settings):
-    cfg = community_settings(settings, page_cache_check=0.0)
-    store = open_store(cfg)
-    store.import_records([hf_paper(1, 10, TODAY, org="acme"), hf_paper(2, 3, TODAY)])
+    cfg, store = cached_site_store(settings, TODAY)
     with_lane = create_app(cfg, store)
     stack = create_app(cfg, store)  # the same app without the lane: the whole stack answers
     stack.user_middleware = [m for m in stack.user_middleware if m.cls is not CachedHitLane]

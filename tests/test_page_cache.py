@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from community_support import PASSWORD, community_settings, hf_paper, token
+from community_support import PASSWORD, cached_site_store, community_settings, hf_paper, token
 from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.web.app import create_app
@@ -19,9 +19,7 @@ DAY = f"/papers/date/{TODAY.isoformat()}"
 
 @pytest.fixture
 def site(settings):
-    cfg = community_settings(settings, page_cache_check=0.0)
-    store = open_store(cfg)
-    store.import_records([hf_paper(1, 10, TODAY, org="acme"), hf_paper(2, 3, TODAY)])
+    cfg, store = cached_site_store(settings, TODAY)
     app = create_app(cfg, store)
     with TestClient(app, follow_redirects=False) as client:
         yield client, store, app

@@ -383,8 +383,29 @@ class HybridSearcher:
             q = parse(docs[0].title)
             near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]
             return self.store.cards([p for p, _ in near[:k]])
-        near = self.dense_ranked(vec, cvec, Filters(), max(k, KEEP), (pid,), RELATED_EFFORT)
-        ids = [p for p, _ in near]
+        vecs, cvecs = {pid: vec} if vec is not None else {}, {pid: cvec} if cvec is not None else {}
+        ids = self.related_lists(vecs, cvecs, max(k, KEEP))[pid]
         if key:
             self.index.related.put(pid, key, ids)
         return self.store.cards(ids[:k])
+
+    def related_lists(
+        self, vecs: dict[int, np.ndarray], cvecs: dict[int, np.ndarray], k: int = KEEP
+    ) -> dict[int, list[int]]:
+        """Each paper's ``k`` nearest papers by meaning, from its own static (``vecs``) and
+        contextual (``cvecs``) vectors, itself left out: the papers with a static vector only
+        in one batch to the vector index (``DenseIndex.search_many``), the others ranked by
+        both tiers one at a time (:meth:`dense_ranked`).  A page's first view asks for one
+        paper, the related-papers job (``related_fill.py``) for a thousand."""
+        plain = [p for p in vecs if p not in cvecs]
+        out: dict[int, list[int]] = {}
+        if plain:
+            found = self.index.dense.search_many(
+                np.stack([vecs[p] for p in plain]), Filters(), k, [(p,) for p in plain],
+                RELATED_EFFORT,
+            )  # fmt: skip
+            out.update((p, [q for q, _ in hits]) for p, hits in zip(plain, found, strict=True))
+        for p, cvec in cvecs.items():
+            near = self.dense_ranked(vecs.get(p), cvec, Filters(), k, (p,), RELATED_EFFORT)
+            out[p] = [q for q, _ in near]
+        return out

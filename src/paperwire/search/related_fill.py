@@ -4,12 +4,12 @@ A paper page shows the papers nearest it by meaning.  Searching for them on the 
 view was a third of its render at 2.9M papers (about 2.4 ms of CPU a page, and more under
 load); this job computes the lists ahead, in batches of ``BATCH`` papers, newest papers
 first (they are the ones readers open), and keeps them in ``related.sqlite``
-(``related.py``).  A batch is one call to the vector index for all its papers: faiss reads
-each list of the inverted file once for every query that probes it, so a paper costs about
-a third of a search of its own (0.74 against 2.42 ms of CPU at 2.9M,
-``bench/related_fill.py``) and gets exactly the same answer.  Papers with a contextual
-vector are ranked by both tiers (``HybridSearcher.dense_ranked``), one at a time, as a page
-would.
+(``related.py``).  A batch's papers are searched together (``HybridSearcher.related_lists``,
+the same code a page's first view runs for one paper): faiss reads each list of the
+inverted file once for every query of a call that probes it, so a paper costs 0.79 ms of
+CPU at 2.9M against 1.98 ms searched alone, with the same answer (``bench/related_fill.py``;
+the calls are slices of ``dense.LOCK_SLICE`` queries).  Papers with a contextual vector
+are ranked by both tiers, one at a time.
 
 The index writer of each directory runs the job (the related table is node-local, like the
 rest of the directory) in a thread that uses one core at most half the time: one faiss
@@ -32,12 +32,11 @@ from collections.abc import Callable
 import numpy as np
 
 from paperwire.search.ann import faiss
-from paperwire.search.hybrid import RELATED_EFFORT, HybridSearcher
-from paperwire.search.lexical import Filters
-from paperwire.search.related import KEEP, vectors_key
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.related import vectors_key
 
 log = logging.getLogger("paperwire.search")
-BATCH = 1000  # papers a call to the vector index (0.78 ms a paper at 256, 0.66 at 1,000)
+BATCH = 1000  # papers read, searched and kept together (then the server's job rests)
 RESCAN = 3600.0  # seconds between looks for aged lists when nothing new was embedded
 PAUSE = 1.0  # the server's job rests this many times as long as each batch took
 
@@ -54,24 +53,11 @@ def fill(searcher: HybridSearcher, pids: list[int]) -> int:
     index = searcher.index
     vecs = index.dense.vectors(pids)
     cvecs = index.contextual.vectors(pids) if index.contextual.embedded() else {}
-    plain = [p for p in pids if p in vecs and p not in cvecs]
-    answers: list[tuple[int, str, list[int]]] = []
-    if plain:
-        found = index.dense.search_many(
-            np.stack([vecs[p] for p in plain]), Filters(), KEEP, [(p,) for p in plain],
-            RELATED_EFFORT,
-        )  # fmt: skip
-        answers += [
-            (p, vectors_key(vecs[p], None), [q for q, _ in hits])
-            for p, hits in zip(plain, found, strict=True)
-        ]
-    for p in pids:
-        if p in cvecs:  # both tiers, as a page computes it
-            vec, cvec = vecs.get(p), cvecs[p]
-            near = searcher.dense_ranked(vec, cvec, Filters(), KEEP, (p,), RELATED_EFFORT)
-            answers.append((p, vectors_key(vec, cvec), [q for q, _ in near]))
-    index.related.put_many(answers)
-    return len(answers)
+    lists = searcher.related_lists(vecs, cvecs)
+    index.related.put_many(
+        [(p, vectors_key(vecs.get(p), cvecs.get(p)), ids) for p, ids in lists.items()]
+    )
+    return len(lists)
 
 
 def fill_all(
