@@ -204,3 +204,40 @@ def test_the_servers_job_rests_after_each_batch(settings, shared_hf_dir, monkeyp
         assert len(pending(searcher.index)) == len(recs)
     finally:
         store.close()
+
+
+def test_a_reimport_with_new_text_drops_that_papers_list(settings, tmp_path, monkeypatch):
+    """A big import's worker sets vectors too (search/pipeline.py): a paper whose text
+    changed loses its kept list there, as in the embedding job, and the others keep theirs."""
+    monkeypatch.setenv("PAPERWIRE_IMPORT_PIPELINE_MB", "0")  # the big import's path
+    env = {
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_SECRET_KEY": settings.secret_key,
+    }
+    topics = ["protein folding", "graph neural networks", "dark matter halos", "speech codecs"]
+    rows = [
+        {
+            "id": f"2501.0000{n}",
+            "title": f"A study of {t}",
+            "abstract": f"We study {t} with new methods and report what {t} shows.",
+            "categories": "cs.LG",
+            "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 00:00:00 GMT"}],
+        }
+        for n, t in enumerate(topics, 1)
+    ]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert CliRunner().invoke(app, ["import", str(dump)], env=env).exit_code == 0
+    assert CliRunner().invoke(app, ["index", "--related"], env=env).exit_code == 0
+    store = open_store(settings)
+    try:
+        pids = [store.paper_id(r["id"]) for r in rows]
+    finally:
+        store.close()
+    assert set(_kept(open_index(settings))) == set(pids)
+    rows[0]["abstract"] = "Entirely new text about lattice quantum chromodynamics."
+    dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = CliRunner().invoke(app, ["import", str(dump)], env=env)
+    assert got.exit_code == 0, got.output
+    assert set(_kept(open_index(settings))) == set(pids[1:])
