@@ -56,7 +56,7 @@ def urls(db_path: str, n: int) -> dict[str, list[str]]:
         days = [
             d
             for (d,) in db.execute(
-                "SELECT DISTINCT date(published) FROM papers WHERE published IS NOT NULL LIMIT 5000"
+                "SELECT DISTINCT published_on FROM papers WHERE published_on IS NOT NULL LIMIT 5000"
             )
         ]
     days = rnd.sample(days, min(n, len(days)))
