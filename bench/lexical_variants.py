@@ -7,9 +7,9 @@ read); CORPUS is the snapshot file ``bench/scale.py`` made, whose 1,000 query ti
 filter mix (a quarter with a category, a tenth with the 2020-2024 range) this uses too.
 Prints p50 / p95 ms, top 100 unless a line says otherwise, for: the query as the product
 runs it; the ``text`` field alone; no filter; no filter with hyphenated compounds searched as
-words instead of phrases (a plain union of term scorers, which tantivy prunes with block-max
-WAND); that at top 10 and top 500; each filter kind as run; and building the query in
-Python against tantivy's search.
+words instead of phrases (a plain union of term scorers; tantivy-py scores every match of
+it, see bench/lexical_pruning.py); that at top 10 and top 500; each filter kind as run;
+and building the query in Python against tantivy's search.
 """
 
 from __future__ import annotations
@@ -30,6 +30,23 @@ from scale import titles  # noqa: E402  (the same queries as the scale run)
 CATEGORIES = ["cs.LG", "cs.CV", "math.AP", "hep-th", "cs.CL", "quant-ph", "astro-ph.GA"]
 
 
+def filter_mix(n: int) -> list:
+    """The scale run's filters for ``n`` queries: a quarter with a category, a tenth with the
+    2020-2024 range, the rest none (the same draw every time)."""
+    from paperwire.search.lexical import Filters
+
+    rng = random.Random(7)
+    out = []
+    for i in range(n):
+        f = Filters()
+        if i % 4 == 0:
+            f = Filters(category=rng.choice(CATEGORIES))
+        elif i % 5 == 0:
+            f = Filters(start=date(2020, 1, 1), end=date(2024, 12, 31))
+        out.append(f)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", type=Path)
@@ -45,15 +62,7 @@ def main() -> None:
     searcher = index.index.searcher()
     print(f"segments: {searcher.num_segments}, documents: {searcher.num_docs}")
     print(f"queries: {len(texts)}, load average at start: {os.getloadavg()[0]:.2f}")
-    rng = random.Random(7)
-    filters = []
-    for n in range(len(texts)):
-        f = lexical.Filters()
-        if n % 4 == 0:
-            f = lexical.Filters(category=rng.choice(CATEGORIES))
-        elif n % 5 == 0:
-            f = lexical.Filters(start=date(2020, 1, 1), end=date(2024, 12, 31))
-        filters.append(f)
+    filters = filter_mix(len(texts))
     kinds = ["category" if f.category else "2020-2024" if f.start else "none" for f in filters]
 
     def run(label: str, fs: list, limit: int = 100) -> np.ndarray:

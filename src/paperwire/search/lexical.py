@@ -53,12 +53,12 @@ _DEFAULT = (
     .build()
 )
 # A day range alone is applied to the words' own best POST_FILTER * limit hits when at least
-# 1 / POST_FILTER of the papers are in it (block-max WAND prunes the words alone; a filter
-# inside the query stops the pruning).  Filters score zero, so ``limit`` hits left in range
-# are the filtered query's own top ``limit``; with fewer, the filtered query runs.  At 2.9M
-# the 2020-2024 range: 37.6 / 58.7 ms p50 / p95 inside the query, 16.1 / 44.9 this way, the
-# same answers; a one-month range falls back nearly always, so it is not tried there
-# (docs/benchmarks.md).
+# 1 / POST_FILTER of the papers are in it (a range inside the query is an intersection that
+# seeks through every word's postings, dearer than the words alone).  Filters score zero, so
+# ``limit`` hits left in range are the filtered query's own top ``limit``; with fewer, the
+# filtered query runs.  At 2.9M the 2020-2024 range: 37.6 / 58.7 ms p50 / p95 inside the
+# query, 16.1 / 44.9 this way, the same answers; a one-month range falls back nearly always,
+# so it is not tried there (docs/benchmarks.md).
 POST_FILTER = 4
 AUTHOR_LIMIT = 20_000  # papers read for one author name (the most prolific have a few thousand)
 
@@ -317,10 +317,17 @@ class LexicalIndex:
         return self._broad[key]
 
     def _query(self, q: ParsedQuery, searcher: tantivy.Searcher) -> tantivy.Query:
-        """One flat OR of a clause per (piece, field), so that a query of words alone is a
-        union of term scorers, which tantivy prunes with block-max WAND (the same scores as
-        the query parser's nested form, about a third less CPU on sentence-long queries).
-        One-word prefixes are automata over the term dictionary; ``-word`` excludes."""
+        """One flat OR of a clause per (piece, field): a query of words alone is one union of
+        term scorers (the same scores as the query parser's nested form, about a third less
+        CPU on sentence-long queries).  One-word prefixes are automata over the term
+        dictionary; ``-word`` excludes.
+
+        Every paper matching any clause is scored: tantivy prunes with block-max WAND only
+        under a bare top-k collector, and tantivy-py's ``Searcher.search`` always collects
+        through a ``MultiCollector`` (``count=False`` too), so top 10 costs what top 500
+        does.  At 2.9M papers that is most of a search's time; a MaxScore split written as
+        a query, and the index split in two searched on two threads, were measured and not
+        adopted (``bench/lexical_pruning.py``, docs/search.md)."""
         should = tantivy.Occur.Should
         subs = []
         for piece in rarest(q.pieces(), searcher, MAX_TERMS):

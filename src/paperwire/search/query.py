@@ -23,10 +23,11 @@ STOPWORDS = frozenset({
     "these", "they", "this", "to", "was", "will", "with",
 })  # fmt: skip
 # A query with at least this many words (a sentence or more, pasted from an abstract) searches
-# its hyphenated compounds as plain words.  Then every clause is a term, and tantivy can skip
-# documents that cannot reach the top (block-max WAND): the lexical part of a sentence-long
-# query took about a third less CPU at 183k papers, and SciFact's ranking did not move
-# (docs/search.md).  Quoted phrases stay phrases.
+# its hyphenated compounds as plain words.  Then every clause is a term: a phrase reads the
+# positions of every paper holding all its words (tantivy-py scores every match, see
+# search/lexical.py), and the lexical part of a sentence-long query took about a third less
+# CPU at 183k papers, while SciFact's ranking did not move (docs/search.md).  Quoted phrases
+# stay phrases.
 LONG_QUERY = 8
 
 
