@@ -64,9 +64,7 @@ def import_(
             index.recover(store)  # papers a killed import left out of the index
             index.begin_bulk()  # one lexical writer, committed every 25,000 papers
             if big:  # static vectors meanwhile, saved with the papers too
-                index.pipeline = EmbedPipeline(
-                    index.dense, store.vectors, on_stored=index.related.forget
-                )
+                index.pipeline = EmbedPipeline(index.dense, store.vectors)
         with progress("importing papers") as bar:
             summary = store.importer(batch_size).run(items, strict=strict, on_progress=bar.advance)
         ok = True

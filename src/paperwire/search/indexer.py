@@ -71,6 +71,9 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self.follow_state = FollowState(self.path)
         self.related = RelatedCache(self.path / "related.sqlite")  # search/related.py
+        # whoever sets a paper's vectors (the embedding job, the pull of stored vectors, a
+        # bulk import's worker) drops its kept related list (search/related_fill.py)
+        self.dense.on_set = self.contextual.on_set = self.related.forget
         if self.lexical.was_reset:  # a new lexical layout: index every paper again
             log.warning(
                 "the lexical index in %s had an older layout and was dropped; it is rebuilt "
@@ -288,7 +291,6 @@ class SearchIndex:
         pids = list(got)
         if pids:
             dense.set_vectors(pids, np.stack([got[p] for p in pids]), [hashes[p] for p in pids])
-            self.related.forget(pids)  # new vectors, new neighbours (search/related_fill.py)
         return len(pids)
 
     def _set_vector_mark(self, key: str, after: tuple[datetime, int]) -> None:
@@ -341,7 +343,6 @@ class SearchIndex:
                         [want[p] for p in pids],
                         missing_only=True,
                     )
-                    self.related.forget(pids)
                     n += len(pids)
                 seen.update((pid, at) for pid, _h, at in rows)
                 progress.move(after)

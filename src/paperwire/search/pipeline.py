@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
@@ -52,13 +51,9 @@ class EmbedPipeline:
         shared: VectorStore | None = None,
         workers: int | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
-        on_stored: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.dense = dense
         self.shared = shared  # the store's vectors: saved there for every other node
-        # told the papers whose vectors were just set (the index drops their kept related
-        # lists: new vectors, new neighbours)
-        self.on_stored = on_stored
         self.max_in_flight = max_in_flight
         # one: embedding costs about half of what the main process spends on a paper, so a
         # second worker only idles (183k import: 156.9 s with one, 158.3 s with two, same
@@ -88,8 +83,6 @@ class EmbedPipeline:
             if self.shared is not None:
                 self.shared.save(self.dense.model, zip(ids, hashes, vecs, strict=True))
             self.dense.set_vectors(ids, vecs, hashes=hashes)
-            if self.on_stored is not None:
-                self.on_stored(ids)
             self.done += len(ids)
             block = False
 

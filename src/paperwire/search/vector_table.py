@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,9 @@ class VectorTable:
                 db.execute("UPDATE meta SET value = ? WHERE key = 'model'", (model,))
         self._reader: tuple[int, sqlite3.Connection] | None = None
         self._reader_lock = threading.Lock()
+        # told the papers whose vectors set_vectors just stored, wherever it was called from
+        # (the index drops their kept related lists: new vectors, new neighbours)
+        self.on_set: Callable[[list[int]], None] | None = None
 
     def _db(self, write: bool = True) -> _Tx:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -139,6 +142,8 @@ class VectorTable:
                     f"UPDATE vectors SET vec=?, seq=? WHERE pid=? AND text_hash=?{only}",
                     [(v.tobytes(), seq, p, h) for p, v, h in zip(pids, vecs, hashes, strict=True)],
                 )
+        if self.on_set is not None:
+            self.on_set(list(pids))
 
     def lacking(self, wanted: dict[int, str]) -> dict[int, str]:
         """The papers among ``wanted`` (id -> text hash) that have that text here and no
