@@ -117,6 +117,7 @@ class Split:
         import tantivy
 
         should, must = tantivy.Occur.Should, tantivy.Occur.Must
+        fields = self.lx.FIELDS  # the product's exclusions search every field
         searcher = self.index.index.searcher()
         cl = self.clauses(q, searcher)
 
@@ -125,10 +126,8 @@ class Split:
 
         def full(query):
             if q.excluded:
-                no = [
-                    (tantivy.Occur.MustNot, self.index.index.parse_query_lenient(w.lower())[0])
-                    for w in q.excluded
-                ]
+                parse = self.index.index.parse_query_lenient
+                no = [(tantivy.Occur.MustNot, parse(w.lower(), fields)[0]) for w in q.excluded]
                 query = tantivy.Query.boolean_query([(must, query), *no])
             return self.index._with_filters(query, filters)
 
