@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     page_cache_ttl: float = 30.0
     page_cache_check: float = 1.0
     page_cache_mb: int = 256
+    # Reads (GET and HEAD requests the page cache did not answer) a worker computes at once;
+    # the others wait in line (web/read_gate.py): pages one at a time (threads taking turns
+    # on the GIL cost a page more than half its throughput), searches two (mostly tantivy
+    # and faiss, without the GIL).  Raise them where each page waits on a remote database;
+    # 0 turns a line off.
+    read_concurrency: int = Field(default=1, ge=0, le=64)
+    search_concurrency: int = Field(default=2, ge=0, le=64)
     # One log line per request from the server.  Off by default: the reverse proxy logs every
     # request already, and the line cost a cached page about 10% of its throughput.
     access_log: bool = False

@@ -36,6 +36,7 @@ from paperwire.web import (
     feeds,
     pages,
     paper_pages,
+    read_gate,
     search_routes,
     subscribe,
     trends,
@@ -217,7 +218,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # FastAPI documents replacing the method as the way to customize the schema
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
-    page_cache.install(app)  # anonymous GETs from memory; added first: runs inside the next
+    read_gate.install(app)  # one page computed at a time per worker, innermost: after a miss
+    page_cache.install(app)  # anonymous GETs from memory; runs inside the next
     community.install(app)  # sessions, CSRF on every unsafe request, rate limits
     app.state.jinja.globals["is_saved"] = is_saved_global(store)  # the Save buttons
     app.state.jinja.globals["author_url"] = author_url  # author names link to their pages
