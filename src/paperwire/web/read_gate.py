@@ -10,8 +10,8 @@ paper pages a second (docs/benchmarks.md, "One page at a time").
 A search spends most of its time in tantivy and faiss, which run without the GIL, and its
 lexical half runs on a thread of its own: two searches at a time served 63 a second where
 one served 40 (and no gate 58), while two pages at a time served a quarter fewer than one.
-So searches (``/search``, ``/api/papers/search``) have a line of their own, ``search_
-concurrency`` wide, and every other read one ``read_concurrency`` wide.
+So searches (``/search``, ``/api/papers/search``) wait in a line of their own, as wide
+as the ``search_concurrency`` setting, and every other read in one ``read_concurrency`` wide.
 
 The gate covers GET and HEAD requests that reach the routes: answers the page cache serves
 never wait here (the cache and the hit lane sit outside it).  A request leaves the gate when
