@@ -117,19 +117,14 @@ class Split:
         import tantivy
 
         should, must = tantivy.Occur.Should, tantivy.Occur.Must
-        fields = self.lx.FIELDS  # the product's exclusions search every field
         searcher = self.index.index.searcher()
         cl = self.clauses(q, searcher)
 
         def union(qs):
             return tantivy.Query.boolean_query([(should, x) for x in qs])
 
-        def full(query):
-            if q.excluded:
-                parse = self.index.index.parse_query_lenient
-                no = [(tantivy.Occur.MustNot, parse(w.lower(), fields)[0]) for w in q.excluded]
-                query = tantivy.Query.boolean_query([(must, query), *no])
-            return self.index._with_filters(query, filters)
+        def full(query):  # the product's exclusions and filters around it
+            return self.index._with_filters(self.index.excluding(query, q.excluded), filters)
 
         known = [c for c in cl if c[2] >= 0]
         optional: list = []
@@ -153,9 +148,7 @@ class Split:
             query = full(
                 tantivy.Query.boolean_query([(must, required)] + [(should, c[0]) for c in optional])
             )
-        hits = searcher.search(query, limit, count=False).hits
-        pids = self.lx._pids(searcher, [a for _, a in hits])
-        return sorted(((p, float(s)) for (s, _), p in zip(hits, pids, strict=True)), key=key)
+        return self.lx.ranked(searcher, searcher.search(query, limit, count=False).hits)
 
 
 def key(t: tuple[int, float]) -> tuple[float, int]:

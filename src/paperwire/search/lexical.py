@@ -271,12 +271,8 @@ class LexicalIndex:
         if hits is None:
             # count=False: no caller needs the total, and counting visits every match
             hits = searcher.search(self._with_filters(text, filters), limit, count=False).hits
-        pids = _pids(searcher, [a for _, a in hits])
-        ranked = sorted(
-            ((p, float(s)) for (s, _), p in zip(hits, pids, strict=True)),
-            key=lambda t: (-t[1], t[0]),
-        )
-        return ranked, len(ranked)
+        found = ranked(searcher, hits)
+        return found, len(found)
 
     def _post_filtered(
         self, searcher: tantivy.Searcher, text: tantivy.Query, f: Filters, limit: int
@@ -340,14 +336,16 @@ class LexicalIndex:
             for f in FIELDS:
                 regex = tantivy.Query.regex_query(self.schema, f, re.escape(w) + ".*")
                 subs.append((should, tantivy.Query.boost_query(regex, BOOSTS[f])))
-        query = tantivy.Query.boolean_query(subs)
-        if q.excluded:  # parsed, so the words are stemmed exactly as the index's terms are
-            must_not = tantivy.Occur.MustNot
-            excl = [
-                (must_not, self.index.parse_query_lenient(w.lower(), FIELDS)[0]) for w in q.excluded
-            ]
-            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *excl])
-        return query
+        return self.excluding(tantivy.Query.boolean_query(subs), q.excluded)
+
+    def excluding(self, query: tantivy.Query, words: list[str]) -> tantivy.Query:
+        """``query`` without the papers holding any of ``words`` in any field (parsed, so
+        the words are stemmed exactly as the index's terms are)."""
+        if not words:
+            return query
+        must_not = tantivy.Occur.MustNot
+        excl = [(must_not, self.index.parse_query_lenient(w.lower(), FIELDS)[0]) for w in words]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *excl])
 
     def _with_filters(self, query: tantivy.Query, filters: Filters) -> tantivy.Query:
         fq = self.filter_query(filters)
@@ -368,6 +366,13 @@ def _set_aside(path: Path) -> None:
         os.replace(path, path.with_name(f"{path.name}.old-{os.getpid()}-{time.monotonic_ns()}"))
     for stale in path.parent.glob(f"{path.name}.old-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def ranked(searcher: tantivy.Searcher, hits: list) -> list[tuple[int, float]]:
+    """``(store id, score)`` of tantivy's ``(score, address)`` hits, best first, ties by id."""
+    pids = _pids(searcher, [a for _, a in hits])
+    pairs = ((p, float(s)) for (s, _), p in zip(hits, pids, strict=True))
+    return sorted(pairs, key=lambda t: (-t[1], t[0]))
 
 
 def _pids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[int]:
