@@ -20,7 +20,7 @@ or kept whole, whichever is short and has a compound; the paper's reciprocal ran
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import os
 import random
 import sqlite3
@@ -45,14 +45,26 @@ def main() -> None:
     args = ap.parse_args()
 
     import paperwire.search.lexical as lx
-    from paperwire.search.query import parse
+    from paperwire.search.query import ParsedQuery, parse
+
+    class AsWords(ParsedQuery):
+        """The query as the product searches a long one: its compounds as their words."""
+
+        @property
+        def long(self) -> bool:
+            return True
+
+    def as_words(q: ParsedQuery) -> ParsedQuery:
+        return AsWords(**{f.name: getattr(q, f.name) for f in dataclasses.fields(q)})
 
     product = lx.LexicalIndex._query
 
     def with_title_phrase(self, q, searcher):
+        """The product's query, and each compound of a short query as a phrase on titles."""
         base = product(self, q, searcher)
+        short = not ParsedQuery.long.fget(q)  # (a long query's compounds are words anyway)
         extra = []
-        for words in getattr(q, "title_phrases", []):
+        for words in q.compounds if short else []:
             clause, _ = self.index.parse_query_lenient(
                 '"' + " ".join(words) + '"', ["title"], field_boosts={"title": 0.3}
             )
@@ -61,18 +73,10 @@ def main() -> None:
             return base
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, base), *extra])
 
-    def as_words(q, title_phrase: bool = False):
-        out = copy.deepcopy(q)
-        out.words = out.words + [w for c in q.compounds for w in c]
-        out.compounds = []
-        if title_phrase and not q.long:
-            out.title_phrases = list(q.compounds)
-        return out
-
     variants = [
         ("phrase (product)", product, lambda q: q),
         ("words", product, as_words),
-        ("words + title phrase", with_title_phrase, lambda q: as_words(q, True)),
+        ("words + title phrase", with_title_phrase, as_words),
     ]
 
     texts = titles(args.corpus)
