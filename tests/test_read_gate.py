@@ -133,17 +133,21 @@ def test_a_failing_page_frees_its_place(served):
         assert c.get("/page").status_code == 200  # would time out if the place were kept
 
 
-def _gate(app) -> ReadGate | None:
-    found = [m for m in app.user_middleware if m.cls is ReadGate]
-    return found[0] if found else None
+def _gate(settings: Settings) -> ReadGate | None:
+    """The gate the app for ``settings`` builds, None when it builds none."""
+    app = create_app(settings)
+    try:
+        found = [m for m in app.user_middleware if m.cls is ReadGate]
+        return found[0] if found else None
+    finally:
+        app.state.ctx.close()
 
 
 def test_the_app_gates_reads_as_its_settings_say(tmp_path):
     db = f"sqlite:///{tmp_path / 'paperwire.db'}"
-    shipped = _gate(create_app(Settings(database_url=db)))
+    shipped = _gate(Settings(database_url=db))
     assert shipped is not None
     assert shipped.kwargs == {"pages": 1, "searches": 2}
-    wider = _gate(create_app(Settings(database_url=db, read_concurrency=4, search_concurrency=0)))
+    wider = _gate(Settings(database_url=db, read_concurrency=4, search_concurrency=0))
     assert wider is not None and wider.kwargs == {"pages": 4, "searches": 0}
-    off = Settings(database_url=db, read_concurrency=0, search_concurrency=0)
-    assert _gate(create_app(off)) is None
+    assert _gate(Settings(database_url=db, read_concurrency=0, search_concurrency=0)) is None
