@@ -8,6 +8,7 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.routing import Match
 
 from conftest import HF_DIR, KAGGLE_SAMPLE, needs_shared
 from paperwire.context import open_store
@@ -225,6 +226,36 @@ def test_old_style_and_snapshot_papers(site):
     snap = site.get("/papers/0704.0001")
     assert snap.status_code == 200 and "Phys.Rev.D76:013009,2007" in snap.text
     assert "hep-ph" in snap.text
+
+
+def _first_route(app, path: str) -> int:
+    """The position of the route that takes a GET of ``path`` (routes are tried in order)."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+    routes = app.router.routes
+    return next(i for i, r in enumerate(routes) if r.matches(dict(scope))[0] == Match.FULL)
+
+
+def test_paper_and_day_pages_are_tried_first_and_take_no_other_address(site):
+    """Readers ask for a paper or a day most: their routes come before the ninety others
+    (about 0.1 ms a request at the end), and the paper's takes only a canonical id."""
+    paper = _first_route(site.app, "/papers/2608.19880")
+    assert paper <= 3 and _first_route(site.app, "/papers/hep-th/9901001") == paper
+    assert _first_route(site.app, "/") <= 3
+    assert _first_route(site.app, f"/papers/date/{DAY}") <= 3
+    for other in (
+        "/papers/trending",
+        "/papers/submit",
+        "/papers/jump",
+        "/papers/week",
+        "/papers/2608.19880.md",
+        "/papers/2608.19880v2",
+        "/papers/arXiv:2608.19880",
+        "/papers/2608.19880/comments",
+        "/papers/2608.19880/upvote",
+        "/papers/hep-th/9901001.md",
+    ):
+        assert _first_route(site.app, other) != paper, other
+    assert "Trending" in site.get("/papers/trending").text
 
 
 def test_markdown(site):
