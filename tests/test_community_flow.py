@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -191,6 +192,17 @@ def test_hostile_text_renders_inert(site, today):
     assert '<a href="https://ok.example/" rel="nofollow noopener ugc">' in html
 
 
+def _signed_out_sees(reader: TestClient, store, arxiv_id: str, comments: list[str]) -> None:
+    page = unescape(reader.get(f"/papers/{arxiv_id}").text)
+    state = Community.of(store).votes.vote_state(arxiv_id)
+    assert state.local > 0 and f"{state.total} upvote" in page
+    assert f"{state.hf} on Hugging Face + {state.local} here" in page
+    for body in comments:
+        assert body in page
+    assert ("No comments yet." in page) == (not comments)
+    assert "hidden by a moderator" not in page
+
+
 def test_comments_edit_delete_and_hide(site):
     client, store = site
     _post(client, "/signup", "/signup", username="carol", password=PASSWORD)
@@ -198,6 +210,11 @@ def test_comments_edit_delete_and_hide(site):
     (c,) = Community.of(store).comments.comments("2608.00001")
     _post(client, f"/comments/{c.id}/edit", "/papers/2608.00001", body="first, edited")
     assert Community.of(store).comments.comment(c.id).body == "first, edited"
+    # a reader who is not signed in sees the comment and the vote split (from the paper's
+    # own counts, not asked again: they must agree with the database)
+    _post(client, "/papers/2608.00001/upvote", "/papers/2608.00001")
+    reader = TestClient(client.app, follow_redirects=False)
+    _signed_out_sees(reader, store, "2608.00001", ["first, edited"])
     # someone else cannot edit or delete it, nor hide it without being an admin
     other = TestClient(client.app, follow_redirects=False)
     _post(other, "/signup", "/signup", username="dave", password=PASSWORD)
@@ -209,6 +226,7 @@ def test_comments_edit_delete_and_hide(site):
     assert Community.of(store).comments.comments("2608.00001") == []
     assert client.get("/api/papers/2608.00001").json()["numComments"] == 0
     assert "hidden by a moderator" in other.get("/papers/2608.00001").text
+    _signed_out_sees(reader, store, "2608.00001", [])  # hidden: not for readers
     _post(other, f"/comments/{c.id}/hide", "/", hidden="0")
     assert _post(client, f"/comments/{c.id}/delete", "/").status_code == 303
     assert Community.of(store).comments.comment(c.id) is None

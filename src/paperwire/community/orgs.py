@@ -17,7 +17,9 @@ from paperwire.community.helpers import (
     store_of,
 )
 from paperwire.community.security import current_user
+from paperwire.community.views import VoteState
 from paperwire.store.trending import TrendingRepository
+from paperwire.store.views import PaperView
 from paperwire.ui.templating import PageError, org_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -67,14 +69,20 @@ def trending_page(request: Request, p: str | None = None) -> Response:
     )
 
 
-def paper_extras(request: Request, arxiv_id: str) -> dict[str, Any]:
-    """What the paper page shows of the community: the vote split and the comments."""
+def paper_extras(request: Request, paper: PaperView) -> dict[str, Any]:
+    """What the paper page shows of the community: the vote split and the comments.  For a
+    reader who is not signed in the paper's own counts say both (no vote of theirs to look
+    up, no hidden comment to show): two queries fewer on most first views."""
     community, user = community_of(request), current_user(request)
+    if user is None:
+        return {
+            "votes": VoteState(False, paper.upvotes - paper.local_upvotes, paper.local_upvotes),
+            "comments": community.comments.comments(paper.arxiv_id) if paper.local_comments else [],
+            "me": None,
+        }
     return {
-        "votes": community.votes.vote_state(arxiv_id, user.id if user else None),
-        "comments": community.comments.comments(
-            arxiv_id, include_hidden=bool(user and user.is_admin)
-        ),
+        "votes": community.votes.vote_state(paper.arxiv_id, user.id),
+        "comments": community.comments.comments(paper.arxiv_id, include_hidden=user.is_admin),
         "me": user,
     }
 

@@ -360,20 +360,24 @@ class HybridSearcher:
 
         return sorted(pool, key=key)
 
-    def related(self, arxiv_id: str, k: int = 5) -> list[PaperView]:
+    def related(
+        self, arxiv_id: str, k: int = 5, *, pid: int | None = None, brief: bool = False
+    ) -> list[PaperView]:
         """The ``k`` nearest papers by meaning (by words when the paper has no vector yet).
 
         Answers for papers with vectors are kept (``search/related.py``), keyed by the
         paper's vectors, and the index writer's job computes them before any view
-        (``search/related_fill.py``): a view costs two vector reads instead of a search."""
-        pid = self.store.paper_id(arxiv_id)
+        (``search/related_fill.py``): a view costs two vector reads instead of a search.
+        ``pid``: the paper's store id when the caller has it; ``brief``: cards without
+        abstracts (:meth:`Store.cards`)."""
+        pid = self.store.paper_id(arxiv_id) if pid is None else pid
         if pid is None:
             return []
         vec, cvec = self.index.dense.vector(pid), self.index.contextual.vector(pid)
         key = vectors_key(vec, cvec) if vec is not None or cvec is not None else None
         kept = self.index.related.get(pid, key) if key and k <= KEEP else None
         if kept is not None:
-            return self.store.cards(kept[:k])
+            return self.store.cards(kept[:k], brief=brief)
         docs = self.store.search_docs([pid])
         if not docs:
             return []
@@ -382,12 +386,12 @@ class HybridSearcher:
         if vec is None and cvec is None:  # no model either: by words
             q = parse(docs[0].title)
             near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]
-            return self.store.cards([p for p, _ in near[:k]])
+            return self.store.cards([p for p, _ in near[:k]], brief=brief)
         vecs, cvecs = {pid: vec} if vec is not None else {}, {pid: cvec} if cvec is not None else {}
         ids = self.related_lists(vecs, cvecs, max(k, KEEP))[pid]
         if key:
             self.index.related.put(pid, key, ids)
-        return self.store.cards(ids[:k])
+        return self.store.cards(ids[:k], brief=brief)
 
     def related_lists(
         self, vecs: dict[int, np.ndarray], cvecs: dict[int, np.ndarray], k: int = KEEP

@@ -122,6 +122,9 @@ def row_view(
         num_comments=(hf_num_comments or 0) + local[1],
         listing=listing,
         listings=listings or [],
+        local_upvotes=local[0],
+        local_comments=local[1],
+        pid=_id,
     )
 
 

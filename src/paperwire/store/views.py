@@ -56,6 +56,11 @@ class PaperView:
     num_comments: int
     listing: ListingView | None = None
     listings: list[ListingView] = field(default_factory=list)
+    # this site's share of ``upvotes`` and ``num_comments``, and the paper's store id: what
+    # the paper page would otherwise ask the database for again
+    local_upvotes: int = 0
+    local_comments: int = 0
+    pid: int | None = None
 
     @property
     def abs_url(self) -> str:

@@ -101,8 +101,8 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         title=f"{found.title} · {request.app.state.settings.site_name}",
         paper=found,
         days=days,
-        **paper_extras(request, found.arxiv_id),
-        related=related_papers(request, found.arxiv_id, sort=related_sort),
+        **paper_extras(request, found),
+        related=related_papers(request, found, sort=related_sort, brief=True),
         related_sort=related_sort,
     )
     out.headers["Vary"] = "Accept"

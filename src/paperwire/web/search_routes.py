@@ -39,12 +39,22 @@ RELATED_SORTS = ("relevance", "date", "upvotes")
 
 
 def related_papers(
-    request: Request, arxiv_id: str, k: int = 5, sort: str = "relevance"
+    request: Request,
+    paper: str | PaperView,
+    k: int = 5,
+    sort: str = "relevance",
+    *,
+    brief: bool = False,
 ) -> list[PaperView]:
     """Top ``k`` nearest papers for the paper page and ``/api/papers/{id}``, nearest first or
-    sorted by ``date`` (newest first) or ``upvotes``; [] if unknown."""
+    sorted by ``date`` (newest first) or ``upvotes``; [] if unknown.  ``paper``: its arXiv id
+    or its view (whose store id saves a lookup); ``brief``: cards without their abstracts
+    (the page lists titles)."""
     try:
-        found = searcher(request).related(arxiv_id, k)
+        if isinstance(paper, PaperView):
+            found = searcher(request).related(paper.arxiv_id, k, pid=paper.pid, brief=brief)
+        else:
+            found = searcher(request).related(paper, k, brief=brief)
     except Exception:  # related papers are an extra: never break the paper page
         return []
     if sort == "date":
