@@ -11,12 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
 from conftest import LiveServer
 from paperwire.settings import Settings
+from paperwire.ui.reads import ReadRouter
 from paperwire.web.app import create_app
 from paperwire.web.read_gate import ReadGate
 
@@ -147,7 +150,58 @@ def test_the_app_gates_reads_as_its_settings_say(tmp_path):
     db = f"sqlite:///{tmp_path / 'paperwire.db'}"
     shipped = _gate(Settings(database_url=db))
     assert shipped is not None
-    assert shipped.kwargs == {"pages": 1, "searches": 2}
+    assert shipped.kwargs == {"pages": 1, "searches": 2, "on_loop": True}
     wider = _gate(Settings(database_url=db, read_concurrency=4, search_concurrency=0))
-    assert wider is not None and wider.kwargs == {"pages": 4, "searches": 0}
+    assert wider is not None and wider.kwargs == {"pages": 4, "searches": 0, "on_loop": False}
     assert _gate(Settings(database_url=db, read_concurrency=0, search_concurrency=0)) is None
+    threads = _gate(Settings(database_url=db, read_on_loop=False))
+    assert threads is not None and threads.kwargs["on_loop"] is False
+
+
+def test_pages_on_the_loop_by_default_for_sqlite_only():
+    assert Settings(database_url="sqlite:///x.db").resolved_read_on_loop
+    assert not Settings(database_url="postgresql+psycopg://h/db").resolved_read_on_loop
+    assert Settings(
+        database_url="postgresql+psycopg://h/db", read_on_loop=True
+    ).resolved_read_on_loop
+    assert not Settings(database_url="sqlite:///x.db", read_concurrency=2).resolved_read_on_loop
+
+
+def _where_routes_run(on_loop: bool) -> dict[str, bool]:
+    """For each route of a ReadRouter app behind the gate: whether it ran on the event
+    loop's thread."""
+    router, seen = ReadRouter(), {}
+
+    @router.get("/loop")
+    async def loop_thread() -> int:
+        return threading.get_ident()
+
+    @router.get("/page")
+    def page(n: int = 0) -> int:  # a sync page route, its parameters read as usual
+        seen["page"] = threading.get_ident()
+        return n + 1
+
+    @router.get("/search")
+    def search() -> int:
+        seen["search"] = threading.get_ident()
+        return 0
+
+    @router.post("/page")
+    def write() -> int:
+        seen["write"] = threading.get_ident()
+        return 0
+
+    app = FastAPI()
+    app.include_router(router)
+    app.add_middleware(ReadGate, pages=1, searches=2, on_loop=on_loop)
+    with TestClient(app) as client:
+        loop = client.get("/loop").json()
+        assert client.get("/page", params={"n": 41}).json() == 42
+        assert client.get("/search").status_code == 200
+        assert client.post("/page").status_code == 200
+    return {name: ident == loop for name, ident in seen.items()}
+
+
+def test_pages_run_on_the_event_loop_when_the_gate_says_so():
+    assert _where_routes_run(on_loop=True) == {"page": True, "search": False, "write": False}
+    assert _where_routes_run(on_loop=False) == {"page": False, "search": False, "write": False}

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # and faiss, without the GIL).  Raise them where each page waits on a remote database;
     # 0 turns a line off.
     read_concurrency: int = Field(default=1, ge=0, le=64)
+    # With pages one at a time, compute them on the worker's event loop instead of a thread
+    # (ui/reads.py: no GIL handover at every SQLite call while the loop serves cached pages).
+    # Unset: on for SQLite, off for PostgreSQL, where a page waits on the network and the
+    # loop, serving nothing else meanwhile, would wait with it.
+    read_on_loop: bool | None = None
     search_concurrency: int = Field(default=2, ge=0, le=64)
     # One log line per request from the server.  Off by default: the reverse proxy logs every
     # request already, and the line cost a cached page about 10% of its throughput.
@@ -132,6 +137,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'paperwire.db'}"
+
+    @property
+    def resolved_read_on_loop(self) -> bool:
+        """Whether pages are computed on the event loop (``read_on_loop``, one at a time)."""
+        if self.read_concurrency != 1:
+            return False
+        if self.read_on_loop is not None:
+            return self.read_on_loop
+        return self.resolved_database_url.startswith("sqlite")
 
     @property
     def resolved_index_dir(self) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.store import Store
@@ -20,9 +20,10 @@ from paperwire.ui.periods import (
     parse_period,
     week_period,
 )
+from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, day_url, render
 
-router = APIRouter(include_in_schema=False)
+router = ReadRouter(include_in_schema=False)
 
 PAGE_SORTS = ("upvotes", "trending", "publishedAt", "stars")
 TABS = ("papers", "arxiv")

@@ -19,12 +19,18 @@ its answer starts, so a slow reader who drains a big page holds nothing, and req
 in arrival order (anyio's semaphore hands a freed place to the longest waiter).  Writes
 (POST and the rest) are not gated: one may wait seconds for the database's write lock or
 for arXiv, and must not hold up every reader of its worker.  A width of 0 turns a line off.
+
+With pages one at a time and ``read_on_loop`` (SQLite's default), a page is computed on the
+event loop itself rather than on a thread (``ui/reads.py`` says why): the gate marks the
+request, and the routes of a ``ReadRouter`` see the mark.  Searches keep their threads.
 """
 
 from __future__ import annotations
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperwire.ui.reads import computing_on_loop
 
 READS = frozenset({"GET", "HEAD"})
 SEARCHES = frozenset({"/search", "/api/papers/search"})
@@ -33,9 +39,10 @@ SEARCHES = frozenset({"/search", "/api/papers/search"})
 class ReadGate:
     """Pure ASGI middleware: a FIFO semaphore for searches and one for the other reads."""
 
-    def __init__(self, app: ASGIApp, pages: int, searches: int) -> None:
+    def __init__(self, app: ASGIApp, pages: int, searches: int, on_loop: bool = False) -> None:
         self.app = app
         self.widths = {"pages": pages, "searches": searches}
+        self.on_loop = on_loop and pages == 1  # pages computed on the event loop
         self._lines: dict[str, anyio.Semaphore] = {}  # made inside the event loop
 
     def line(self, scope: Scope) -> anyio.Semaphore | None:
@@ -69,7 +76,11 @@ class ReadGate:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_release)
+            if self.on_loop and line is self._lines.get("pages"):
+                with computing_on_loop():
+                    await self.app(scope, receive, send_and_release)
+            else:
+                await self.app(scope, receive, send_and_release)
         finally:
             release()
 
@@ -78,4 +89,9 @@ def install(app) -> None:
     """Add the gate; call it before the page cache's ``install`` so that it runs inside."""
     s = app.state.settings
     if s.read_concurrency > 0 or s.search_concurrency > 0:
-        app.add_middleware(ReadGate, pages=s.read_concurrency, searches=s.search_concurrency)
+        app.add_middleware(
+            ReadGate,
+            pages=s.read_concurrency,
+            searches=s.search_concurrency,
+            on_loop=s.resolved_read_on_loop,
+        )
