@@ -9,6 +9,7 @@ import dataclasses
 import json
 import sqlite3
 
+from paperwire.community.repository import Community
 from paperwire.context import open_store
 from paperwire.search import related as related_module
 from paperwire.search.hybrid import HybridSearcher
@@ -64,3 +65,24 @@ def test_related_papers_are_kept_and_recomputed_when_vectors_change(settings, sh
         db.close()
     finally:
         store.close()
+
+
+def test_a_pages_related_list_reads_titles_as_the_cards_say(store, shared_hf_dir):
+    """The paper page lists its related papers by title, date and upvotes from one query
+    (``Store.titles``): the same papers, in the order asked, as the full cards say, this
+    site's upvotes included."""
+    recs = [r for r in read_file(shared_hf_dir / DAY) if hasattr(r, "arxiv_id")][:8]
+    store.import_records(recs)
+    community = Community.of(store)
+    user = community.accounts.create_user("reader", "x")
+    community.votes.vote(user.id, recs[2].arxiv_id, True)
+    ids = [store.paper_id(r.arxiv_id) for r in reversed(recs)] + [10**9]  # and an unknown
+    full = store.cards(ids)
+    short = store.titles(ids)
+    fields = ("arxiv_id", "title", "published_at", "upvotes", "pid")
+    assert [[getattr(p, f) for f in fields] for p in short] == [
+        [getattr(p, f) for f in fields] for p in full
+    ]
+    assert [p.arxiv_id for p in short] == [r.arxiv_id for r in reversed(recs)]
+    voted = next(p for p in short if p.arxiv_id == recs[2].arxiv_id)
+    assert voted.upvotes == (recs[2].upvotes or 0) + 1

@@ -7,6 +7,7 @@ and building 30 ORM papers with their abstracts was a third of an author page's 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, union_all
@@ -163,6 +164,33 @@ def upvotes_expr():
         .scalar_subquery()
     )
     return Paper.hf_upvotes + local
+
+
+def title_view(
+    pid: int, arxiv_id: str, title: str, published_at: datetime | None, upvotes: int
+) -> PaperView:
+    """A paper as a list of titles shows it (:data:`statements.TITLES`): every other field
+    empty."""
+    return PaperView(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract="",
+        authors=[],
+        categories=[],
+        published_at=published_at,
+        updated_at=None,
+        version=None,
+        comments=None,
+        journal_ref=None,
+        doi=None,
+        github_repo=None,
+        github_stars=None,
+        project_page=None,
+        keywords=[],
+        upvotes=int(upvotes or 0),
+        num_comments=0,
+        pid=pid,
+    )
 
 
 def views(conn: Connection, pairs: Any) -> list[PaperView]:

@@ -25,6 +25,11 @@ _BRIEF: list[Any] = [
     for c in PAPER_COLUMNS
 ]
 BRIEF_PAPERS: Select[*tuple[Any, ...]] = select(*_BRIEF).where(_IDS_IN)
+# a list of titles (a paper page's related papers): id, title, date and upvotes (HF's and
+# this site's), one query where a card takes three
+TITLES: Select[*tuple[Any, ...]] = select(
+    Paper.id, Paper.arxiv_id, Paper.title, Paper.published_at, upvotes_expr()
+).where(_IDS_IN)
 _CURATED_DAY = curated(Listing.source)
 # the newest curated listing day, the newest arXiv publication day, and both at once (where
 # the trend charts end)

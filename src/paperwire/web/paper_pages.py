@@ -103,7 +103,7 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
         paper=found,
         days=days,
         **paper_extras(request, found),
-        related=related_papers(request, found, sort=related_sort, brief=True),
+        related=related_papers(request, found, sort=related_sort, titles=True),
         related_sort=related_sort,
     )
     out.headers["Vary"] = "Accept"

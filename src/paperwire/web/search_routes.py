@@ -45,17 +45,17 @@ def related_papers(
     k: int = 5,
     sort: str = "relevance",
     *,
-    brief: bool = False,
+    titles: bool = False,
 ) -> list[PaperView]:
     """Top ``k`` nearest papers for the paper page and ``/api/papers/{id}``, nearest first or
     sorted by ``date`` (newest first) or ``upvotes``; [] if unknown.  ``paper``: its arXiv id
-    or its view (whose store id saves a lookup); ``brief``: cards without their abstracts
-    (the page lists titles)."""
+    or its view (whose store id saves a lookup); ``titles``: only ids, titles, dates and
+    upvotes (what the page lists)."""
     try:
         if isinstance(paper, PaperView):
-            found = searcher(request).related(paper.arxiv_id, k, pid=paper.pid, brief=brief)
+            found = searcher(request).related(paper.arxiv_id, k, pid=paper.pid, titles=titles)
         else:
-            found = searcher(request).related(paper, k, brief=brief)
+            found = searcher(request).related(paper, k, titles=titles)
     except Exception:  # related papers are an extra: never break the paper page
         return []
     if sort == "date":
