@@ -48,10 +48,10 @@ class Settings(BaseSettings):
     # and faiss, without the GIL).  Raise them where each page waits on a remote database;
     # 0 turns a line off.
     read_concurrency: int = Field(default=1, ge=0, le=64)
-    # With pages one at a time, compute them on the worker's event loop instead of a thread
-    # (ui/reads.py: no GIL handover at every SQLite call while the loop serves cached pages).
-    # Unset: on for SQLite, off for PostgreSQL, where a page waits on the network and the
-    # loop, serving nothing else meanwhile, would wait with it.
+    # With pages one at a time, compute the day and paper pages (a few ms each) on the
+    # worker's event loop instead of a thread (ui/reads.py: no GIL handover at every SQLite
+    # call while the loop serves cached pages).  Unset: on for SQLite, off for PostgreSQL,
+    # where a page waits on the network and the loop, serving nothing else, would wait too.
     read_on_loop: bool | None = None
     search_concurrency: int = Field(default=2, ge=0, le=64)
     # One log line per request from the server.  Off by default: the reverse proxy logs every

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.community.helpers import (
@@ -30,11 +30,10 @@ from paperwire.community.passwords import (
 from paperwire.community.security import csrf_token, current_user
 from paperwire.community.views import EmailTaken, UsernameTaken
 from paperwire.ui.api_schema import Whoami
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, render
 
-router = ReadRouter(include_in_schema=False)
-api = ReadRouter(prefix="/api", tags=["community"])
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["community"])
 post_only(router, "/logout")
 EMAIL_TAKEN = "That email address belongs to another account."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from paperwire.community.helpers import (
@@ -14,10 +14,9 @@ from paperwire.community.helpers import (
     see_other,
 )
 from paperwire.community.text import clean_comment
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import paper_url
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 post_only(
     router,
     "/papers/{arxiv_id:path}/comments",

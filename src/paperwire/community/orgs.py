@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paperwire.community.helpers import (
@@ -20,10 +20,9 @@ from paperwire.community.security import current_user
 from paperwire.community.views import VoteState
 from paperwire.store.trending import TrendingRepository
 from paperwire.store.views import PaperView
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, org_url, render
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 post_only(router, "/organizations/{name}/follow", "/organizations/{name}/members")
 
 

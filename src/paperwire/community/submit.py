@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -22,10 +22,9 @@ from paperwire.community.helpers import (
 )
 from paperwire.community.views import AlreadyListed
 from paperwire.ui.api_schema import FullPaper, SubmitRequest, errors
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import paper_url, render
 
-router = ReadRouter(tags=["community"])
+router = APIRouter(tags=["community"])
 post_only(router, "/api/papers/submit")
 
 _URL_ID = re.compile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from paperwire.community.helpers import (
@@ -15,10 +15,9 @@ from paperwire.community.helpers import (
     see_other,
 )
 from paperwire.ui.api_schema import VoteState, errors
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import paper_url
 
-router = ReadRouter(tags=["community"])
+router = APIRouter(tags=["community"])
 post_only(router, "/papers/{arxiv_id:path}/upvote", "/api/papers/{arxiv_id:path}/upvote")
 
 WANT = {"1": True, "up": True, "0": False, "down": False, "": None}

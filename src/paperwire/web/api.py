@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -21,11 +21,10 @@ from paperwire.ui.api_schema import DailyItem, FullPaper, errors, query
 from paperwire.ui.forms import flag
 from paperwire.ui.hf_shapes import daily_item, full_paper, paper_object
 from paperwire.ui.periods import BadPeriod, day_period, parse_period
-from paperwire.ui.reads import ReadRouter
 from paperwire.web.pages import MAX_PAGE
 from paperwire.web.search_routes import related_papers
 
-router = ReadRouter(prefix="/api", tags=["papers"])
+router = APIRouter(prefix="/api", tags=["papers"])
 
 API_SORTS = {"publishedAt": "publishedAt", "trending": "upvotes", "stars": "stars"}
 MAX_LIMIT = 100

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 from starlette.convertors import Convertor, register_url_convertor
@@ -21,7 +21,6 @@ from paperwire.store.facts import PaperFacts
 from paperwire.store.views import Page
 from paperwire.ui.api_schema import errors, query
 from paperwire.ui.hf_shapes import daily_item
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, render
 from paperwire.web.feeds import LIMIT as FEED_LIMIT
 from paperwire.web.feeds import kind_of, render_feed
@@ -44,7 +43,7 @@ class _AuthorName(Convertor[str]):
 
 
 register_url_convertor("author", _AuthorName())
-router = ReadRouter()
+router = APIRouter()
 API_MAX_LIMIT = 100
 
 

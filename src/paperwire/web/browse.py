@@ -9,16 +9,15 @@ fast enough to answer at every pause in typing.  Stemming lets an unfinished wor
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.search.lexical import Filters
 from paperwire.ui.periods import BadPeriod, day_period, month_period, parse_day, week_period
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, render
 from paperwire.web.search_routes import searcher
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 SUGGESTIONS = 5
 MAX_QUERY = 200

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -32,11 +32,10 @@ from paperwire.store.facts import PaperFacts
 from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import errors
 from paperwire.ui.hf_shapes import paper_object
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, render
 from paperwire.web.feeds import kind_of, render_feed
 
-router = ReadRouter()
+router = APIRouter()
 
 
 def _repo(request: Request) -> CollectionRepository:

@@ -5,13 +5,12 @@ The machine-readable schema is at ``/openapi.json``.
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import render
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/docs", response_class=HTMLResponse)

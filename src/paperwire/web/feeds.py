@@ -11,17 +11,16 @@ import html
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlencode
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
 from paperwire.safetext import xml_safe
 from paperwire.store.trending import TrendingRepository
 from paperwire.store.views import PaperView
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 DAILY_DAYS = 7  # the daily feed holds the latest week of listing days
 LIMIT = 50
 TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}

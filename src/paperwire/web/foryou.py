@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -33,10 +33,9 @@ from paperwire.recommend.engine import recommend
 from paperwire.recommend.library import MAX_BYTES, LibraryError, import_library
 from paperwire.recommend.repository import RecommendRepository
 from paperwire.ui.forms import said_yes
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import paper_url, render
 
-router = ReadRouter(tags=["recommendations"])
+router = APIRouter(tags=["recommendations"])
 post_only(router, "/papers/{arxiv_id:path}/not-interested", "/papers/{arxiv_id:path}/save")
 log = logging.getLogger(__name__)
 

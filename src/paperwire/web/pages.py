@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.store import Store
@@ -20,10 +20,10 @@ from paperwire.ui.periods import (
     parse_period,
     week_period,
 )
-from paperwire.ui.reads import ReadRouter
+from paperwire.ui.reads import on_loop_when_gated
 from paperwire.ui.templating import PageError, day_url, render
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 PAGE_SORTS = ("upvotes", "trending", "publishedAt", "stars")
 TABS = ("papers", "arxiv")
@@ -145,6 +145,7 @@ def _render_day(
 
 
 @router.get("/", response_class=HTMLResponse)
+@on_loop_when_gated
 def home(request: Request, sort: str | None = None, p: str | None = None) -> HTMLResponse:
     store = _store(request)
     latest = store.latest_day()
@@ -157,6 +158,7 @@ def home(request: Request, sort: str | None = None, p: str | None = None) -> HTM
 
 
 @router.get("/papers/date/{day}", response_class=HTMLResponse)
+@on_loop_when_gated
 def day_page(
     request: Request,
     day: str,

@@ -11,7 +11,7 @@ reaches the catch-all, which redirects or explains.
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -20,13 +20,13 @@ from paperwire.community.orgs import org_extras, paper_extras
 from paperwire.store import Store
 from paperwire.store.views import PaperView
 from paperwire.ui.hf_shapes import paper_markdown, wants_markdown
-from paperwire.ui.reads import ReadRouter
+from paperwire.ui.reads import on_loop_when_gated
 from paperwire.ui.templating import PageError, paper_url, render
 from paperwire.web.pages import page_number
 from paperwire.web.search_routes import RELATED_SORTS, related_papers
 from paperwire.web.trends import organization_trend
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 
 class _CanonicalId(Convertor[str]):
@@ -43,7 +43,7 @@ class _CanonicalId(Convertor[str]):
 
 
 register_url_convertor("arxiv_canonical", _CanonicalId())
-first = ReadRouter(include_in_schema=False)
+first = APIRouter(include_in_schema=False)
 
 
 def _store(request: Request) -> Store:
@@ -70,6 +70,7 @@ def _lookup(request: Request, raw: str, suffix: str = "") -> PaperView | Respons
 
 
 @router.get("/papers/{arxiv_id:path}.md")
+@on_loop_when_gated
 def paper_md(request: Request, arxiv_id: str) -> Response:
     found = _lookup(request, arxiv_id, ".md")
     if isinstance(found, Response):
@@ -84,6 +85,7 @@ def _markdown(request: Request, paper: PaperView) -> Response:
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
+@on_loop_when_gated
 def paper_page(request: Request, arxiv_id: str) -> Response:
     found = _lookup(request, arxiv_id)
     if isinstance(found, Response):

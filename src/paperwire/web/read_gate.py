@@ -20,9 +20,10 @@ in arrival order (anyio's semaphore hands a freed place to the longest waiter). 
 (POST and the rest) are not gated: one may wait seconds for the database's write lock or
 for arXiv, and must not hold up every reader of its worker.  A width of 0 turns a line off.
 
-With pages one at a time and ``read_on_loop`` (SQLite's default), a page is computed on the
-event loop itself rather than on a thread (``ui/reads.py`` says why): the gate marks the
-request, and the routes of a ``ReadRouter`` see the mark.  Searches keep their threads.
+With pages one at a time and ``read_on_loop`` (SQLite's default), the day and paper pages
+are computed on the event loop itself rather than on a thread (``ui/reads.py`` says why and
+which): the gate marks the request, and a route wrapped by ``on_loop_when_gated`` sees the
+mark.  Searches keep their threads.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.authors.names import MAX_NAME, display
@@ -19,10 +19,9 @@ from paperwire.store.views import PaperView
 from paperwire.ui.api_schema import DailyItem, errors, query
 from paperwire.ui.forms import flag
 from paperwire.ui.hf_shapes import daily_item
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import render
 
-router = ReadRouter()
+router = APIRouter()
 PAGE_SIZE = 20
 API_DEFAULT_LIMIT = 50
 

@@ -7,17 +7,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from paperwire.community.helpers import error, require_user
 from paperwire.core.clock import utcnow
 from paperwire.store.sync_state import SyncRunView, SyncStore
 from paperwire.sync.status import SourceStatus, sync_status
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import render
 
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 RECENT_RUNS = 15
 
 

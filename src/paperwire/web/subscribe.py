@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlencode
 
-from fastapi import BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.digest.compose import sender, site_host
@@ -36,7 +36,6 @@ from paperwire.digest.tokens import (
 from paperwire.digest.tokens import Request as SubscribeRequest
 from paperwire.digest.views import FREQUENCIES
 from paperwire.ui.forms import EMAIL
-from paperwire.ui.reads import ReadRouter
 from paperwire.ui.templating import PageError, render
 
 try:  # the community module's CSRF protection, when installed
@@ -52,7 +51,7 @@ except ImportError:  # pragma: no cover - before the community module
 
 
 log = logging.getLogger("paperwire.digest")
-router = ReadRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 UNSUBSCRIBE = "/digest/unsubscribe"
 csrf_exempt(re.escape(UNSUBSCRIBE) + "$")  # RFC 8058: the signed token authenticates it
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment
 
 from paperwire.sync.status import SourceStatus, sync_status
 from paperwire.ui.api_schema import SyncStatus
-from paperwire.ui.reads import ReadRouter
 
-router = ReadRouter()
+router = APIRouter()
 
 BODY = """
 <h1>Sync</h1>

@@ -3,18 +3,17 @@ the pages chart (``trend_chart`` in ``_macros.html``; docs/trends.md)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from paperwire.authors.names import MAX_NAME, display
 from paperwire.core.trend import MONTHS, MonthCount, as_json, count_by_month, months_until
 from paperwire.store.facts import PaperFacts
 from paperwire.ui.api_schema import errors, query
-from paperwire.ui.reads import ReadRouter
 from paperwire.web.collections import collection_trend, public_papers
 from paperwire.web.search_routes import BadParam, int_param, search_filters, searcher
 
-router = ReadRouter()
+router = APIRouter()
 MAX_MONTHS = 240
 
 
