@@ -15,7 +15,6 @@ from paperwire.store.models import Listing, Organization, Paper, PaperCategory, 
 from paperwire.store.rows import (
     PAPER_COLUMNS,
     listing_row_view,
-    local_counts,
     row_view,
     title_view,
     upvotes_expr,
@@ -191,7 +190,7 @@ class Store:
                 return None
             rows = c.execute(st.LISTINGS_OF, {"pid": p.id})
             listings = [listing_row_view(r) for r in rows.all()]
-            local = local_counts(c, [p.id]).get(p.id, (0, 0))
+            local = (int(p[-2] or 0), int(p[-1] or 0))  # (the statement's last two columns)
             return row_view(p, listings[0] if listings else None, listings, local)
 
     def papers(self, arxiv_ids: list[str]) -> list[PaperView]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from paperwire.core.listings import curated
 from paperwire.core.sql import ids_in
+from paperwire.store.community_models import Comment, Vote
 from paperwire.store.models import DayCategory, Listing, Organization, Paper
 from paperwire.store.rows import PAPER_COLUMNS, listing_columns, upvotes_expr
 
@@ -62,8 +63,15 @@ CARD_LISTINGS = (
 )
 
 
-# one paper's page: the paper by arXiv id, and all its listings
-PAPER = select(*PAPER_COLUMNS).where(Paper.arxiv_id == bindparam("arxiv_id"))
+# one paper's page: the paper by arXiv id with this site's upvotes and visible comments (one
+# query where local_counts made a second), and all its listings
+PAPER = select(
+    *PAPER_COLUMNS,
+    select(func.count(Vote.id)).where(Vote.paper_id == Paper.id).scalar_subquery(),
+    select(func.count(Comment.id))
+    .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
+    .scalar_subquery(),
+).where(Paper.arxiv_id == bindparam("arxiv_id"))
 PAPER_ID = select(Paper.id).where(Paper.arxiv_id == bindparam("arxiv_id"))
 LISTINGS_OF = (
     select(*listing_columns())
