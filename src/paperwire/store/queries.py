@@ -190,7 +190,7 @@ class Store:
                 return None
             rows = c.execute(st.LISTINGS_OF, {"pid": p.id})
             listings = [listing_row_view(r) for r in rows.all()]
-            local = (int(p[-2] or 0), int(p[-1] or 0))  # (the statement's last two columns)
+            local = (int(p.local_votes or 0), int(p.local_comments or 0))
             return row_view(p, listings[0] if listings else None, listings, local)
 
     def papers(self, arxiv_ids: list[str]) -> list[PaperView]:

@@ -155,15 +155,30 @@ def local_counts(conn: Connection, paper_ids: list[int]) -> dict[int, tuple[int,
     return out
 
 
-def upvotes_expr():
-    """HF plus local upvotes as a SQL expression, for ORDER BY (a correlated count)."""
-    local = (
+def local_votes_expr():
+    """A paper's local upvotes as a SQL expression (a correlated count)."""
+    return (
         select(func.count(Vote.id))
         .where(Vote.paper_id == Paper.id)
         .correlate_except(Vote)
         .scalar_subquery()
     )
-    return Paper.hf_upvotes + local
+
+
+def visible_comments_expr():
+    """A paper's visible local comments as a SQL expression (a correlated count), as
+    :func:`local_counts` counts them."""
+    return (
+        select(func.count(Comment.id))
+        .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
+        .correlate_except(Comment)
+        .scalar_subquery()
+    )
+
+
+def upvotes_expr():
+    """HF plus local upvotes as a SQL expression, for ORDER BY."""
+    return Paper.hf_upvotes + local_votes_expr()
 
 
 def title_view(

@@ -12,9 +12,14 @@ from sqlalchemy.orm import aliased
 
 from paperwire.core.listings import curated
 from paperwire.core.sql import ids_in
-from paperwire.store.community_models import Comment, Vote
 from paperwire.store.models import DayCategory, Listing, Organization, Paper
-from paperwire.store.rows import PAPER_COLUMNS, listing_columns, upvotes_expr
+from paperwire.store.rows import (
+    PAPER_COLUMNS,
+    listing_columns,
+    local_votes_expr,
+    upvotes_expr,
+    visible_comments_expr,
+)
 
 # the cards: papers by store id, and their first curated listing
 _IDS_IN = ids_in(Paper.id)
@@ -67,10 +72,8 @@ CARD_LISTINGS = (
 # query where local_counts made a second), and all its listings
 PAPER = select(
     *PAPER_COLUMNS,
-    select(func.count(Vote.id)).where(Vote.paper_id == Paper.id).scalar_subquery(),
-    select(func.count(Comment.id))
-    .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
-    .scalar_subquery(),
+    local_votes_expr().label("local_votes"),
+    visible_comments_expr().label("local_comments"),
 ).where(Paper.arxiv_id == bindparam("arxiv_id"))
 PAPER_ID = select(Paper.id).where(Paper.arxiv_id == bindparam("arxiv_id"))
 LISTINGS_OF = (

@@ -43,25 +43,24 @@ class ReadGate:
     def __init__(self, app: ASGIApp, pages: int, searches: int, on_loop: bool = False) -> None:
         self.app = app
         self.widths = {"pages": pages, "searches": searches}
-        self.on_loop = on_loop and pages == 1  # pages computed on the event loop
+        self.on_loop = on_loop  # pages computed on the event loop (Settings.resolved_read_on_loop)
         self._lines: dict[str, anyio.Semaphore] = {}  # made inside the event loop
 
-    def line(self, scope: Scope) -> anyio.Semaphore | None:
-        """The semaphore this request waits on, None when it is not gated."""
+    def kind(self, scope: Scope) -> str | None:
+        """The line this request waits in ("pages" or "searches"), None when not gated."""
         if scope["type"] != "http" or scope["method"] not in READS:
             return None
         kind = "searches" if scope["path"] in SEARCHES else "pages"
-        if self.widths[kind] <= 0:
-            return None
-        if kind not in self._lines:
-            self._lines[kind] = anyio.Semaphore(self.widths[kind])
-        return self._lines[kind]
+        return kind if self.widths[kind] > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        line = self.line(scope)
-        if line is None:
+        kind = self.kind(scope)
+        if kind is None:
             await self.app(scope, receive, send)
             return
+        if kind not in self._lines:
+            self._lines[kind] = anyio.Semaphore(self.widths[kind])
+        line = self._lines[kind]
         await line.acquire()
         held = True
 
@@ -77,7 +76,7 @@ class ReadGate:
             await send(message)
 
         try:
-            if self.on_loop and line is self._lines.get("pages"):
+            if self.on_loop and kind == "pages":
                 with computing_on_loop():
                     await self.app(scope, receive, send_and_release)
             else:
