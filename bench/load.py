@@ -38,8 +38,21 @@ process; it takes a whole core at a few thousand req/s, so on a small machine it
 are pessimistic; the output says which client ran.
 
 Prints one figure per line (``<endpoint> <figure>: <value>``), with the load average before
-and after each run: ``req/s``, ``p50 ms``, ``p95 ms``, ``p99 ms``, ``errors`` (connect, read,
-write and timeout errors plus answers that are not 2xx or 3xx) and ``requests``.
+and after each run: ``req/s``, ``p50 ms``, ``p95 ms``, ``p99 ms``, ``timed p50 ms``, ``timed
+p95 ms``, ``timed p99 ms``, ``errors`` (connect, read, write and timeout errors plus answers
+that are not 2xx or 3xx) and ``requests``.
+
+Two kinds of latency.  ``p50/p95/p99 ms`` are wrk's own percentiles, which wrk *corrects for
+coordinated omission* before reporting them: an answer that took n >= 2E (E the run's mean
+interval between two requests of one connection: duration x connections / requests) also
+counts once at each of n - E, n - 2E, ... while above E, standing for the requests an
+open-loop client, sending at that rate, would have had waiting meanwhile.  Under a cache the
+hits make E small (10 ms at 10,000 req/s over 100 connections), so a few slow misses fill the
+tail: a 2 s miss counts about 200 times.  ``timed`` percentiles undo the correction (exactly:
+the script inverts it bin by bin and checks the count against the requests) and are the
+answers as the closed loop of ``--connections`` connections timed them.  Every figure in
+docs/benchmarks.md before 2026-12-01's sixteenth session, and issue #13's own baseline, is of
+the first kind.  The Python client applies the same correction to its timings.
 """
 
 from __future__ import annotations
@@ -66,11 +79,14 @@ from paperwire.store.models import Listing, Paper
 
 ENDPOINTS = ("day", "paper", "search", "trending")
 MIX = {"day": 3, "paper": 4, "search": 2, "trending": 1}
+TIMED = ("timed p50 ms", "timed p95 ms", "timed p99 ms")
 
 LUA = r"""
+local ffi = require("ffi")
+ffi.cdef[[typedef struct { uint64_t count, limit, min, max; uint64_t data[?]; } wrk_stats_t;]]
 local reqs = {}
 local i = 0
-local done_n = 0
+local connections = @CONNECTIONS@
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -85,14 +101,51 @@ function request()
   return reqs[i]
 end
 
+-- wrk "corrects" its latency histogram for coordinated omission before done() sees it
+-- (stats_correct in wrk.c): each answer of n us, n >= 2E, also counts at n - E, n - 2E, ...
+-- while above E, E being the run's mean interval between one connection's requests.  Undo
+-- it, from the slowest bin down, to get the answers as they were timed (the closed loop).
+local function as_timed(summary, latency)
+  local s = ffi.cast("wrk_stats_t**", latency)[0]
+  local per = math.floor(summary.requests / connections)
+  local e = per > 0 and math.floor(summary.duration / per) or 0
+  local lo, hi = tonumber(s.min), tonumber(s.max)
+  if hi < lo then return {0, 0, 0, 0} end
+  local raw = ffi.new("double[?]", hi - lo + 1)
+  local later = ffi.new("double[?]", hi - lo + 1)  -- raw[n + E] + raw[n + 2E] + ...
+  local total = 0
+  for n = hi, lo, -1 do
+    local c = tonumber(s.data[n])
+    if e > 0 and n > e and n + e <= hi then
+      later[n - lo] = raw[n + e - lo] + later[n + e - lo]
+      c = c - later[n - lo]
+    end
+    raw[n - lo] = c
+    total = total + c
+  end
+  local out = {total}
+  for _, p in ipairs({50, 95, 99}) do
+    local rank, seen, at = math.floor(p / 100 * total + 1), 0, hi
+    for n = lo, hi do
+      seen = seen + raw[n - lo]
+      if seen >= rank then at = n; break end
+    end
+    out[#out + 1] = at
+  end
+  return out
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
+  local t = as_timed(summary, latency)
   io.write(string.format(
     'WRK {"requests": %d, "duration_us": %d, "bytes": %d, "p50": %d, "p95": %d, ' ..
-    '"p99": %d, "max": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
+    '"p99": %d, "max": %d, "timed": %d, "timed_p50": %d, "timed_p95": %d, ' ..
+    '"timed_p99": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
     '"timeout": %d}\n',
     summary.requests, summary.duration, summary.bytes,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
+    t[1], t[2], t[3], t[4],
     e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
@@ -171,7 +224,7 @@ def run_wrk(
     base: str, urls: list[str], seconds: float, connections: int, threads: int, tmp: Path
 ) -> dict:
     script, listing = tmp / "load.lua", tmp / "urls.txt"
-    script.write_text(LUA)
+    script.write_text(LUA.replace("@CONNECTIONS@", str(connections)))
     listing.write_text("\n".join(urls) + "\n")
     cmd = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
@@ -181,12 +234,17 @@ def run_wrk(
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
     r = json.loads(line[4:])
     errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+    if r["timed"] != r["requests"] - r["timeout"]:  # the inversion must find every answer
+        print(f"warning: {r['timed']} timed answers for {r['requests']} requests", file=sys.stderr)
     return {
         "requests": r["requests"],
         "req/s": r["requests"] / (r["duration_us"] / 1e6),
         "p50 ms": r["p50"] / 1000,
         "p95 ms": r["p95"] / 1000,
         "p99 ms": r["p99"] / 1000,
+        "timed p50 ms": r["timed_p50"] / 1000,
+        "timed p95 ms": r["timed_p95"] / 1000,
+        "timed p99 ms": r["timed_p99"] / 1000,
         "errors": errors,
     }
 
@@ -218,19 +276,41 @@ async def _python_load(base: str, urls: list[str], seconds: float, connections: 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(random.randrange(len(urls))) for _ in range(connections)))
         elapsed = time.perf_counter() - t0
-    latencies.sort()
+    timed = sorted(latencies)
+    # wrk's correction, so that both clients print the same two kinds of figure
+    per = len(timed) // connections
+    both = corrected(timed, elapsed / per) if per else timed
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+    def pct(xs: list[float], p: float) -> float:
+        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000
 
     return {
-        "requests": len(latencies),
-        "req/s": len(latencies) / elapsed,
-        "p50 ms": pct(50),
-        "p95 ms": pct(95),
-        "p99 ms": pct(99),
+        "requests": len(timed),
+        "req/s": len(timed) / elapsed,
+        "p50 ms": pct(both, 50),
+        "p95 ms": pct(both, 95),
+        "p99 ms": pct(both, 99),
+        "timed p50 ms": pct(timed, 50),
+        "timed p95 ms": pct(timed, 95),
+        "timed p99 ms": pct(timed, 99),
         "errors": errors,
     }
+
+
+def corrected(timed: list[float], interval: float) -> list[float]:
+    """wrk's coordinated-omission correction (``stats_correct`` in wrk.c) of sorted timings:
+    an answer that took ``t >= 2 * interval`` also counts at ``t - interval``, ``t - 2 *
+    interval``, ... while above ``interval``: the requests an open-loop client sending one
+    request per ``interval`` on each connection would have had waiting meanwhile."""
+    out = list(timed)
+    for t in timed:
+        if t >= 2 * interval:
+            m = t - interval
+            while m > interval:
+                out.append(m)
+                m -= interval
+    out.sort()
+    return out
 
 
 def run_python(base: str, urls: list[str], seconds: float, connections: int) -> dict:
@@ -297,7 +377,7 @@ def main() -> None:
                 r = run_python(base, urls[name], args.duration, args.connections)
             after = os.getloadavg()[0]
             print(f"{name} load average (1 min) before / after: {before:.2f} / {after:.2f}")
-            for key in ("req/s", "p50 ms", "p95 ms", "p99 ms"):
+            for key in ("req/s", "p50 ms", "p95 ms", "p99 ms", *TIMED):
                 print(f"{name} {key}: {r[key]:.1f}")
             print(f"{name} errors: {r['errors']}")
             print(f"{name} requests: {r['requests']}")
