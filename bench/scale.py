@@ -23,7 +23,8 @@ search over it in a fresh serving process.  Prints one figure per line.
    same data (sync, digests, the index follower and the embedding job off, so that only
    pages are measured) takes ``bench/load.py`` at 100 connections: day, paper and search
    pages with a Zipf URL mix (exponent 1.0; page cache on, as shipped), then the cold worst
-   case, round-robin with the page cache off.
+   case, round-robin with the page cache off.  Each latency comes twice: as wrk reports it
+   (corrected for coordinated omission) and as timed (``timed p95 ms``; see bench/load.py).
 
 ``--reuse`` keeps an existing data directory (the import is then not timed again), so the
 later steps can be measured again after a change.  The hot path against nginx does not
