@@ -1,6 +1,8 @@
 """The importer on real SQLite and real PostgreSQL: idempotent, merging, transactional."""
 
 import json
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -8,7 +10,7 @@ import pytest
 from paperwire.record import ORIGIN_ARXIV, ORIGIN_HF, Listing, Organization, PaperRecord
 from paperwire.sources.errors import RecordError
 from paperwire.sources.files import expand_paths, read_file
-from paperwire.store.importer import StrictImportError
+from paperwire.store.importer import Importer, StrictImportError
 
 
 def _read(paths):
@@ -264,6 +266,60 @@ def test_day_categories_follow_every_change_of_day_categories_and_source(store):
         ("stat.ML", 1),
     ]
     assert store.arxiv_categories_on(date(2025, 1, 7)) == []
+
+
+def _second_importer_meanwhile(store, first: list, second: list):
+    """Importer A writes ``first`` and holds its batch's transaction open; meanwhile the
+    store's own importer (B) imports ``second``; then A commits.  B's summary, or what it
+    raised."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_session, _ids):
+        holding.set()
+        assert release.wait(30)
+
+    a = threading.Thread(target=Importer(store.engine, hooks=[hold]).run, args=(first,))
+    a.start()
+    assert holding.wait(30)
+    got: dict = {}
+
+    def run_b():
+        try:
+            got["summary"] = store.import_records(second)
+        except Exception as exc:  # the test reads it
+            got["error"] = exc
+
+    b = threading.Thread(target=run_b)
+    b.start()
+    time.sleep(0.5)  # long enough for B to read the papers, if nothing holds it back
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert not a.is_alive() and not b.is_alive()
+    return got.get("summary") or got["error"]
+
+
+def test_two_importers_at_once_count_a_change_once(store):
+    """Two importers change one paper at the same moment (two nodes syncing, a sync beside
+    a manual import): the second reads it after the first committed, so ``day_categories``
+    moves once, not twice."""
+    store.import_records([_arxiv("2501.00001")])  # cs.LG, stat.ML on Jan 6
+    moved = [_arxiv("2501.00001", categories=("cs.CV",))]
+    got = _second_importer_meanwhile(store, moved, moved)
+    assert not isinstance(got, Exception), got
+    assert got.unchanged == 1  # B saw A's change
+    kept, counted = _day_categories(store)
+    assert kept == counted == {("2025-01-06", "cs.CV"): 1}
+
+
+def test_two_importers_adding_one_paper_at_once_both_succeed(store):
+    """Both add the same new paper: the second finds it (no duplicate-key failure)."""
+    new = [_arxiv("2501.00009", categories=("cs.RO",))]
+    got = _second_importer_meanwhile(store, new, new)
+    assert not isinstance(got, Exception), got
+    assert (got.new, got.unchanged) == (0, 1)
+    assert store.counts().papers == 1
+    assert _day_categories(store)[0] == {("2025-01-06", "cs.RO"): 1}
 
 
 def test_recount_repairs_drifted_day_categories(store, monkeypatch):

@@ -27,9 +27,10 @@ _PAPER_COLUMNS = [c.key for c in _PAPERS.columns]
 def recount_day_categories(engine: Engine) -> int:
     """Count ``day_categories`` again from the papers, in one transaction; the rows written.
 
-    The importer keeps the table by deltas; this is the repair for a drift (two nodes that
-    import the same paper at the same moment could count its change twice).  On PostgreSQL
-    the table is locked first, so an importer's delta waits and lands on the fresh counts."""
+    The importer keeps the table by deltas, one importer's batch at a time
+    (:func:`_one_importer_at_a_time`); this is the repair for a drift (a database written
+    by an older version, or edited by hand).  On PostgreSQL the table is locked first, so an
+    importer's delta waits and lands on the fresh counts."""
     with engine.begin() as c:
         if c.dialect.name == "postgresql":
             c.execute(text("LOCK TABLE day_categories IN EXCLUSIVE MODE"))
@@ -45,6 +46,29 @@ def recount_day_categories(engine: Engine) -> int:
         )
         # counted, not the cursor's rowcount: -1 for INSERT ... SELECT with psycopg 3
         return int(c.scalar(select(func.count()).select_from(DayCategory)) or 0)
+
+
+# any fixed 64-bit number: the key of the PostgreSQL advisory lock importers take per batch
+IMPORT_LOCK = 0x7061706572_01
+
+
+def _one_importer_at_a_time(session: Session) -> None:
+    """Make a batch's reads and writes one step among importers (two nodes syncing, a sync
+    beside a manual import): a batch reads the papers it will change (to merge, and to move
+    their ``day_categories`` counts by the difference) and then writes them.  Another
+    importer that read the same papers before this one committed would write from a stale
+    copy: count the change a second time, or fail inserting a paper this one just added.
+    So each batch first waits for the other importers' batches: on SQLite by starting its
+    transaction as a writer (``BEGIN IMMEDIATE``: readers go on, the next writer waits), on
+    PostgreSQL with a transaction-level advisory lock (papers stay open to other readers and
+    writers; only importers queue).  Within a ``strict`` import, whose batches share one
+    transaction, the first batch takes it."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
 
 
 class StrictImportError(RuntimeError):
@@ -166,6 +190,7 @@ class Importer:
         self, session: Session, records: list[PaperRecord]
     ) -> tuple[ImportSummary, dict[int, SearchDoc]]:
         """Write the batch; its summary, and the search documents of its new papers."""
+        _one_importer_at_a_time(session)
         now = utcnow()
         ids = list(dict.fromkeys(r.arxiv_id for r in records))
         existing: dict[str, dict[str, Any]] = {}
