@@ -48,8 +48,9 @@ def recount_day_categories(engine: Engine) -> int:
         return int(c.scalar(select(func.count()).select_from(DayCategory)) or 0)
 
 
-# any fixed 64-bit number: the key of the PostgreSQL advisory lock importers take per batch
-IMPORT_LOCK = 0x7061706572_01
+# "paper", 1: the PostgreSQL advisory lock key importers take per batch (db.MIGRATE_LOCK,
+# "pape", is the migrations')
+IMPORT_LOCK = 0x706170657201
 
 
 def _one_importer_at_a_time(session: Session) -> None:
