@@ -66,7 +66,8 @@ def _one_importer_at_a_time(session: Session) -> None:
     transaction, the first batch takes it."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
-        if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        # (sqlite3's own flag: SQLAlchemy begins nothing on SQLite before the first write)
+        if not getattr(conn.connection.dbapi_connection, "in_transaction", False):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
