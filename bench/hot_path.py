@@ -6,10 +6,12 @@ from nginx, in the same run, at the same concurrency.  Prints one figure per lin
 DATA_DIR is a data directory that ``paperwire import`` filled.  paperwire runs with 2 workers
 (sync, digests, the follower and the embedding job off) and its page cache on, as shipped;
 nginx (2 workers, access log off) serves the page's HTML saved as a static file.  Each server
-gets 5 s of warm-up, then ``wrk -t1 -c100 --latency`` (one wrk thread: on 2 cores the load
-generator must not starve the server).  paperwire is measured twice: as wrk asks by default,
-without a cookie (every request a new reader, who gets a session and a CSRF token), and as a
-returning reader, with the cookie of a first visit.  ``--follower`` runs paperwire as
+gets 5 s of warm-up, then ``wrk -t1 -c100`` with ``bench/load.py``'s script (one wrk thread:
+on 2 cores the load generator must not starve the server), which gives wrk's percentiles
+(corrected for coordinated omission) and the ones as timed (``timed``).  paperwire is
+measured twice: as wrk asks by default, without a cookie (every request a new reader, who
+gets a session and a CSRF token), and as a returning reader, with the cookie of a first
+visit.  ``--follower`` runs paperwire as
 shipped, with the index follower on (every 2 s), and waits ``--settle`` seconds before
 measuring, so that the follower's first round after the start (it re-reads the overlap
 window before its watermark) is over.  ``--server granian`` runs the same app under Granian
@@ -24,15 +26,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import run_wrk  # noqa: E402
 
 BARE_APP = """
 import os
@@ -86,22 +91,19 @@ def wait(url: str) -> None:
 
 
 def wrk(url: str, seconds: int, cookie: str = "") -> dict[str, float]:
-    header = ["-H", f"Cookie: {cookie}"] if cookie else []
-    subprocess.run(["wrk", "-t1", "-c4", "-d5s", *header, url], capture_output=True, check=True)
-    out = subprocess.run(
-        ["wrk", "-t1", "-c100", f"-d{seconds}s", "--latency", *header, url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-    def latency(pct: str) -> float:
-        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        assert m, out
-        return float(m.group(1)) * unit[m.group(2)]
-
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert rate, out
-    return {"req/s": float(rate.group(1)), "p50 ms": latency("50"), "p99 ms": latency("99")}
+    """5 s of warm-up at 4 connections, then ``seconds`` at 100 through ``bench/load.py``'s
+    wrk script, which also undoes wrk's coordinated-omission correction (``timed``)."""
+    header = ("Cookie: " + cookie,) if cookie else ()
+    warm = [x for h in header for x in ("-H", h)]
+    subprocess.run(["wrk", "-t1", "-c4", "-d5s", *warm, url], capture_output=True, check=True)
+    parts = urlsplit(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        got = run_wrk(
+            f"{parts.scheme}://{parts.netloc}", [parts.path or "/"], seconds, 100, 1, Path(tmp),
+            headers=header,
+        )  # fmt: skip
+    keys = ("req/s", "p50 ms", "p99 ms", "timed p50 ms", "timed p99 ms")
+    return {k: got[k] for k in keys}
 
 
 def bare(tmp: str, seconds: int) -> dict[str, float]:
@@ -186,6 +188,7 @@ def main() -> int:
         pw = figures[name]
         print(f"ratio req/s (nginx / {name}): {ngx['req/s'] / pw['req/s']:.2f}")
         print(f"ratio p99 ({name} / nginx): {pw['p99 ms'] / ngx['p99 ms']:.2f}")
+        print(f"ratio timed p99 ({name} / nginx): {pw['timed p99 ms'] / ngx['timed p99 ms']:.2f}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -221,14 +221,22 @@ def pick_urls(db: str | None, seed: int = 7, zipf: float | None = None) -> dict[
 
 
 def run_wrk(
-    base: str, urls: list[str], seconds: float, connections: int, threads: int, tmp: Path
+    base: str,
+    urls: list[str],
+    seconds: float,
+    connections: int,
+    threads: int,
+    tmp: Path,
+    headers: tuple[str, ...] = (),
 ) -> dict:
+    """wrk over ``urls`` (paths under ``base``), each request with ``headers`` (``Name:
+    value``); the figures of both kinds (the module's docstring)."""
     script, listing = tmp / "load.lua", tmp / "urls.txt"
     script.write_text(LUA.replace("@CONNECTIONS@", str(connections)))
     listing.write_text("\n".join(urls) + "\n")
     cmd = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-        "-s", str(script), base, "--", str(listing),
+        *(x for h in headers for x in ("-H", h)), "-s", str(script), base, "--", str(listing),
     ]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
