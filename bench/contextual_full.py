@@ -1,0 +1,140 @@
+"""Where the background job ends: the serving process once every paper has a contextual
+vector.  Prints one figure per line.
+
+    python bench/contextual_full.py DATA_DIR CORPUS.jsonl.gz --work /tmp/ctxfull
+
+DATA_DIR is a data directory that ``paperwire import`` filled (the 2.9M scenario's:
+``bench/scale.py``), whose papers have static vectors only, as an import leaves them; the
+background job then adds contextual ones, the newest first, over days at 2.9M papers.  This
+script gives every paper a *stand-in* contextual vector (random unit vectors, fixed seed: the
+memory and the work per query of real ones, not their rankings) in a copy of the contextual
+table under ``--work`` (the rest of the index is linked, not copied, and only read), builds
+that tier's vector index as the index writer does (timed), and then, ``--rounds`` times, runs
+the same serving process over the unchanged index and over the copy, in turn: it opens the
+index as a server does and answers ``--queries`` title queries of CORPUS (every fifth with a
+2020-2024 range), and prints hybrid p50 / p95 and its resident memory after the queries.
+Needs about 6 GB of disk under ``--work`` at 2.9M papers; remove it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from scale import titles  # noqa: E402
+
+SERVE = r"""
+import sys, time
+from datetime import date
+from pathlib import Path
+import numpy as np
+from paperwire.search.hybrid import HybridSearcher
+from paperwire.search.indexer import SearchIndex
+from paperwire.search.lexical import Filters
+from paperwire.search.query import parse
+
+index = SearchIndex(Path(sys.argv[1]), embed_contextual=False)
+for tier in (index.dense, index.contextual):
+    tier.refresh(force=True)
+index.lexical.refresh(force=True)
+index.query_vector("warm up")  # the models load on the first query: not timed
+index.contextual_query_vector("warm up")
+searcher = HybridSearcher(index, None)
+took = []
+for n, text in enumerate(TITLES):
+    f = Filters(start=date(2020, 1, 1), end=date(2024, 12, 31)) if n % 5 == 0 else Filters()
+    t = time.perf_counter()
+    searcher.ranked(parse(text), f)
+    took.append(time.perf_counter() - t)
+ms = np.array(took) * 1000
+with open("/proc/self/status") as fh:
+    rss = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+_total, ctx = index.contextual.counts()
+print(f"{ctx} {np.percentile(ms, 50):.1f} {np.percentile(ms, 95):.1f} {rss / 1024:.0f}")
+"""
+
+
+def stand_ins(table: Path, dim: int, seed: int = 1) -> int:
+    """A random unit vector for every paper of the contextual table at ``table``."""
+    db = sqlite3.connect(table, isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")
+    pids = [p for (p,) in db.execute("SELECT pid FROM vectors ORDER BY pid")]
+    rng = np.random.default_rng(seed)
+    seq = (db.execute("SELECT coalesce(max(seq), 0) FROM vectors").fetchone()[0] or 0) + 1
+    for i in range(0, len(pids), 50_000):
+        chunk = pids[i : i + 50_000]
+        v = rng.standard_normal((len(chunk), dim)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        db.execute("BEGIN")
+        db.executemany(
+            "UPDATE vectors SET vec = ?, seq = ? WHERE pid = ?",
+            [(x.tobytes(), seq, p) for p, x in zip(chunk, v, strict=True)],
+        )
+        db.execute("COMMIT")
+    db.close()
+    return len(pids)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data", type=Path)
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("--work", type=Path, required=True, help="outside the repository")
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    from paperwire.search.contextual import ContextualEmbedder
+    from paperwire.search.dense import DenseIndex
+    from paperwire.search.indexer import CONTEXTUAL_MODEL
+
+    src = args.data / "index"
+    if not (src / "contextual.sqlite").exists():
+        raise SystemExit(f"{src} has no contextual table: import into {args.data} first")
+    print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    work = args.work / "index"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for name in ("lexical", "vectors.sqlite", "dense.ann"):
+        (work / name).symlink_to(src / name)
+    shutil.copyfile(src / "contextual.sqlite", work / "contextual.sqlite")
+    t = time.perf_counter()
+    n = stand_ins(work / "contextual.sqlite", ContextualEmbedder.dim)
+    print(f"stand-in contextual vectors: {n:,} in {time.perf_counter() - t:.0f} s")
+    tier = DenseIndex(
+        work / "contextual.sqlite",
+        dim=ContextualEmbedder.dim,
+        model=CONTEXTUAL_MODEL,
+        ann_name="contextual.ann",
+    )
+    t = time.perf_counter()
+    tier.update_ann(save=True)
+    print(f"contextual vector index built s: {time.perf_counter() - t:.0f}")
+    print(f"contextual vector index MB: {(work / 'contextual.ann').stat().st_size / 2**20:.0f}")
+    del tier
+    code = f"TITLES = {titles(args.corpus)[: args.queries]!r}\n" + SERVE
+    for r in range(args.rounds):
+        for label, index in (("static only", src), ("every paper contextual", work)):
+            out = subprocess.run(
+                [sys.executable, "-c", code, str(index)], capture_output=True, text=True, check=True
+            ).stdout.split()
+            ctx, p50, p95, rss = out[-4:]
+            print(f"round {r + 1}, {label} ({int(ctx):,} contextual) hybrid p50 ms: {p50}")
+            print(f"round {r + 1}, {label} hybrid p95 ms: {p95}")
+            print(f"round {r + 1}, {label} serving process RSS MB: {rss}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
