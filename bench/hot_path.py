@@ -3,22 +3,22 @@ from nginx, in the same run, at the same concurrency.  Prints one figure per lin
 
     python bench/hot_path.py DATA_DIR [--path /papers/date/2026-08-21] [--seconds 10]
 
-DATA_DIR is a data directory that ``paperwire import`` filled.  paperwire runs with 2 workers
+DATA_DIR is a data directory that ``paperwire import`` filled. paperwire runs with 2 workers
 (sync, digests, the follower and the embedding job off) and its page cache on, as shipped;
-nginx (2 workers, access log off) serves the page's HTML saved as a static file.  Each server
+nginx (2 workers, access log off) serves the page's HTML saved as a static file. Each server
 gets 5 s of warm-up, then ``wrk -t1 -c100`` with ``bench/load.py``'s script (one wrk thread:
 on 2 cores the load generator must not starve the server), which gives wrk's percentiles
-(corrected for coordinated omission) and the ones as timed (``timed``).  paperwire is
+(corrected for coordinated omission) and the ones as timed (``timed``). paperwire is
 measured twice: as wrk asks by default, without a cookie (every request a new reader, who
 gets a session and a CSRF token), and as a returning reader, with the cookie of a first
-visit.  ``--follower`` runs paperwire as
-shipped, with the index follower on (every 2 s), and waits ``--settle`` seconds before
-measuring, so that the follower's first round after the start (it re-reads the overlap
-window before its watermark) is over.  ``--server granian`` runs the same app under Granian
-(``pip install granian``: a Rust HTTP server) with 2 workers instead of ``paperwire serve``'s
-uvicorn, to measure the server stack.  ``--ceiling`` also measures a bare ASGI app that
-answers every request with the same bytes under uvicorn as ``paperwire serve`` runs it
-(2 workers, uvloop, httptools, no access log): the most any app can do on this server stack.
+visit. ``--follower`` runs paperwire as shipped, with the index follower on (every 2 s), and
+waits ``--settle`` seconds before measuring, so that the follower's first round after the
+start (it re-reads the overlap window before its watermark) is over. ``--server granian``
+runs the same app under Granian (``pip install granian``: a Rust HTTP server) with 2 workers
+instead of ``paperwire serve``'s uvicorn, to measure the server stack. ``--ceiling`` also
+measures a bare ASGI app that answers every request with the same bytes under uvicorn as
+``paperwire serve`` runs it (2 workers, uvloop, httptools, no access log): the most any app
+can do on this server stack.
 Needs wrk and nginx (Debian packages).
 """
 
