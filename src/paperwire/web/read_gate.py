@@ -28,6 +28,8 @@ mark.  Searches keep their threads.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -75,11 +77,9 @@ class ReadGate:
                 release()  # computed: the rest is sending, which a slow reader paces
             await send(message)
 
+        marked = computing_on_loop() if self.on_loop and kind == "pages" else nullcontext()
         try:
-            if self.on_loop and kind == "pages":
-                with computing_on_loop():
-                    await self.app(scope, receive, send_and_release)
-            else:
+            with marked:
                 await self.app(scope, receive, send_and_release)
         finally:
             release()
