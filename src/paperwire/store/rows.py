@@ -135,12 +135,14 @@ def local_votes(conn: Connection, paper_ids: list[int]) -> dict[int, int]:
 
 
 # built once: a statement made per call cost more CPU than running it (page renders)
+# a comment readers see (a moderator may hide one): what the local comment counts count
+VISIBLE_COMMENT = Comment.hidden.is_(False)
 _LOCAL_COUNTS = union_all(
     select(Vote.paper_id, literal(0).label("kind"), func.count())
     .where(ids_in(Vote.paper_id))
     .group_by(Vote.paper_id),
     select(Comment.paper_id, literal(1).label("kind"), func.count())
-    .where(ids_in(Comment.paper_id), Comment.hidden.is_(False))
+    .where(ids_in(Comment.paper_id), VISIBLE_COMMENT)
     .group_by(Comment.paper_id),
 )
 
@@ -166,11 +168,11 @@ def local_votes_expr():
 
 
 def visible_comments_expr():
-    """A paper's visible local comments as a SQL expression (a correlated count), as
-    :func:`local_counts` counts them."""
+    """A paper's visible local comments (:data:`VISIBLE_COMMENT`) as a SQL expression (a
+    correlated count)."""
     return (
         select(func.count(Comment.id))
-        .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
+        .where(Comment.paper_id == Paper.id, VISIBLE_COMMENT)
         .correlate_except(Comment)
         .scalar_subquery()
     )
