@@ -7,6 +7,7 @@ hundred papers get an inverted file (the product trains one from 50,000 on)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 from paperwire.context import open_store
 from paperwire.search import ann as ann_module
+from paperwire.search import dense as dense_module
 from paperwire.search.ann import faiss
 from paperwire.search.dense import DenseIndex, text_hash
 from paperwire.search.embed import default_embedder
@@ -131,6 +133,39 @@ def test_filters_apply_inside_the_scan(tmp_path, corpus, monkeypatch):
         got = ids(d.search(q, Filters(category=cat), limit=5))
         assert got and all(cat in d.categories_of(p) for p in got)
     assert d.search(q, Filters(organization="no such org"), limit=5) == []
+
+
+def test_a_day_range_reads_the_lists_an_unfiltered_query_reads(tmp_path, corpus, monkeypatch):
+    """When a paper appeared does not place it by meaning: a broad day range reads as many
+    lists as an unfiltered query, where other filters (a category clusters by meaning)
+    read more in proportion, and so does a range narrower than RANGE_FREE."""
+    docs, vecs = corpus
+    d = dense_index(tmp_path, docs, vecs)
+    nlist = d.ann.index.nlist
+    assert nlist >= 6
+    monkeypatch.setattr(ann_module, "NPROBE", 2)
+    monkeypatch.setattr(ann_module, "NPROBE_SHARE", 0.0)
+    q = default_embedder().embed_one(docs[3].title)
+    stats = faiss.cvar.indexIVF_stats
+
+    def lists_read(f: Filters) -> int:
+        stats.reset()
+        got = d.search(q, f, limit=5)
+        assert len(got) == 5
+        return int(stats.nlist)
+
+    days = sorted(x.day for x in docs)
+    recent = Filters(start=days[len(days) // 2])
+    in_range = sum(x.day >= recent.start for x in docs) / len(docs)
+    assert 0.3 < in_range < 0.7
+    assert lists_read(Filters()) == 2
+    assert lists_read(recent) == 2
+    cut = sorted(x.upvotes for x in docs)[len(docs) // 2]
+    share = sum(x.upvotes >= cut for x in docs) / len(docs)
+    assert lists_read(Filters(min_upvotes=cut)) == min(nlist, math.ceil(2 / share)) > 2
+    # a range is narrow when it holds under RANGE_FREE of the papers: then it widens too
+    monkeypatch.setattr(dense_module, "RANGE_FREE", 0.95)
+    assert lists_read(recent) == min(nlist, math.ceil(2 / (in_range / 0.95))) > 2
 
 
 def test_incremental_reembed_and_other_processes(tmp_path, corpus):

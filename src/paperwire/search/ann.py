@@ -184,10 +184,12 @@ class AnnIndex:
         """Store ids and inner products of up to ``k`` nearest papers, best first.
 
         ``allowed`` is a packed little-endian bitmap over store ids (None: every paper),
-        applied inside the scan.  ``share`` is the part of the index it allows: the inverted
-        file reads ``NPROBE / share`` lists, so a filter keeps as many candidates as an
-        unfiltered query sees; one that allows few papers reads every list (exact over the
-        quantized vectors).  ``effort`` scales the lists read (related papers read a quarter)."""
+        applied inside the scan.  ``share`` is the part of the papers near a query that it
+        allows (``DenseIndex`` counts a broad day range as allowing all of them): the
+        inverted file reads ``NPROBE / share`` lists, so a filter keeps as many candidates
+        as an unfiltered query sees; one that allows few papers reads every list (exact
+        over the quantized vectors).  ``effort`` scales the lists read (related papers read
+        a quarter)."""
         return self.search_many(np.reshape(qvec, (1, -1)), k, allowed, share, effort)[0]
 
     def search_many(

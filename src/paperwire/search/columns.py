@@ -140,13 +140,12 @@ class Columns:
         i = self.rows_of(np.array([pid], dtype=np.int64))[0]
         return self._catsets[self.cat_code[i]] if i >= 0 else frozenset()
 
-    def mask(self, f: Filters) -> np.ndarray:
-        """The rows with a vector that the filters allow."""
+    def mask(self, f: Filters, days: bool = True) -> np.ndarray:
+        """The rows with a vector that the filters allow (``days=False``: leaving out the
+        day range, see :meth:`in_days`)."""
         m = self.has_vec.copy()
-        if f.start:
-            m &= self.day >= f.start.toordinal()
-        if f.end:
-            m &= self.day <= f.end.toordinal()
+        if days:
+            self.in_days(f, m)
         if f.min_upvotes > 0:
             m &= self.upvotes >= f.min_upvotes
         if f.organization:
@@ -160,4 +159,12 @@ class Columns:
             only = np.zeros(len(m), dtype=bool)
             only[rows[rows >= 0]] = True
             m &= only
+        return m
+
+    def in_days(self, f: Filters, m: np.ndarray) -> np.ndarray:
+        """``m`` (a row mask, changed in place) left with only the rows in ``f``'s day range."""
+        if f.start:
+            m &= self.day >= f.start.toordinal()
+        if f.end:
+            m &= self.day <= f.end.toordinal()
         return m
