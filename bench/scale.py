@@ -138,6 +138,9 @@ for kind in ("range", "category"):
         print(f"dense recall@10 vs exact, {kind} filter: {np.mean(recall[kind]):.3f}"
               f" ({len(recall[kind])} queries)")
 print(f"serving process peak MB: {hwm / 1024:.0f}")
+with open("/proc/self/status") as fh:
+    hwm = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM"))
+print(f"... and with the bench's exact scan MB: {hwm / 1024:.0f}")
 """
 
 
