@@ -52,14 +52,18 @@ _DEFAULT = (
     .filter(tantivy.Filter.lowercase())
     .build()
 )
-# A day range alone is applied to the words' own best POST_FILTER * limit hits when at least
+# A day range alone is applied to the words' own best POST_READ * limit hits when at least
 # 1 / POST_FILTER of the papers are in it (a range inside the query is an intersection that
 # seeks through every word's postings, dearer than the words alone).  Filters score zero, so
 # ``limit`` hits left in range are the filtered query's own top ``limit``; with fewer, the
 # filtered query runs.  At 2.9M the 2020-2024 range: 37.6 / 58.7 ms p50 / p95 inside the
 # query, 16.1 / 44.9 this way, the same answers; a one-month range falls back nearly always,
-# so it is not tried there (docs/benchmarks.md).
+# so it is not tried there (docs/benchmarks.md).  Reading twice the hits a range of exactly
+# 1 / POST_FILTER would hold ``limit`` of on average costs little (tantivy-py scores every
+# match whatever the top k) and spares the fallback, which then pays for both searches: at
+# 2.9M, 300 queries in 2020-2024, 12 fell back reading 4 * limit hits and none reading 8.
 POST_FILTER = 4
+POST_READ = 2 * POST_FILTER
 AUTHOR_LIMIT = 20_000  # papers read for one author name (the most prolific have a few thousand)
 
 
@@ -278,8 +282,8 @@ class LexicalIndex:
         self, searcher: tantivy.Searcher, text: tantivy.Query, f: Filters, limit: int
     ) -> list | None:
         """The filtered query's top ``limit`` hits, read from the words' own best hits when
-        the only filter is a day range holding a large share of the papers (``POST_FILTER``);
-        None otherwise, or when too few of those hits are in range."""
+        the only filter is a day range holding a large share of the papers (``POST_FILTER``,
+        ``POST_READ``); None otherwise, or when too few of those hits are in range."""
         others = f.min_upvotes > 0 or f.category or f.organization or f.author or f.has_code
         if not (f.start or f.end) or others or f.ids is not None or limit <= 0:
             return None
@@ -287,7 +291,7 @@ class LexicalIndex:
         hi = f.end.toordinal() if f.end else date.today().toordinal() + 366
         if not self._is_broad(searcher, lo, hi):
             return None
-        want = limit * POST_FILTER
+        want = limit * POST_READ
         hits = searcher.search(text, want, count=False).hits
         days = searcher.fast_field_values("day", [a for _, a in hits])
         kept = [h for h, d in zip(hits, days, strict=True) if lo <= int(d or 0) <= hi]
