@@ -374,3 +374,35 @@ def test_the_fast_scan_copy_lists_the_same_papers_as_the_index(tmp_path, corpus)
     (tmp_path / "dense.ann").write_bytes(ann_module.MAGIC + old + b"\n" + rest)
     assert not d.ann_saved()
     assert ann_module.AnnIndex.load(tmp_path / "dense.ann", d.dim) is None
+
+
+def test_a_filters_selection_is_kept_until_the_rows_change():
+    """The rows a filter allows (counts and bitmap) are worked out once and kept, and the
+    bitmap is the one built from the allowed ids; a changed or added row drops what was kept."""
+    from datetime import date
+
+    from paperwire.search.columns import Columns
+
+    cols = Columns()
+    day0 = date(2024, 1, 1).toordinal()
+    cats = ['["cs.LG"]', '["math.AG"]', '["cs.LG", "cs.CL"]']
+    cols.apply(
+        [(p, day0 + p % 50, p % 7, None, cats[p % 3], p % 11 != 0) for p in range(5, 4000, 3)]
+    )
+    f = Filters(start=date.fromordinal(day0 + 10), category="cs.LG")
+    near, allowed, sel = cols.selection(f)
+    m = cols.mask(f)
+    assert allowed == int(m.sum()) > 0 and near == int(cols.mask(f, days=False).sum()) > allowed
+
+    def bits(b):
+        return np.flatnonzero(np.unpackbits(b, bitorder="little"))
+
+    assert sel is not None and np.array_equal(bits(sel), bits(ann_module.bitmap(cols.pids[m])))
+    assert cols.selection(f)[2] is sel  # kept
+    # unfiltered: the rows with a vector (a bitmap, since some rows have none)
+    assert np.array_equal(bits(cols.selection(Filters())[2]), np.sort(cols.pids[cols.has_vec]))
+    cols.apply([(5, day0 + 30, 0, None, cats[2], True)])  # in range now (was day0 + 5)
+    assert cols.selection(f)[:2] == (near, allowed + 1)
+    cols.apply([(9001, day0 + 40, 0, None, cats[0], True)])  # a new paper
+    now = cols.selection(f)
+    assert now[:2] == (near + 1, allowed + 2) and 9001 in bits(now[2])

@@ -15,6 +15,7 @@ import numpy as np
 from paperwire.search.lexical import Filters
 
 CHUNK = 65_536  # rows read at a time
+SELECTIONS = 16  # filters whose allowed rows are kept (Columns.selection)
 _NAMES = ("pids", "has_vec", "day", "upvotes", "org_code", "cat_code")
 
 
@@ -31,6 +32,7 @@ class Columns:
         self._org_codes: dict[str | None, int] = {None: 0}
         self._catsets: list[frozenset[str]] = [frozenset()]
         self._cat_codes: dict[str | None, int] = {None: 0, "[]": 0}
+        self._selections: dict[Filters, tuple[int, int, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -54,6 +56,7 @@ class Columns:
         if not rows:
             return
         rows = list({r[0]: r for r in rows}.values())
+        self._selections.clear()
         known = self.rows_of(np.array([r[0] for r in rows], dtype=np.int64))
         fresh = []
         for i, r in zip(known, rows, strict=True):
@@ -69,6 +72,7 @@ class Columns:
             self._fill(at, fresh)
 
     def _grow(self, k: int) -> None:
+        self._selections.clear()
         for name in _NAMES:
             a = getattr(self, name)
             setattr(self, name, np.concatenate([a, np.zeros(k, dtype=a.dtype)]))
@@ -111,6 +115,30 @@ class Columns:
         inside = (pids >= 0) & (pids < len(self._row_of))
         out[inside] = self._row_of[pids[inside]]
         return out
+
+    def selection(self, f: Filters) -> tuple[int, int, np.ndarray | None]:
+        """For ``f``: the rows with a vector that it allows leaving its day range aside, the
+        rows it allows, and their store ids as a bitmap (None: every row, unfiltered).  The
+        last ``SELECTIONS`` filters' answers are kept until the rows change: a site's day
+        ranges and categories repeat, and at 2.9M rows one costs about 4 ms to work out."""
+        got = self._selections.get(f)
+        if got is None:
+            m = self.mask(f, days=False)
+            near = int(np.count_nonzero(m))  # (sum() took 1.1 ms over 2.9M rows, this 0.14)
+            allowed = int(np.count_nonzero(self.in_days(f, m))) if near else 0
+            sel = self.bitmap(m) if allowed and (f.active or allowed < len(m)) else None
+            if len(self._selections) >= SELECTIONS:
+                self._selections.pop(next(iter(self._selections)))
+            got = self._selections[f] = (near, allowed, sel)
+        return got
+
+    def bitmap(self, m: np.ndarray) -> np.ndarray:
+        """The store ids of the rows in ``m`` as a packed little-endian bitmap: what
+        ``ann.bitmap(pids[m])`` gives, the mask scattered by store id instead of the ids
+        gathered first (2.9 against 11 ms for the 2020-2024 range at 2.9M rows)."""
+        bits = np.zeros(len(self._row_of), dtype=bool)
+        bits[self.pids] = m
+        return np.packbits(bits, bitorder="little")
 
     def has_vec_of(self, pids: np.ndarray) -> np.ndarray:
         rows = self.rows_of(pids)
