@@ -246,7 +246,7 @@ def test_opening_an_index_leaves_its_schema_stamp_alone(tmp_path):
 
 def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatch):
     """A day range holding a quarter of the papers or more, as the only filter, is applied
-    to the unfiltered query's best ``POST_READ`` * k hits: the answer is exactly the filtered
+    to the unfiltered query's best ``post_read(k)`` hits: the answer is exactly the filtered
     query's, boundaries included; the filtered query runs when too few of those hits are in
     range, and for narrower ranges and other filters."""
     from datetime import timedelta
@@ -287,9 +287,9 @@ def test_a_day_range_alone_is_read_from_the_words_best_hits(tmp_path, monkeypatc
         (Filters(start=d[5], end=d[9]), 10, True),  # the best papers' days, edges included
         (Filters(start=d[6]), 20, True),
         (Filters(end=d[7]), 20, True),
-        (Filters(end=d[2]), 20, False),  # the weakest 90: none in the best 160
-        (Filters(end=d[3]), 30, True),  # the weakest 120: 60 in the best 240 (none in 120)
-        (Filters(end=d[2]), 100, True),  # 800 asked: every match was read
+        (Filters(end=d[2]), 20, False),  # the weakest 90: none in the best 118
+        (Filters(end=d[5]), 30, True),  # the weakest 180: 45 in the best 165 (none in 120)
+        (Filters(end=d[2]), 100, True),  # 476 asked: every match was read
         (Filters(start=d[7], end=d[9]), 100, True),  # and its first day is in
         (Filters(start=d[9], end=d[9]), 20, False),  # a tenth of the papers: not tried
         (Filters(min_upvotes=3), 10, False),  # not a day range

@@ -8,6 +8,7 @@ organization) are indexed too, so filters run inside retrieval, not after a top-
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import shutil
@@ -52,18 +53,14 @@ _DEFAULT = (
     .filter(tantivy.Filter.lowercase())
     .build()
 )
-# A day range alone is applied to the words' own best POST_READ * limit hits when at least
+# A day range alone is applied to the words' own best hits (``post_read``) when at least
 # 1 / POST_FILTER of the papers are in it (a range inside the query is an intersection that
 # seeks through every word's postings, dearer than the words alone).  Filters score zero, so
 # ``limit`` hits left in range are the filtered query's own top ``limit``; with fewer, the
 # filtered query runs.  At 2.9M the 2020-2024 range: 37.6 / 58.7 ms p50 / p95 inside the
 # query, 16.1 / 44.9 this way, the same answers; a one-month range falls back nearly always,
-# so it is not tried there (docs/benchmarks.md).  Reading twice the hits a range of exactly
-# 1 / POST_FILTER would hold ``limit`` of on average costs little (tantivy-py scores every
-# match whatever the top k) and spares the fallback, which then pays for both searches: at
-# 2.9M, 300 queries in 2020-2024, 12 fell back reading 4 * limit hits and none reading 8.
+# so it is not tried there (docs/benchmarks.md).
 POST_FILTER = 4
-POST_READ = 2 * POST_FILTER
 AUTHOR_LIMIT = 20_000  # papers read for one author name (the most prolific have a few thousand)
 
 
@@ -283,7 +280,7 @@ class LexicalIndex:
     ) -> list | None:
         """The filtered query's top ``limit`` hits, read from the words' own best hits when
         the only filter is a day range holding a large share of the papers (``POST_FILTER``,
-        ``POST_READ``); None otherwise, or when too few of those hits are in range."""
+        :func:`post_read`); None otherwise, or when too few of those hits are in range."""
         others = f.min_upvotes > 0 or f.category or f.organization or f.author or f.has_code
         if not (f.start or f.end) or others or f.ids is not None or limit <= 0:
             return None
@@ -291,7 +288,7 @@ class LexicalIndex:
         hi = f.end.toordinal() if f.end else date.today().toordinal() + 366
         if not self._is_broad(searcher, lo, hi):
             return None
-        want = limit * POST_READ
+        want = post_read(limit)
         hits = searcher.search(text, want, count=False).hits
         days = searcher.fast_field_values("day", [a for _, a in hits])
         kept = [h for h, d in zip(hits, days, strict=True) if lo <= int(d or 0) <= hi]
@@ -370,6 +367,20 @@ def _set_aside(path: Path) -> None:
         os.replace(path, path.with_name(f"{path.name}.old-{os.getpid()}-{time.monotonic_ns()}"))
     for stale in path.parent.glob(f"{path.name}.old-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def post_read(limit: int) -> int:
+    """How many of the words' best hits to read for ``limit`` of them in a day range that
+    holds a share p = 1 / POST_FILTER of the papers: enough that ``limit`` is two standard
+    deviations below the count expected in range (R hits hold R p of them on average, with
+    variance R p (1 - p)), so the fallback, which pays for both searches, is rare.  R = 4
+    limit left too few in range about half the time for a range of exactly that share, and
+    at 2.9M 12 of 300 queries in 2020-2024 (29% of the papers) for a top 100; this reads
+    475 for 100 and 2,161 for 500 (docs/search.md, "Filters inside the query")."""
+    p = 1 / POST_FILTER
+    spread = math.sqrt(p * (1 - p))
+    root = (spread + math.sqrt(p * (1 - p) + p * limit)) / p  # R p - 2 sd(R) = limit
+    return math.ceil(root * root)
 
 
 def ranked(searcher: tantivy.Searcher, hits: list) -> list[tuple[int, float]]:
