@@ -118,9 +118,10 @@ class Columns:
 
     def selection(self, f: Filters) -> tuple[int, int, np.ndarray | None]:
         """For ``f``: the rows with a vector that it allows leaving its day range aside, the
-        rows it allows, and their store ids as a bitmap (None: every row, unfiltered).  The
-        last ``SELECTIONS`` filters' answers are kept until the rows change: a site's day
-        ranges and categories repeat, and at 2.9M rows one costs about 4 ms to work out."""
+        rows it allows, and their store ids as a bitmap (None when unfiltered and every row
+        has a vector).  The last ``SELECTIONS`` filters' answers are kept until the rows
+        change: a site's day ranges and categories repeat, and at 2.9M rows one costs
+        about 4 ms to work out."""
         got = self._selections.get(f)
         if got is None:
             m = self.mask(f, days=False)

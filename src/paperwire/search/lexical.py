@@ -376,7 +376,7 @@ def post_read(limit: int) -> int:
     variance R p (1 - p)), so the fallback, which pays for both searches, is rare.  R = 4
     limit left too few in range about half the time for a range of exactly that share, and
     at 2.9M 12 of 300 queries in 2020-2024 (29% of the papers) for a top 100; this reads
-    475 for 100 and 2,161 for 500 (docs/search.md, "Filters inside the query")."""
+    476 for 100 and 2,162 for 500 (docs/search.md, "Filters inside the query")."""
     p = 1 / POST_FILTER
     spread = math.sqrt(p * (1 - p))
     root = (spread + math.sqrt(p * (1 - p) + p * limit)) / p  # R p - 2 sd(R) = limit
