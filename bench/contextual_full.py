@@ -12,7 +12,9 @@ table under ``--work`` (the rest of the index is linked, not copied, and only re
 that tier's vector index as the index writer does (timed), and then, ``--rounds`` times, runs
 the same serving process over the unchanged index and over the copy, in turn: it opens the
 index as a server does and answers ``--queries`` title queries of CORPUS (every fifth with a
-2020-2024 range), and prints hybrid p50 / p95 and its resident memory after the queries.
+2020-2024 range), and prints hybrid p50 / p95 and its resident memory after the queries
+(and how much of it is anonymous, and how much mapped files: the lexical index's and the
+models', which the workers share).
 Needs about 6 GB of disk under ``--work`` at 2.9M papers; remove it afterwards.
 """
 
@@ -58,9 +60,14 @@ for n, text in enumerate(TITLES):
     took.append(time.perf_counter() - t)
 ms = np.array(took) * 1000
 with open("/proc/self/status") as fh:
-    rss = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+    kb = {
+        line.split(":")[0]: int(line.split()[1])
+        for line in fh
+        if line.startswith(("VmRSS", "RssAnon", "RssFile"))
+    }
 _total, ctx = index.contextual.counts()
-print(f"{ctx} {np.percentile(ms, 50):.1f} {np.percentile(ms, 95):.1f} {rss / 1024:.0f}")
+print(f"{ctx} {np.percentile(ms, 50):.1f} {np.percentile(ms, 95):.1f}",
+      " ".join(f"{kb[k] / 1024:.0f}" for k in ("VmRSS", "RssAnon", "RssFile")))
 """
 
 
@@ -128,10 +135,11 @@ def main() -> int:
             out = subprocess.run(
                 [sys.executable, "-c", code, str(index)], capture_output=True, text=True, check=True
             ).stdout.split()
-            ctx, p50, p95, rss = out[-4:]
+            ctx, p50, p95, rss, anon, mapped = out[-6:]
             print(f"round {r + 1}, {label} ({int(ctx):,} contextual) hybrid p50 ms: {p50}")
             print(f"round {r + 1}, {label} hybrid p95 ms: {p95}")
             print(f"round {r + 1}, {label} serving process RSS MB: {rss}")
+            print(f"round {r + 1}, {label} ... anonymous / mapped files MB: {anon} / {mapped}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
