@@ -14,7 +14,8 @@ search over it in a fresh serving process.  Prints one figure per line.
    index against an exact scan of every stored vector (the top 10 of the 100-paper pool the
    product asks the index for; 200 queries unfiltered, then 100 with each kind of filter,
    against the exact top 10 among the papers the filter allows), and that process's peak
-   memory.
+   memory (read before the bench's own exact scan, and again after it: the figure recorded
+   before 2026-12-01 was the second).
 
 4. With ``--pages``: the HF daily papers are imported on top (they bring the listing days
    and the curated papers that day pages show), ``paperwire index --related`` keeps every
