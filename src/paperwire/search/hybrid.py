@@ -273,10 +273,15 @@ class HybridSearcher:
         return contextual.search(cvec, filters, k, exclude, effort) + static
 
     def _cosines(self, hits, qvec, cvec) -> tuple[dict[int, float], dict[int, float]]:
-        """Exact contextual and static cosines of every candidate that has such a vector."""
+        """Exact contextual and static cosines of every candidate that has such a vector.
+        The static ones only when a candidate lacks a contextual vector: a paper's meaning
+        is its contextual cosine wherever it has one (:func:`meaning`), so once every
+        candidate has one the static cosines change nothing (at 2.9M, about 1.7 ms of
+        vector reads a search)."""
         cands = list(dict.fromkeys(p for p, _ in hits))
         ctx = self.index.contextual.similarities(cands, cvec) if cvec is not None else {}
-        st = self.index.dense.similarities(cands, qvec) if qvec is not None else {}
+        need = qvec is not None and len(ctx) < len(cands)
+        st = self.index.dense.similarities(cands, qvec) if need else {}
         return ctx, st
 
     def dense_ranked(self, qvec, cvec, filters: Filters, k: int, exclude=(), effort=1.0):
