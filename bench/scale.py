@@ -118,9 +118,10 @@ while chunk := cur.fetchmany(65536):
     for i, g in enumerate(wants):
         if g.category:
             QX[i, outside[g.category]] = -np.inf
-        if g.start or g.end:
-            lo, hi = g.start.toordinal(), g.end.toordinal()
-            QX[i, (days < lo) | (days > hi)] = -np.inf
+        if g.start:
+            QX[i, days < g.start.toordinal()] = -np.inf
+        if g.end:
+            QX[i, days > g.end.toordinal()] = -np.inf
     S = np.concatenate([best_s, QX], axis=1)
     P = np.concatenate([best_p, np.broadcast_to(pids, (len(Q), len(pids)))], axis=1)
     top = np.argpartition(-S, 9, axis=1)[:, :10]
