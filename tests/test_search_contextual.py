@@ -29,13 +29,7 @@ from paperwire.search.contextual import (
     ContextualEmbedder,
     contextual_embedder,
 )
-from paperwire.search.hybrid import (
-    DENSE_POOL,
-    LEXICAL_POOL,
-    HybridSearcher,
-    combine_tiers,
-    meaning,
-)
+from paperwire.search.hybrid import HybridSearcher, meaning
 from paperwire.search.indexer import SearchIndex, open_index
 from paperwire.search.lexical import Filters
 from paperwire.search.query import parse
@@ -244,70 +238,73 @@ def test_background_job_fills_contextual_vectors_resumably(settings, shared_hf_d
         store.close()
 
 
-def test_search_works_while_only_some_papers_are_contextual(settings, shared_hf_dir):
+@pytest.fixture
+def half_contextual(settings, shared_hf_dir):
+    """12 papers imported, 6 of them with contextual vectors: ``(store, index, records)``."""
     store = open_store(settings)
     try:
         recs = papers(shared_hf_dir, 12)
         store.import_records(recs)
         index = open_index(settings)
         index.embed_pending(store, tier="contextual", batch=6, limit=6)
-        s = HybridSearcher(index, store)
-        pending = set(index.contextual.pending(100))
-        assert len(pending) == 6
-        assert s.query_vectors("agents")[1] is not None  # the contextual tier takes part
-        for rec in recs:
-            pid = store.paper_id(rec.arxiv_id)
-            for mode in ("hybrid", "dense", "lexical"):
-                got = [p.arxiv_id for p in s.search(rec.title, mode=mode, limit=3).items]
-                assert rec.arxiv_id in got, (mode, pid in pending, rec.title)
-            assert rec.arxiv_id not in [p.arxiv_id for p in s.related(rec.arxiv_id)]
-            assert len(s.related(rec.arxiv_id)) == 5
-        # a paper without a contextual vector still reaches the dense pool by its static one
-        pid = min(pending)
-        title = store.search_docs([pid])[0].title
-        hits = s.dense_ranked(*s.query_vectors(title), Filters(), 5)
-        assert pid in [p for p, _ in hits]
+        yield store, index, recs
     finally:
         store.close()
 
 
+def test_search_works_while_only_some_papers_are_contextual(half_contextual):
+    store, index, recs = half_contextual
+    s = HybridSearcher(index, store)
+    pending = set(index.contextual.pending(100))
+    assert len(pending) == 6
+    assert s.query_vectors("agents")[1] is not None  # the contextual tier takes part
+    for rec in recs:
+        pid = store.paper_id(rec.arxiv_id)
+        for mode in ("hybrid", "dense", "lexical"):
+            got = [p.arxiv_id for p in s.search(rec.title, mode=mode, limit=3).items]
+            assert rec.arxiv_id in got, (mode, pid in pending, rec.title)
+        assert rec.arxiv_id not in [p.arxiv_id for p in s.related(rec.arxiv_id)]
+        assert len(s.related(rec.arxiv_id)) == 5
+    # a paper without a contextual vector still reaches the dense pool by its static one
+    pid = min(pending)
+    title = store.search_docs([pid])[0].title
+    hits = s.dense_ranked(*s.query_vectors(title), Filters(), 5)
+    assert pid in [p for p, _ in hits]
+
+
 def test_static_cosines_are_read_only_when_a_candidate_lacks_a_contextual_vector(
-    settings, shared_hf_dir, monkeypatch
+    half_contextual, monkeypatch
 ):
     """A paper's meaning is its contextual cosine wherever it has one, so once every
     candidate is contextual the static cosines are not read, and the ranking is the one
     they would have given."""
-    store = open_store(settings)
-    try:
-        recs = papers(shared_hf_dir, 12)
-        store.import_records(recs)
-        index = open_index(settings)
-        index.embed_pending(store, tier="contextual", batch=6, limit=6)
-        s = HybridSearcher(index, store)
-        read = []
-        real = index.dense.similarities
-        monkeypatch.setattr(
-            index.dense, "similarities", lambda pids, q: read.append(len(pids)) or real(pids, q)
-        )
-        q = parse(recs[0].title)
-        s.ranked(q)
-        assert read  # half the papers are not contextual yet: their static cosines count
-        index.embed_pending(store, tier="contextual", batch=6)
-        index.contextual.refresh(force=True)
-        assert not index.contextual.pending(100)
-        read.clear()
-        got, _notes = s.ranked(q)
-        assert not read
-        # what the static cosines would have given: the same
-        qvec, cvec = s.query_vectors(q.dense_text)
-        lexical, _ = index.lexical.search(q, Filters(), LEXICAL_POOL)
-        hits = s._hits(qvec, cvec, Filters(), DENSE_POOL)
-        cands = list(dict.fromkeys(p for p, _ in lexical + hits))
-        full = (index.contextual.similarities(cands, cvec), real(cands, qvec))
-        dense = sorted(meaning([p for p, _ in hits], *full).items(), key=lambda t: (-t[1], t[0]))
-        assert full[1] and got == combine_tiers(lexical, dense[:DENSE_POOL], *full)
-    finally:
-        store.close()
+    store, index, recs = half_contextual
+    s = HybridSearcher(index, store)
+    read = []
+    real = index.dense.similarities
+    monkeypatch.setattr(
+        index.dense, "similarities", lambda pids, q: read.append(len(pids)) or real(pids, q)
+    )
+    q = parse(recs[0].title)
+    s.ranked(q)
+    assert read  # half the papers are not contextual yet: their static cosines count
+    index.embed_pending(store, tier="contextual", batch=6)
+    index.contextual.refresh(force=True)
+    assert not index.contextual.pending(100)
+    read.clear()
+    got, _notes = s.ranked(q)
+    assert not read and got
+    # what the static cosines would have given: the same
+    own = HybridSearcher._cosines
+
+    def with_static(self, hits, qvec, cvec):
+        ctx, _none = own(self, hits, qvec, cvec)
+        static = real(list(dict.fromkeys(p for p, _ in hits)), qvec)
+        assert static
+        return ctx, static
+
+    monkeypatch.setattr(HybridSearcher, "_cosines", with_static)
+    assert s.ranked(q)[0] == got
 
 
 FALLBACK = """
