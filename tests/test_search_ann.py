@@ -65,6 +65,14 @@ def dense_index(path, docs, vecs, train_min: int = 100) -> DenseIndex:
     return d
 
 
+def bitmap(pids) -> np.ndarray:
+    """The bitmap ``AnnIndex.search`` takes, built the plain way: these store ids' bits set."""
+    pids = np.asarray(pids, dtype=np.int64)
+    bits = np.zeros(int(pids.max()) + 1 if len(pids) else 1, dtype=bool)
+    bits[pids] = True
+    return np.packbits(bits, bitorder="little")
+
+
 def ids(hits):
     return [p for p, _ in hits]
 
@@ -269,7 +277,7 @@ def test_a_filter_never_lets_through_ids_past_its_bitmap(kind, corpus):
         index = ann_module.AnnIndex.trained(vecs, len(docs), vecs.shape[1])
     index.add(pids, vecs)
     allowed = pids[:3]
-    got, _ = index.search(vecs[-1], 10, ann_module.bitmap(allowed), share=3 / len(pids))
+    got, _ = index.search(vecs[-1], 10, bitmap(allowed), share=3 / len(pids))
     assert sorted(got.tolist()) == sorted(allowed.tolist())
 
 
@@ -397,7 +405,7 @@ def test_a_filters_selection_is_kept_until_the_rows_change():
     def bits(b):
         return np.flatnonzero(np.unpackbits(b, bitorder="little"))
 
-    assert sel is not None and np.array_equal(bits(sel), bits(ann_module.bitmap(cols.pids[m])))
+    assert sel is not None and np.array_equal(bits(sel), bits(bitmap(cols.pids[m])))
     assert cols.selection(f)[2] is sel  # kept
     # unfiltered: the rows with a vector (a bitmap, since some rows have none)
     assert np.array_equal(bits(cols.selection(Filters())[2]), np.sort(cols.pids[cols.has_vec]))

@@ -305,11 +305,3 @@ class AnnIndex:
 
 def _fits(head: dict, dim: int, model: str) -> bool:
     return head["format"] == FORMAT and head["dim"] == dim and (not model or head["model"] == model)
-
-
-def bitmap(pids: np.ndarray) -> np.ndarray:
-    """A packed little-endian bitmap with the bits of these store ids set."""
-    top = int(pids.max()) + 1 if len(pids) else 1
-    bits = np.zeros(top, dtype=bool)
-    bits[pids] = True
-    return np.packbits(bits, bitorder="little")

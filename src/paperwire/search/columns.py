@@ -134,9 +134,9 @@ class Columns:
         return got
 
     def bitmap(self, m: np.ndarray) -> np.ndarray:
-        """The store ids of the rows in ``m`` as a packed little-endian bitmap: what
-        ``ann.bitmap(pids[m])`` gives, the mask scattered by store id instead of the ids
-        gathered first (2.9 against 11 ms for the 2020-2024 range at 2.9M rows)."""
+        """The store ids of the rows in ``m`` as a packed little-endian bitmap (what
+        ``AnnIndex.search`` takes as ``allowed``): the mask scattered by store id, not the
+        ids gathered first (2.9 against 11 ms for the 2020-2024 range at 2.9M rows)."""
         bits = np.zeros(len(self._row_of), dtype=bool)
         bits[self.pids] = m
         return np.packbits(bits, bitorder="little")

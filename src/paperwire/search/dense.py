@@ -273,8 +273,8 @@ class DenseIndex(VectorTable):
         got = self.vectors(pick.tolist())
         return np.stack([got[p] for p in pick.tolist() if p in got]) if got else None
 
-    def mask(self, f: Filters, days: bool = True) -> np.ndarray:
-        return self.cols.mask(f, days)
+    def mask(self, f: Filters) -> np.ndarray:
+        return self.cols.mask(f)
 
     def search(
         self,
