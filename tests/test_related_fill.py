@@ -241,3 +241,35 @@ def test_a_reimport_with_new_text_drops_that_papers_list(settings, tmp_path, mon
     got = CliRunner().invoke(app, ["import", str(dump)], env=env)
     assert got.exit_code == 0, got.output
     assert set(_kept(open_index(settings))) == set(pids[1:])
+
+
+def test_a_plain_papers_list_keeps_neighbours_that_became_contextual(settings, shared_hf_dir):
+    """The static tier's vector index holds only papers without a contextual vector, so a
+    paper that has none finds new neighbours among those alone; computed again, its list
+    keeps the neighbours it had that have contextual vectors now (ranked by their stored
+    static vectors), and so stays what a search over every static vector gives."""
+    store = open_store(settings)
+    try:
+        recs = _records(shared_hf_dir, per_day=8)
+        store.import_records(recs)
+        index = open_index(settings)
+        searcher = HybridSearcher(index, store)
+        assert fill_all(searcher) == len(recs)
+        first = _kept(index)
+        index.embed_pending(store, tier="contextual", batch=8, limit=8)
+        plain = index.contextual.pending(100)
+        index.dense.refresh(force=True)
+        assert len(plain) == len(recs) - 8 and index.dense.ann.size == len(plain)
+        covered = set(first) - set(plain)
+        assert all(set(first[p]) & covered for p in plain)  # neighbours that moved
+        assert related_fill.fill(searcher, plain) == len(plain)
+        again = _kept(index)
+        for p in plain:
+            assert again[p] == first[p], p
+        # a page's own search (no kept list of the same key) does the same
+        index.related.forget(plain[:1])
+        index.related.put(plain[0], "another key", first[plain[0]])
+        got = searcher.related(store.search_docs([plain[0]])[0].arxiv_id, k=10)
+        assert [store.paper_id(v.arxiv_id) for v in got] == first[plain[0]]
+    finally:
+        store.close()

@@ -407,10 +407,66 @@ def test_a_filters_selection_is_kept_until_the_rows_change():
 
     assert sel is not None and np.array_equal(bits(sel), bits(bitmap(cols.pids[m])))
     assert cols.selection(f)[2] is sel  # kept
-    # unfiltered: the rows with a vector (a bitmap, since some rows have none)
-    assert np.array_equal(bits(cols.selection(Filters())[2]), np.sort(cols.pids[cols.has_vec]))
+    # unfiltered: no bitmap (the vector index holds exactly the rows with a vector)
+    n_vec = int(np.count_nonzero(cols.has_vec))
+    assert cols.selection(Filters()) == (n_vec, n_vec, None)
+    # papers another tier covers leave the counts and the bitmap, and the kept answer
+    cover = np.zeros(5000, dtype=bool)
+    cover[cols.pids[m][:4]] = True
+    assert sorted(cols.cover(cover).tolist()) == sorted(cols.pids[m][:4].tolist())
+    assert cols.selection(f)[:2] == (near - 4, allowed - 4)
+    assert not set(bits(cols.selection(f)[2])) & set(cols.pids[m][:4].tolist())
+    assert cols.selection(Filters())[:2] == (n_vec - 4, n_vec - 4)
+    assert not len(cols.cover(cover))  # the same cover again: nothing flips
+    assert sorted(cols.cover(None).tolist()) == sorted(cols.pids[m][:4].tolist())
+    assert cols.selection(f) == (near, allowed, cols.selection(f)[2])
     cols.apply([(5, day0 + 30, 0, None, cats[2], True)])  # in range now (was day0 + 5)
     assert cols.selection(f)[:2] == (near, allowed + 1)
     cols.apply([(9001, day0 + 40, 0, None, cats[0], True)])  # a new paper
     now = cols.selection(f)
     assert now[:2] == (near + 1, allowed + 2) and 9001 in bits(now[2])
+
+
+def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, corpus):
+    """The static tier's vector index holds only the papers the contextual tier does not
+    (``DenseIndex.covered``): they leave it as they are covered, the filter counts follow,
+    the index is trained afresh (smaller) once under half its papers remain, a serving
+    process takes the new file, and a paper whose covering vector goes comes back."""
+    docs, vecs = corpus
+    n, k = len(docs), len(docs) * 3 // 5  # the first k papers get covering vectors
+    static = dense_index(tmp_path, docs, vecs)
+    assert static.ann.kind == "ivf" and static.ann.trained_on == n
+
+    def tier():  # the covering tier (stand-in vectors: the static ones, another model name)
+        t = DenseIndex(tmp_path / "contextual.sqlite", model="stand-in", ann_name="c.ann")
+        t.train_min = 10**6
+        return t
+
+    ctx = tier()
+    ctx.upsert(docs)
+    ctx.set_vectors([x.id for x in docs[:k]], vecs[:k])
+    static.covered = ctx
+    reader = DenseIndex(tmp_path / "vectors.sqlite")  # a serving process, the saved file
+    reader.covered = tier()
+    for d in (static, reader):
+        d.refresh(force=True)
+        assert set(d.ann.ids().tolist()) == {x.id for x in docs[k:]}
+        assert d.cols.selection(Filters())[:2] == (n - k, n - k)
+        assert docs[0].id not in ids(d.search(vecs[0], limit=5))
+        assert ids(d.search(vecs[-1], limit=1)) == [docs[-1].id]
+    assert reader.ann.trained_on == n  # (trained for all of them: room kept for all)
+    assert static.update_ann_if_shrunk() and static.ann.trained_on == n - k
+    assert not static.update_ann_if_shrunk()  # once
+    reader.refresh(force=True)
+    assert reader.ann.trained_on == n - k and reader.ann.size == n - k
+    assert ids(reader.search(vecs[-1], limit=1)) == [docs[-1].id]
+    # a covered paper's text changes: its covering vector goes, its static one is back
+    ctx.upsert([dataclasses.replace(docs[0], title="Quokka locomotion on sandy terrain")])
+    for d in (static, reader):
+        d.refresh(force=True)
+        assert ids(d.search(vecs[0], limit=1)) == [docs[0].id]
+        assert d.ann.size == n - k + 1
+    # no covering tier (its model cannot load): every paper back
+    static.covered = None
+    static.refresh(force=True)
+    assert static.ann.size == n and static.cols.selection(Filters())[:2] == (n, n)

@@ -12,8 +12,9 @@ inside the scan, and remove a paper's old vector when a new one comes (no stale 
 docs/search.md has the measurements that chose this over HNSW.
 
 The list count is fixed when the file is trained; the writer trains afresh when the
-collection has grown ``RETRAIN_GROWTH`` times since (so an import that starts empty trains a
-few times, each on a sample, and fills the lists chunk by chunk: memory stays flat).
+collection has grown ``RETRAIN_GROWTH`` times since, or shrunk by half (so an import that
+starts empty trains a few times, each on a sample, and fills the lists chunk by chunk: memory
+stays flat).
 
 Persisted as one file (``dense.ann``): a header line with the vectors-table sequence number
 it reflects and the model, then (an inverted file) the fast-scan copy, then the faiss
@@ -38,6 +39,10 @@ faiss: Any = _faiss
 
 TRAIN_MIN = 50_000  # below this many vectors the exact flat index is fast enough
 RETRAIN_GROWTH = 4  # train afresh when the collection has grown this many times
+# ... or has shrunk to under 1/RETRAIN_SHRINK of it: removing a vector keeps its list's room
+# (faiss resizes the list's buffers down without freeing), so an index whose papers moved to
+# the contextual tier (dense.py, ``covered``) holds its old size until it is trained afresh
+RETRAIN_SHRINK = 2
 LISTS_PER_SQRT = 2  # nlist = 2 * sqrt(n) at training time (docs/search.md)
 TRAIN_PER_LIST = 40  # training sample: this many vectors per list
 NPROBE = 16  # lists read per unfiltered query at least ...
@@ -107,7 +112,7 @@ class AnnIndex:
         """Whether an index for ``n`` vectors should be trained afresh."""
         if self.kind == "flat":
             return n >= TRAIN_MIN
-        return n > RETRAIN_GROWTH * self.trained_on
+        return n > RETRAIN_GROWTH * self.trained_on or n * RETRAIN_SHRINK < self.trained_on
 
     def _is_live(self, pids: np.ndarray) -> np.ndarray:
         inside = pids < len(self.live)

@@ -68,6 +68,12 @@ class DenseIndex(VectorTable):
         self.ann_path = self.path.with_name(ann_name)
         self.ann: AnnIndex | None = None
         self._ann_stamp: tuple | None = None
+        # A tier whose vectors judge a paper wherever it has one (the static tier's is the
+        # contextual tier): the papers it holds are left out of this tier's vector index,
+        # which then holds only the papers without such a vector.  See ``covered_ids``.
+        self.covered: DenseIndex | None = None
+        self._covered_version: tuple | None = None
+        self._cover_ids: np.ndarray | None = None  # its papers, by store id, last we looked
 
     def delete(self, pids: Iterable[int]) -> None:
         super().delete(pids)
@@ -82,6 +88,10 @@ class DenseIndex(VectorTable):
         if not force and now - self._checked < self.reload_every:
             return
         self._checked = now
+        covered, cover_version = self.covered, None
+        if covered is not None:  # first, so that what it holds is searchable there
+            covered.refresh(force)
+            cover_version = covered.version
         stamp = self._file_stamp()
         loaded = None
         if stamp is not None and stamp != self._ann_stamp:  # an index saved by another process
@@ -91,6 +101,11 @@ class DenseIndex(VectorTable):
                 # applies the same rows itself, without holding a second copy to load it
                 self._ann_stamp = stamp
             else:
+                if self.ann is not None and head["trained_on"] < self.ann.trained_on:
+                    # trained afresh for fewer papers (most now judged in the covering
+                    # tier): ours is let go first, or the process would hold both a while
+                    with self._lock:
+                        self.ann = None
                 loaded = AnnIndex.load(self.ann_path, self.dim, self.model)
                 if loaded is None:  # (truncated or unreadable: not read again every second)
                     self._ann_stamp = stamp
@@ -101,6 +116,7 @@ class DenseIndex(VectorTable):
                 meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('seq', 'epoch')"))
                 seq, epoch = int(meta.get("seq", 0)), meta.get("epoch", "")
                 same = seq == self._seq and epoch == self._epoch
+                same = same and cover_version == self._covered_version
                 if same and loaded is None and (self.ann is not None or not self.has_vec.any()):
                     return
                 full = epoch != self._epoch or self._seq < 0
@@ -116,8 +132,36 @@ class DenseIndex(VectorTable):
                     ).fetchall()
                     self.cols.apply(rows)
                     changed = np.array([r[0] for r in rows], dtype=np.int64)
+                flipped = self._cover(covered, cover_version, changed)
+                if changed is not None and len(flipped):
+                    changed = np.union1d(changed, flipped)
                 self._sync_ann(db, seq, None if full or loaded is not None else changed)
             self._seq, self._epoch = seq, epoch
+            self._covered_version = cover_version
+
+    def _cover(self, covered: DenseIndex | None, version, changed: np.ndarray | None):
+        """Mark the rows the covering tier holds (``Columns.cover``); the store ids whose
+        mark changed.  Every row when that tier changed (or after a full load), else only
+        this tier's changed rows; with no covering tier (any more), none."""
+        if covered is not None:
+            if version != self._covered_version or self._cover_ids is None:
+                self._cover_ids, changed = covered.covered_ids(), None
+            return self.cols.cover(self._cover_ids, changed)
+        if self._cover_ids is not None:  # the covering tier was let go: every paper back
+            self._cover_ids = None
+            return self.cols.cover(None)
+        return np.zeros(0, dtype=np.int64)
+
+    @property
+    def version(self) -> tuple:
+        """What this tier's rows were as of the last refresh (changes when any row does)."""
+        return (self._seq, self._epoch)
+
+    def covered_ids(self) -> np.ndarray:
+        """Booleans by store id: the papers with a vector in this tier, as its vector index
+        holds them after the last refresh."""
+        with self._lock:
+            return self.cols.by_id(self.cols.has_vec)
 
     def _file_stamp(self) -> tuple | None:
         try:
@@ -127,12 +171,14 @@ class DenseIndex(VectorTable):
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def _sync_ann(self, db, seq: int, changed: np.ndarray | None) -> None:
-        """Bring the vector index to ``seq``: vectors written after it added, papers without
-        a current vector removed (among ``changed``, or all when None).  Without an index
-        (none saved yet, or dropped) one is built from every vector."""
+        """Bring the vector index to ``seq`` and to the rows' membership (a vector, not
+        covered): vectors written after it added, papers no longer members removed and
+        papers that became members again (their covering vector gone) read back, among
+        ``changed`` or all papers when None.  Without an index (none saved yet, or dropped)
+        one is built from every member's vector."""
         if self.ann is None:
-            if self.has_vec.any():
-                self.ann = self._build(db, self.pids[self.has_vec])
+            if self.has_vec.any():  # (empty when another tier covers every paper)
+                self.ann = self._build(db, self.pids[self.cols.members()])
                 self.ann.seq = seq
             return
         if seq != self.ann.seq:
@@ -140,9 +186,22 @@ class DenseIndex(VectorTable):
                 "SELECT pid, vec FROM vectors WHERE seq > ? AND vec IS NOT NULL", (self.ann.seq,)
             )
             while chunk := cur.fetchmany(CHUNK):
-                self.ann.add(*self._decode(chunk))
-        pids = np.flatnonzero(self.ann.live) if changed is None else changed
-        self.ann.remove(pids[~self.cols.has_vec_of(pids)])
+                pids, vecs = self._decode(chunk)
+                keep = self.cols.member_of(pids)
+                self.ann.add(pids[keep], vecs[keep])
+        if changed is None:
+            live = np.flatnonzero(self.ann.live)
+            self.ann.remove(live[~self.cols.member_of(live)])
+            members = self.pids[self.cols.members()]
+            back = members[~self.ann._is_live(members)]
+        else:
+            inside = self.cols.member_of(changed)
+            self.ann.remove(changed[~inside])
+            back = changed[inside & ~self.ann._is_live(changed)]
+        for at in range(0, len(back), CHUNK):
+            got = self._read(db, back[at : at + CHUNK].tolist())
+            if got:
+                self.ann.add(np.fromiter(got, np.int64, len(got)), np.stack(list(got.values())))
         self.ann.seq = seq
 
     def _build(self, db, pids: np.ndarray) -> AnnIndex:
@@ -153,27 +212,34 @@ class DenseIndex(VectorTable):
         first: a pass assigns every vector to its list, the lists get exactly the room they
         need, and a second pass adds the vectors with those assignments."""
         n = len(pids)
+        member = np.zeros(int(pids.max()) + 1 if n else 0, dtype=bool)
+        member[pids] = True  # (both passes below keep the same papers, whatever changes)
         if n < self.train_min:
             ann = AnnIndex.flat(self.dim, self.model)
-            for chunk in self._chunks(db):
-                ann.add(*self._decode(chunk))
+            for chunk_pids, vecs in self._chunks(db, member):
+                ann.add(chunk_pids, vecs)
             return ann
         want = min(n, TRAIN_PER_LIST * nlist_for(n))
         pick = np.sort(np.random.default_rng(0).choice(pids, want, replace=False))
         got = self._read(db, pick.tolist())
         ann = AnnIndex.trained(np.stack(list(got.values())), n, self.dim, self.model)
         del got
-        lists = [ann.assign(self._decode(chunk)[1]) for chunk in self._chunks(db)]
+        lists = [ann.assign(vecs) for _, vecs in self._chunks(db, member)]
         ann.reserve(np.bincount(np.concatenate(lists), minlength=ann.index.nlist))
-        for chunk, assigned in zip(self._chunks(db), lists, strict=True):
-            ann.add(*self._decode(chunk), lists=assigned)
+        for (chunk_pids, vecs), assigned in zip(self._chunks(db, member), lists, strict=True):
+            ann.add(chunk_pids, vecs, lists=assigned)
         return ann
 
-    @staticmethod
-    def _chunks(db):
+    def _chunks(self, db, member: np.ndarray):
+        """The vectors of the papers set in ``member`` (booleans by store id), in store id
+        order, a chunk at a time: ``(pids, vectors)``."""
         cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL ORDER BY pid")
         while chunk := cur.fetchmany(CHUNK):
-            yield chunk
+            pids, vecs = self._decode(chunk)
+            keep = pids < len(member)
+            keep[keep] = member[pids[keep]]
+            if keep.any():
+                yield pids[keep], vecs[keep]
 
     def update_ann(self, save: bool = True) -> AnnIndex | None:
         """Bring the vector index up to date, trained afresh when the collection outgrew it,
@@ -181,7 +247,7 @@ class DenseIndex(VectorTable):
         later).  Training runs outside the lock, so searches go on meanwhile."""
         self.refresh(force=True)
         with self._lock:
-            pids = self.pids[self.has_vec]
+            pids = self.pids[self.cols.members()]
             retrain = self.ann is not None and self.ann.needs_training(len(pids))
         if retrain:
             with self._db(write=False) as db:
@@ -197,6 +263,18 @@ class DenseIndex(VectorTable):
                 self.ann.save(self.ann_path)
                 self._ann_stamp = self._file_stamp()
             return self.ann
+
+    def update_ann_if_shrunk(self) -> bool:
+        """Train the vector index afresh and save it when it holds under half the papers it
+        was trained for, as the covering tier takes them over (the embedding job calls this
+        after each contextual batch); True when it did."""
+        self.refresh(force=True)
+        with self._lock:
+            ann, n = self.ann, int(np.count_nonzero(self.cols.members()))
+        if ann is None or ann.kind == "flat" or not ann.needs_training(n):
+            return False
+        self.update_ann(save=True)
+        return True
 
     def ann_saved(self) -> bool:
         """Whether a vector index file this process can load is on disk."""

@@ -9,7 +9,7 @@ and a paper's meaning score is its contextual one when it has it, else its stati
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -394,19 +394,30 @@ class HybridSearcher:
             near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]
             return cards([p for p, _ in near[:k]])
         vecs, cvecs = {pid: vec} if vec is not None else {}, {pid: cvec} if cvec is not None else {}
-        ids = self.related_lists(vecs, cvecs, max(k, KEEP))[pid]
+        before = self.index.related.lists([pid]) if cvec is None else {}
+        ids = self.related_lists(vecs, cvecs, max(k, KEEP), before)[pid]
         if key:
             self.index.related.put(pid, key, ids)
         return cards(ids[:k])
 
     def related_lists(
-        self, vecs: dict[int, np.ndarray], cvecs: dict[int, np.ndarray], k: int = KEEP
+        self,
+        vecs: dict[int, np.ndarray],
+        cvecs: dict[int, np.ndarray],
+        k: int = KEEP,
+        before: Mapping[int, list[int]] | None = None,
     ) -> dict[int, list[int]]:
         """Each paper's ``k`` nearest papers by meaning, from its own static (``vecs``) and
         contextual (``cvecs``) vectors, itself left out: the papers with a static vector only
         in one batch to the vector index (``DenseIndex.search_many``), the others ranked by
         both tiers one at a time (:meth:`dense_ranked`).  A page's first view asks for one
-        paper, the related-papers job (``related_fill.py``) for a thousand."""
+        paper, the related-papers job (``related_fill.py``) for a thousand.
+
+        The static tier's vector index holds only the papers without a contextual vector
+        (``DenseIndex.covered``), so a paper with a static vector only finds its neighbours
+        among those; ``before`` (its previous list, when one was kept) stays in the running,
+        ranked by the exact static cosines of the stored vectors: a neighbour that has moved
+        to the contextual tier since is not lost when the list is computed again."""
         plain = [p for p in vecs if p not in cvecs]
         out: dict[int, list[int]] = {}
         if plain:
@@ -414,7 +425,15 @@ class HybridSearcher:
                 np.stack([vecs[p] for p in plain]), Filters(), k, [(p,) for p in plain],
                 RELATED_EFFORT,
             )  # fmt: skip
-            out.update((p, [q for q, _ in hits]) for p, hits in zip(plain, found, strict=True))
+            earlier = {p: [q for q in (before or {}).get(p, ()) if q != p] for p in plain}
+            wanted = {q for qs in earlier.values() for q in qs}
+            stored = self.index.dense.vectors(wanted) if wanted else {}
+            for p, hits in zip(plain, found, strict=True):
+                near = dict(hits)
+                for q in earlier[p]:
+                    if q not in near and q in stored:
+                        near[q] = float(stored[q] @ vecs[p])
+                out[p] = [q for q, _ in sorted(near.items(), key=lambda t: (-t[1], t[0]))[:k]]
         for p, cvec in cvecs.items():
             near = self.dense_ranked(vecs.get(p), cvec, Filters(), k, (p,), RELATED_EFFORT)
             out[p] = [q for q, _ in near]

@@ -74,6 +74,10 @@ class SearchIndex:
         # whoever sets a paper's vectors (the embedding job, the pull of stored vectors, a
         # bulk import's worker) drops its kept related list (search/related_fill.py)
         self.dense.on_set = self.contextual.on_set = self.related.forget
+        # a paper with a contextual vector is judged by it (hybrid.meaning), so the static
+        # tier's vector index holds only the papers without one (docs/search.md, "One tier
+        # a paper"); not where no contextual query vector can be made
+        self.dense.covered = self.contextual if self._want_contextual else None
         if self.lexical.was_reset:  # a new lexical layout: index every paper again
             log.warning(
                 "the lexical index in %s had an older layout and was dropped; it is rebuilt "
@@ -115,6 +119,8 @@ class SearchIndex:
             except (EmbedderUnavailable, OSError) as exc:
                 log.warning("contextual vectors disabled, static ones only: %s", exc)
                 self._want_contextual = False
+                self.dense.covered = None  # the static tier takes every paper back
+                self.dense.refresh(force=True)
         return self._contextual
 
     def contextual_query_vector(self, text: str) -> np.ndarray | None:
@@ -269,6 +275,8 @@ class SearchIndex:
                 save = now - self._contextual_saved > CONTEXTUAL_SAVE_EVERY or not dense.pending(1)
                 self._contextual_saved = now if save else self._contextual_saved
             dense.update_ann(save=save)
+            if ctx and self.dense.covered is dense:
+                self.dense.update_ann_if_shrunk()
         return done
 
     def _vectors_for(self, store, dense: DenseIndex, docs: list, emb) -> int:

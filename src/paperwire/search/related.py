@@ -76,6 +76,22 @@ class RelatedCache:
             return None
         return [int(p) for p in json.loads(row[1])]
 
+    def lists(self, pids: list[int]) -> dict[int, list[int]]:
+        """The kept lists of these papers, whatever their key or age (candidates for their
+        next list: ``HybridSearcher.related_lists``)."""
+        out: dict[int, list[int]] = {}
+        try:
+            with self._lock:
+                db = self._conn()
+                for at in range(0, len(pids), 500):
+                    part = [int(p) for p in pids[at : at + 500]]
+                    marks = ",".join("?" * len(part))
+                    sql = f"SELECT pid, ids FROM related WHERE pid IN ({marks})"
+                    out.update((p, json.loads(ids)) for p, ids in db.execute(sql, part))
+        except sqlite3.Error:
+            return {}
+        return out
+
     def put(self, pid: int, key: str, ids: list[int]) -> None:
         self.put_many([(pid, key, ids)])
 

@@ -53,7 +53,8 @@ def fill(searcher: HybridSearcher, pids: list[int]) -> int:
     index = searcher.index
     vecs = index.dense.vectors(pids)
     cvecs = index.contextual.vectors(pids) if index.contextual.embedded() else {}
-    lists = searcher.related_lists(vecs, cvecs)
+    before = index.related.lists([p for p in vecs if p not in cvecs])
+    lists = searcher.related_lists(vecs, cvecs, before=before)
     index.related.put_many(
         [(p, vectors_key(vecs.get(p), cvecs.get(p)), ids) for p, ids in lists.items()]
     )
