@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from paperwire.search.contextual import MAX_TOKENS, ContextualEmbedder
+from paperwire.search.dense import DenseIndex
 from paperwire.search.embed import default_embedder
 from paperwire.search.hybrid import (
     DENSE_POOL,
@@ -183,7 +184,12 @@ def main(root: Path, cache: Path | None, max_tokens: int) -> None:
             ix.dense.set_vectors(ids, svecs)
             ix.contextual.set_vectors(cids, cvecs[np.array(cids) - 1])
         searchers = {"full": HybridSearcher(full, None), "half": HybridSearcher(half, None)}
-        lex, dense, cdense = full.lexical, full.dense, full.contextual
+        # the static-only modes read a static tier of their own: the product's holds only
+        # the papers without a contextual vector (DenseIndex.covered), here none of ``full``
+        dense = DenseIndex(Path(tmp) / "static.sqlite", model=full.dense.model)
+        dense.upsert(docs)
+        dense.set_vectors(ids, svecs)
+        lex, cdense = full.lexical, full.contextual
         runs: dict[str, dict[str, list[str]]] = {}
         lat: dict[str, list[float]] = {"static": [], "contextual": []}
         for qid in qrels:
