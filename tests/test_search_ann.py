@@ -427,7 +427,7 @@ def test_a_filters_selection_is_kept_until_the_rows_change():
     assert now[:2] == (near + 1, allowed + 2) and 9001 in bits(now[2])
 
 
-def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, corpus):
+def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, corpus, monkeypatch):
     """The static tier's vector index holds only the papers the contextual tier does not
     (``DenseIndex.covered``): they leave it as they are covered, the filter counts follow,
     the index is trained afresh (smaller) once under half its papers remain, a serving
@@ -455,7 +455,13 @@ def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, co
         assert docs[0].id not in ids(d.search(vecs[0], limit=5))
         assert ids(d.search(vecs[-1], limit=1)) == [docs[-1].id]
     assert reader.ann.trained_on == n  # (trained for all of them: room kept for all)
+    # trained afresh in a process of its own; if that fails, the index serves on as it is
+    monkeypatch.setattr(dense_module, "SHRINK_TIMEOUT", 0.01)
+    assert not static.update_ann_if_shrunk() and static.ann.trained_on == n
+    assert ids(static.search(vecs[-1], limit=1)) == [docs[-1].id]
+    monkeypatch.undo()
     assert static.update_ann_if_shrunk() and static.ann.trained_on == n - k
+    assert static.last_shrink["papers"] == n - k and static.last_shrink["peak_mb"] > 0
     assert not static.update_ann_if_shrunk()  # once
     reader.refresh(force=True)
     assert reader.ann.trained_on == n - k and reader.ann.size == n - k

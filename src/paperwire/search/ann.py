@@ -12,9 +12,9 @@ inside the scan, and remove a paper's old vector when a new one comes (no stale 
 docs/search.md has the measurements that chose this over HNSW.
 
 The list count is fixed when the file is trained; the writer trains afresh when the
-collection has grown ``RETRAIN_GROWTH`` times since, or shrunk by half (so an import that
-starts empty trains a few times, each on a sample, and fills the lists chunk by chunk: memory
-stays flat).
+collection has grown ``RETRAIN_GROWTH`` times since (so an import that starts empty trains a
+few times, each on a sample, and fills the lists chunk by chunk: memory stays flat), and a
+separate process trains it afresh when it has shrunk (``RETRAIN_SHRINK``, dense.py).
 
 Persisted as one file (``dense.ann``): a header line with the vectors-table sequence number
 it reflects and the model, then (an inverted file) the fast-scan copy, then the faiss
@@ -39,10 +39,13 @@ faiss: Any = _faiss
 
 TRAIN_MIN = 50_000  # below this many vectors the exact flat index is fast enough
 RETRAIN_GROWTH = 4  # train afresh when the collection has grown this many times
-# ... or has shrunk to under 1/RETRAIN_SHRINK of it: removing a vector keeps its list's room
-# (faiss resizes the list's buffers down without freeing), so an index whose papers moved to
-# the contextual tier (dense.py, ``covered``) holds its old size until it is trained afresh
-RETRAIN_SHRINK = 2
+# ... or holds under RETRAIN_SHRINK of it: removing a vector keeps its list's room (faiss
+# resizes the list's buffers down without freeing), so an index whose papers move to the
+# contextual tier (dense.py, ``covered``) keeps its old size until it is trained afresh.  At
+# 2.9M papers a process held 3.01 GB with the newest 49% contextual and the static index
+# still trained for all (docs/benchmarks.md); at 3/4 the worst moment is about the end
+# state's memory instead (docs/search.md, "One tier a paper in memory")
+RETRAIN_SHRINK = 0.75
 LISTS_PER_SQRT = 2  # nlist = 2 * sqrt(n) at training time (docs/search.md)
 TRAIN_PER_LIST = 40  # training sample: this many vectors per list
 NPROBE = 16  # lists read per unfiltered query at least ...
@@ -112,7 +115,12 @@ class AnnIndex:
         """Whether an index for ``n`` vectors should be trained afresh."""
         if self.kind == "flat":
             return n >= TRAIN_MIN
-        return n > RETRAIN_GROWTH * self.trained_on or n * RETRAIN_SHRINK < self.trained_on
+        return n > RETRAIN_GROWTH * self.trained_on
+
+    def oversized(self, n: int) -> bool:
+        """Whether an inverted file trained for more papers than ``n`` should be trained
+        afresh for ``n`` (see ``RETRAIN_SHRINK``)."""
+        return self.kind == "ivf" and n < RETRAIN_SHRINK * self.trained_on
 
     def _is_live(self, pids: np.ndarray) -> np.ndarray:
         inside = pids < len(self.live)

@@ -15,7 +15,10 @@ measurements); the filter fields are ``columns.py``.
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -45,6 +48,8 @@ LOCK_SLICE = 128
 # clusters by meaning: cs.CL (17%) kept 0.822 with 426 lists, so other filters widen by
 # their whole share (docs/search.md, "Filters inside retrieval").
 RANGE_FREE = 0.005
+SHRINK_TIMEOUT = 3600.0  # seconds for ann_shrink.py (about a minute at 2.9M papers)
+log = logging.getLogger("paperwire.search")
 
 
 class DenseIndex(VectorTable):
@@ -74,6 +79,7 @@ class DenseIndex(VectorTable):
         self.covered: DenseIndex | None = None
         self._covered_version: tuple | None = None
         self._cover_ids: np.ndarray | None = None  # its papers, by store id, last we looked
+        self.last_shrink: dict | None = None  # the last retraining by ann_shrink.py
 
     def delete(self, pids: Iterable[int]) -> None:
         super().delete(pids)
@@ -265,15 +271,37 @@ class DenseIndex(VectorTable):
             return self.ann
 
     def update_ann_if_shrunk(self) -> bool:
-        """Train the vector index afresh and save it when it holds under half the papers it
-        was trained for, as the covering tier takes them over (the embedding job calls this
-        after each contextual batch); True when it did."""
+        """Have the vector index trained afresh when it holds under ``RETRAIN_SHRINK`` of
+        the papers it was trained for, as the covering tier takes them over (the embedding
+        job calls this after each contextual batch), then load it; True when it was.  The
+        training runs in a process of its own (``ann_shrink.py``), so this one never holds
+        the old index and the new one at once."""
         self.refresh(force=True)
         with self._lock:
             ann, n = self.ann, int(np.count_nonzero(self.cols.members()))
-        if ann is None or ann.kind == "flat" or not ann.needs_training(n):
+        if ann is None or not ann.oversized(n):
             return False
-        self.update_ann(save=True)
+        cover = self.covered.path if self.covered is not None else ""
+        cmd = [sys.executable, "-m", "paperwire.search.ann_shrink", str(self.path)]
+        cmd += [str(self.dim), self.model, self.ann_path.name, str(self.train_min), str(cover)]
+        took = time.monotonic()
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=SHRINK_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("the %s vector index was not trained afresh: %s", self.model, exc)
+            return False
+        if done.returncode != 0:
+            tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
+            log.warning("the %s vector index was not trained afresh: %s", self.model, tail[0])
+            return False
+        papers, peak = (int(x) for x in done.stdout.split()[-2:])
+        self.last_shrink = {"papers": papers, "peak_mb": peak, "s": time.monotonic() - took}
+        log.info(
+            "the %s vector index was trained afresh for %d papers (it was for %d) in %.0f s,"
+            " by a process that peaked at %d MB",
+            self.model, papers, ann.trained_on, self.last_shrink["s"], peak,
+        )  # fmt: skip
+        self.refresh(force=True)  # lets ours go, loads the new file
         return True
 
     def ann_saved(self) -> bool:
