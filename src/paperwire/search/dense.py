@@ -351,6 +351,13 @@ class DenseIndex(VectorTable):
     def has_vec(self) -> np.ndarray:
         return self.cols.has_vec
 
+    def holds(self, pids: np.ndarray) -> np.ndarray:
+        """Whether each of these papers is in the vector index (as of the last refresh)."""
+        with self._lock:
+            if self.ann is None:
+                return np.zeros(len(pids), dtype=bool)
+            return self.ann._is_live(np.asarray(pids, dtype=np.int64))
+
     def similarities(self, pids: list[int], qvec: np.ndarray) -> dict[int, float]:
         """Cosine of the query with each paper that has a vector, from the vector index
         (exact while it is flat; decoded from 8 bits, within about 1e-3, when trained)."""

@@ -415,9 +415,10 @@ class HybridSearcher:
 
         The static tier's vector index holds only the papers without a contextual vector
         (``DenseIndex.covered``), so a paper with a static vector only finds its neighbours
-        among those; ``before`` (its previous list, when one was kept) stays in the running,
-        ranked by the exact static cosines of the stored vectors: a neighbour that has moved
-        to the contextual tier since is not lost when the list is computed again."""
+        among those; the papers of ``before`` (its previous list, when one was kept) that the
+        index no longer holds stay in the running, ranked by the exact static cosines of the
+        stored vectors: a neighbour that has moved to the contextual tier since is not lost
+        when the list is computed again."""
         plain = [p for p in vecs if p not in cvecs]
         out: dict[int, list[int]] = {}
         if plain:
@@ -426,8 +427,9 @@ class HybridSearcher:
                 RELATED_EFFORT,
             )  # fmt: skip
             earlier = {p: [q for q in (before or {}).get(p, ()) if q != p] for p in plain}
-            wanted = {q for qs in earlier.values() for q in qs}
-            stored = self.index.dense.vectors(wanted) if wanted else {}
+            wanted = np.fromiter({q for qs in earlier.values() for q in qs}, np.int64)
+            wanted = wanted[~self.index.dense.holds(wanted)]  # (the others were searched)
+            stored = self.index.dense.vectors(wanted.tolist()) if len(wanted) else {}
             for p, hits in zip(plain, found, strict=True):
                 near = dict(hits)
                 for q in earlier[p]:
