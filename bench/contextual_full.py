@@ -6,21 +6,27 @@ vector.  Prints one figure per line.
 DATA_DIR is a data directory that ``paperwire import`` filled (the 2.9M scenario's:
 ``bench/scale.py``), whose papers have static vectors only, as an import leaves them; the
 background job then adds contextual ones, the newest first, over days at 2.9M papers.  This
-script gives every paper a *stand-in* contextual vector (random unit vectors, fixed seed: the
-memory and the work per query of real ones, not their rankings) in a copy of the contextual
-table under ``--work`` (the rest of the index is linked, not copied, and only read), builds
-that tier's vector index as the index writer does (timed), and then, ``--rounds`` times, runs
-the same serving process over the unchanged index and over the copy, in turn: it opens the
-index as a server does and answers ``--queries`` title queries of CORPUS (every fifth with a
-2020-2024 range), and prints hybrid p50 / p95 and its resident memory after the queries
-(and how much of it is anonymous, and how much mapped files: the lexical index's and the
-models', which the workers share).
+script gives every paper (or, with ``--share``, the newest part of them, as the job goes) a
+*stand-in* contextual vector (random unit vectors, fixed seed: the memory and the work per
+query of real ones, not their rankings) in a copy of the contextual table under ``--work``
+(the rest of the index is linked, not copied, and only read; the static tier's new vector
+index replaces its link), builds that tier's vector index as the index writer does (timed),
+lets the index writer have the static tier's vector index trained afresh for the papers left
+without a contextual vector if it holds under ``RETRAIN_SHRINK`` of those it was trained for
+(``DenseIndex.covered``; timed, with the writer process's peak memory and that of the
+process that trains it), and then, ``--rounds`` times, runs the same serving process over
+the unchanged index and over the copy, in turn: it opens the index as a server does and
+answers ``--queries`` title queries of CORPUS (every fifth with a 2020-2024 range), and
+prints hybrid p50 / p95 and its resident memory after the queries (and how much of it is
+anonymous, and how much mapped files: the lexical index's and the models', which the workers
+share).
 Needs about 6 GB of disk under ``--work`` at 2.9M papers; remove it afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sqlite3
@@ -70,12 +76,32 @@ print(f"{ctx} {np.percentile(ms, 50):.1f} {np.percentile(ms, 95):.1f}",
       " ".join(f"{kb[k] / 1024:.0f}" for k in ("VmRSS", "RssAnon", "RssFile")))
 """
 
+WRITER = r"""
+import resource, sys, time
+from pathlib import Path
+from paperwire.search.indexer import SearchIndex
 
-def stand_ins(table: Path, dim: int, seed: int = 1) -> int:
-    """A random unit vector for every paper of the contextual table at ``table``."""
+index = SearchIndex(Path(sys.argv[1]), embed_contextual=False)
+t = time.perf_counter()
+index.dense.refresh(force=True)  # the old static index, the contextual tier it now defers to
+took = time.perf_counter() - t
+t = time.perf_counter()
+done = index.dense.update_ann_if_shrunk()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+child = (index.dense.last_shrink or {}).get("peak_mb", 0)  # (its own count: a child's
+# ru_maxrss as the parent reads it includes the parent's pages shared at the fork)
+print(f"{took:.0f} {time.perf_counter() - t:.0f} {int(done)} {index.dense.ann.size}"
+      f" {peak:.0f} {child}")
+"""
+
+
+def stand_ins(table: Path, dim: int, seed: int = 1, share: float = 1.0) -> int:
+    """A random unit vector for every paper of the contextual table at ``table``, or for
+    the newest ``share`` of them (the job embeds the newest first)."""
     db = sqlite3.connect(table, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
-    pids = [p for (p,) in db.execute("SELECT pid FROM vectors ORDER BY pid")]
+    pids = [p for (p,) in db.execute("SELECT pid FROM vectors ORDER BY day DESC, pid DESC")]
+    pids = sorted(pids[: math.ceil(share * len(pids))])
     rng = np.random.default_rng(seed)
     seq = (db.execute("SELECT coalesce(max(seq), 0) FROM vectors").fetchone()[0] or 0) + 1
     for i in range(0, len(pids), 50_000):
@@ -99,6 +125,12 @@ def main() -> int:
     ap.add_argument("--work", type=Path, required=True, help="outside the repository")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument(
+        "--share",
+        type=float,
+        default=1.0,
+        help="give stand-ins to the newest SHARE of the papers only (a moment of the job)",
+    )
     args = ap.parse_args()
     from paperwire.search.contextual import ContextualEmbedder
     from paperwire.search.dense import DenseIndex
@@ -116,7 +148,7 @@ def main() -> int:
         (work / name).symlink_to(src / name)
     shutil.copyfile(src / "contextual.sqlite", work / "contextual.sqlite")
     t = time.perf_counter()
-    n = stand_ins(work / "contextual.sqlite", ContextualEmbedder.dim)
+    n = stand_ins(work / "contextual.sqlite", ContextualEmbedder.dim, share=args.share)
     print(f"stand-in contextual vectors: {n:,} in {time.perf_counter() - t:.0f} s")
     tier = DenseIndex(
         work / "contextual.sqlite",
@@ -129,9 +161,22 @@ def main() -> int:
     print(f"contextual vector index built s: {time.perf_counter() - t:.0f}")
     print(f"contextual vector index MB: {(work / 'contextual.ann').stat().st_size / 2**20:.0f}")
     del tier
+    out = subprocess.run(
+        [sys.executable, "-c", WRITER, str(work)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    load_s, train_s, done, size, peak, child = out[-6:]
+    print(f"static vector index: the old one loaded and its covered papers removed s: {load_s}")
+    print(f"static vector index trained afresh: {done == '1'}, holding {int(size):,} papers")
+    print(f"static vector index trained afresh s: {train_s}")
+    print(f"static vector index MB: {(work / 'dense.ann').stat().st_size / 2**20:.1f}")
+    print(f"index writer process peak MB (both tiers loaded, then the new static index): {peak}")
+    print(f"... the process that trained the static index afresh, peak MB: {child}")
     code = f"TITLES = {titles(args.corpus)[: args.queries]!r}\n" + SERVE
     for r in range(args.rounds):
-        for label, index in (("static only", src), ("every paper contextual", work)):
+        label_ctx = (
+            "every paper contextual" if args.share >= 1 else f"newest {args.share:.0%} contextual"
+        )
+        for label, index in (("static only", src), (label_ctx, work)):
             out = subprocess.run(
                 [sys.executable, "-c", code, str(index)], capture_output=True, text=True, check=True
             ).stdout.split()

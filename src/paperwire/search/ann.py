@@ -42,9 +42,8 @@ RETRAIN_GROWTH = 4  # train afresh when the collection has grown this many times
 # ... or holds under RETRAIN_SHRINK of it: removing a vector keeps its list's room (faiss
 # resizes the list's buffers down without freeing), so an index whose papers move to the
 # contextual tier (dense.py, ``covered``) keeps its old size until it is trained afresh.  At
-# 2.9M papers a process held 3.01 GB with the newest 49% contextual and the static index
-# still trained for all (docs/benchmarks.md); at 3/4 the worst moment is about the end
-# state's memory instead (docs/search.md, "One tier a paper in memory")
+# 2.9M papers, retraining at 1/2 let a process reach 3.01 GB (the newest 49% contextual, the
+# index still sized for all); at 3/4 no moment measured passed 2.62 GB (docs/benchmarks.md)
 RETRAIN_SHRINK = 0.75
 LISTS_PER_SQRT = 2  # nlist = 2 * sqrt(n) at training time (docs/search.md)
 TRAIN_PER_LIST = 40  # training sample: this many vectors per list

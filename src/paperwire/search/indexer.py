@@ -360,6 +360,8 @@ class SearchIndex:
                 self.follow_state.set(f"vectors-read:{dense.model}", read_at.isoformat())
             horizon = read_at - VECTOR_OVERLAP
             self._pulled[dense.model] = {p: t for p, t in seen.items() if t >= horizon}
+        if n and self.dense.covered is self.contextual:  # (contextual vectors came: the
+            self.dense.update_ann_if_shrunk()  # static index may hold far fewer papers)
         return n
 
     # -- from scratch ---------------------------------------------------------------
