@@ -60,7 +60,8 @@ from paperwire.search.query import parse
 
 index = SearchIndex(Path(sys.argv[1]), embed_contextual=False)
 t = time.perf_counter()
-index.dense.refresh(force=True)
+for tier in (index.contextual, index.dense):  # (the static tier refreshes the other first)
+    tier.refresh(force=True)
 index.lexical.refresh(force=True)
 print(f"serving process index load s: {time.perf_counter() - t:.1f}")
 index.query_vector("warm up")  # the model loads on the first query: not timed
