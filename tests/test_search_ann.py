@@ -455,11 +455,15 @@ def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, co
         assert docs[0].id not in ids(d.search(vecs[0], limit=5))
         assert ids(d.search(vecs[-1], limit=1)) == [docs[-1].id]
     assert reader.ann.trained_on == n  # (trained for all of them: room kept for all)
-    # trained afresh in a process of its own; if that fails, the index serves on as it is
+    # trained afresh in a process of its own; if that fails, the index serves on as it is,
+    # nothing is left behind, and it is not tried again at once
     monkeypatch.setattr(dense_module, "SHRINK_TIMEOUT", 0.01)
     assert not static.update_ann_if_shrunk() and static.ann.trained_on == n
     assert ids(static.search(vecs[-1], limit=1)) == [docs[-1].id]
+    assert not list(tmp_path.glob(".*.tmp"))
     monkeypatch.undo()
+    assert not static.update_ann_if_shrunk() and static.last_shrink is None
+    monkeypatch.setattr(dense_module, "SHRINK_RETRY", 0.0)
     assert static.update_ann_if_shrunk() and static.ann.trained_on == n - k
     assert static.last_shrink["papers"] == n - k and static.last_shrink["peak_mb"] > 0
     assert not static.update_ann_if_shrunk()  # once

@@ -48,7 +48,8 @@ LOCK_SLICE = 128
 # clusters by meaning: cs.CL (17%) kept 0.822 with 426 lists, so other filters widen by
 # their whole share (docs/search.md, "Filters inside retrieval").
 RANGE_FREE = 0.005
-SHRINK_TIMEOUT = 3600.0  # seconds for ann_shrink.py (about a minute at 2.9M papers)
+SHRINK_TIMEOUT = 3600.0  # seconds for ann_shrink.py (at most about 2 minutes at 2.9M)
+SHRINK_RETRY = 3600.0  # seconds before trying again after it failed
 log = logging.getLogger("paperwire.search")
 
 
@@ -80,6 +81,7 @@ class DenseIndex(VectorTable):
         self._covered_version: tuple | None = None
         self._cover_ids: np.ndarray | None = None  # its papers, by store id, last we looked
         self.last_shrink: dict | None = None  # the last retraining by ann_shrink.py
+        self._shrink_failed: float | None = None  # when it last failed (monotonic)
 
     def delete(self, pids: Iterable[int]) -> None:
         super().delete(pids)
@@ -281,20 +283,36 @@ class DenseIndex(VectorTable):
             ann, n = self.ann, int(np.count_nonzero(self.cols.members()))
         if ann is None or not ann.oversized(n):
             return False
+        took = time.monotonic()
+        if self._shrink_failed is not None and took - self._shrink_failed < SHRINK_RETRY:
+            return False  # (it failed lately: not again after every batch)
         cover = self.covered.path if self.covered is not None else ""
         cmd = [sys.executable, "-m", "paperwire.search.ann_shrink", str(self.path)]
         cmd += [str(self.dim), self.model, self.ann_path.name, str(self.train_min), str(cover)]
-        took = time.monotonic()
+        why = ""
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=SHRINK_TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("the %s vector index was not trained afresh: %s", self.model, exc)
+            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            child, why = None, str(exc)
+        if child is not None:
+            try:
+                out, errs = child.communicate(timeout=SHRINK_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                out, errs = child.communicate()
+                why = f"it took over {SHRINK_TIMEOUT:.0f} s"
+            if child.returncode != 0:
+                # (what it was writing: AnnIndex.save's temporary name)
+                self.ann_path.with_name(f".{self.ann_path.name}.{child.pid}.tmp").unlink(
+                    missing_ok=True
+                )
+                why = why or (errs.strip().splitlines()[-1:] or ["(no output)"])[0]
+        if why:
+            self._shrink_failed = time.monotonic()
+            log.warning("the %s vector index was not trained afresh: %s", self.model, why)
             return False
-        if done.returncode != 0:
-            tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
-            log.warning("the %s vector index was not trained afresh: %s", self.model, tail[0])
-            return False
-        papers, peak = (int(x) for x in done.stdout.split()[-2:])
+        self._shrink_failed = None
+        papers, peak = (int(x) for x in out.split()[-2:])
         self.last_shrink = {"papers": papers, "peak_mb": peak, "s": time.monotonic() - took}
         log.info(
             "the %s vector index was trained afresh for %d papers (it was for %d) in %.0f s,"
