@@ -458,6 +458,14 @@ def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, co
     # trained afresh in a process of its own; if that fails, the index serves on as it is,
     # nothing is left behind, and it is not tried again at once
     monkeypatch.setattr(dense_module, "SHRINK_TIMEOUT", 0.01)
+    popen = dense_module.subprocess.Popen
+
+    def started(*args, **kw):  # the child as if killed halfway through writing its file
+        child = popen(*args, **kw)
+        static.ann_path.with_name(f".dense.ann.{child.pid}.tmp").write_bytes(b"half")
+        return child
+
+    monkeypatch.setattr(dense_module.subprocess, "Popen", started)
     assert not static.update_ann_if_shrunk() and static.ann.trained_on == n
     assert ids(static.search(vecs[-1], limit=1)) == [docs[-1].id]
     assert not list(tmp_path.glob(".*.tmp"))
