@@ -398,6 +398,32 @@ def test_cli_index_rebuild_rebuilds_graph_and_lexical_from_the_store(tmp_path, s
     assert r.returncode == 0 and first.arxiv_id in r.stdout
 
 
+def test_a_new_node_indexes_statically_only_the_papers_without_stored_contextual_vectors(
+    tmp_path, shared_hf_dir
+):
+    """A second index directory over the same database (a new node) takes both tiers'
+    vectors from the store; the contextual ones come first, so its static vector index is
+    built for the papers without one, never for every paper (at 2.9M that held both full
+    indexes in one process)."""
+    db = tmp_path / "pw.db"
+    day = shared_hf_dir / DAY
+    n = len({r.arxiv_id for r in read_file(day) if hasattr(r, "arxiv_id")})
+    assert cli(tmp_path, "import", "--db", db, day).returncode == 0
+    r = cli(tmp_path, "embed", "--db", db, PAPERWIRE_EMBED_CONTEXTUAL="true")  # node A
+    assert r.returncode == 0 and f"{n:,} of {n:,}" in r.stdout, r.stderr
+    node_b = tmp_path / "b"
+    r = cli(node_b, "index", "--rebuild", "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert f"contextual vectors: {n:,} loaded from the store" in r.stderr
+    assert f"dense (contextual): {n:,} of {n:,}" in r.stdout
+    assert "computed" not in r.stderr.replace(" 0 computed", "")
+    g = AnnIndex.load(node_b / "data" / "index" / "dense.ann", 256, "wordllama-l2_supercat-256")
+    assert g is not None and g.size == 0  # (built after the contextual vectors were in)
+    first = next(r for r in read_file(day) if hasattr(r, "arxiv_id"))
+    r = cli(node_b, "search", first.title, "--db", db, "--limit", "3", "--mode", "dense")
+    assert r.returncode == 0 and first.arxiv_id in r.stdout, r.stdout
+
+
 def test_the_shipped_vocabulary_is_bert_base_uncased():
     from paperwire.search import contextual
 

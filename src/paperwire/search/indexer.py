@@ -312,7 +312,9 @@ class SearchIndex:
             return 0
         n = 0
         read_at = utcnow()
-        for dense in (self.dense, self.contextual):
+        # contextual first: the static tier then leaves those papers out as it takes in
+        # its own vectors, instead of indexing them and removing them again
+        for dense in (self.contextual, self.dense):
             key = f"vectors:{dense.model}"
             mark = self.follow_state.get(key)
             after: tuple[datetime, int] | None = None
