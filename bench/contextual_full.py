@@ -118,6 +118,14 @@ def stand_ins(table: Path, dim: int, seed: int = 1, share: float = 1.0) -> int:
     return len(pids)
 
 
+def _run(code: str, index: Path) -> list[str]:
+    """The last six words a script printed, run on ``index`` in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(index)], capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()[-6:]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", type=Path)
@@ -161,10 +169,7 @@ def main() -> int:
     print(f"contextual vector index built s: {time.perf_counter() - t:.0f}")
     print(f"contextual vector index MB: {(work / 'contextual.ann').stat().st_size / 2**20:.0f}")
     del tier
-    out = subprocess.run(
-        [sys.executable, "-c", WRITER, str(work)], capture_output=True, text=True, check=True
-    ).stdout.split()
-    load_s, train_s, done, size, peak, child = out[-6:]
+    load_s, train_s, done, size, peak, child = _run(WRITER, work)
     print(f"static vector index: the old one loaded and its covered papers removed s: {load_s}")
     print(f"static vector index trained afresh: {done == '1'}, holding {int(size):,} papers")
     print(f"static vector index trained afresh s: {train_s}")
@@ -172,15 +177,10 @@ def main() -> int:
     print(f"index writer process peak MB (both tiers loaded, then the new static index): {peak}")
     print(f"... the process that trained the static index afresh, peak MB: {child}")
     code = f"TITLES = {titles(args.corpus)[: args.queries]!r}\n" + SERVE
+    label_ctx = "every paper" if args.share >= 1 else f"newest {args.share:.0%} of papers"
     for r in range(args.rounds):
-        label_ctx = (
-            "every paper contextual" if args.share >= 1 else f"newest {args.share:.0%} contextual"
-        )
-        for label, index in (("static only", src), (label_ctx, work)):
-            out = subprocess.run(
-                [sys.executable, "-c", code, str(index)], capture_output=True, text=True, check=True
-            ).stdout.split()
-            ctx, p50, p95, rss, anon, mapped = out[-6:]
+        for label, index in (("static only", src), (f"{label_ctx} contextual", work)):
+            ctx, p50, p95, rss, anon, mapped = _run(code, index)
             print(f"round {r + 1}, {label} ({int(ctx):,} contextual) hybrid p50 ms: {p50}")
             print(f"round {r + 1}, {label} hybrid p95 ms: {p95}")
             print(f"round {r + 1}, {label} serving process RSS MB: {rss}")

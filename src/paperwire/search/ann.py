@@ -62,6 +62,13 @@ FORMAT = 4  # 4: both indexes streamed (3, only at f807e6d, had the copy length-
 MAGIC = b"paperwire-ann\n"
 
 
+def id_mask(pids: np.ndarray) -> np.ndarray:
+    """Booleans by store id, set for these store ids (as long as the largest needs)."""
+    out = np.zeros(int(pids.max()) + 1 if len(pids) else 0, dtype=bool)
+    out[pids] = True
+    return out
+
+
 def nlist_for(n: int) -> int:
     return max(1, min(int(LISTS_PER_SQRT * math.sqrt(max(n, 1))), n // TRAIN_PER_LIST))
 
@@ -296,10 +303,7 @@ class AnnIndex:
             return None
         g = cls(index, dim, model, int(head["trained_on"]), scan)
         g.seq = int(head["seq"])
-        ids = g.ids()
-        if len(ids):
-            g.live = np.zeros(int(ids.max()) + 1, dtype=bool)
-            g.live[ids] = True
+        g.live = id_mask(g.ids())
         return g
 
     def ids(self) -> np.ndarray:

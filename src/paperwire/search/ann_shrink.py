@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperwire.search.ann import id_mask
 from paperwire.search.dense import DenseIndex
 
 
@@ -35,9 +36,7 @@ def stored_ids(path: Path) -> np.ndarray:
         )
     finally:
         db.close()
-    out = np.zeros(int(pids.max()) + 1 if len(pids) else 0, dtype=bool)
-    out[pids] = True
-    return out
+    return id_mask(pids)
 
 
 def rebuild(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.search.ann import TRAIN_MIN, TRAIN_PER_LIST, AnnIndex, nlist_for
+from paperwire.search.ann import TRAIN_MIN, TRAIN_PER_LIST, AnnIndex, id_mask, nlist_for
 from paperwire.search.columns import CHUNK, Columns
 from paperwire.search.lexical import Filters
 from paperwire.search.vector_table import VectorTable, text_hash
@@ -220,8 +220,7 @@ class DenseIndex(VectorTable):
         first: a pass assigns every vector to its list, the lists get exactly the room they
         need, and a second pass adds the vectors with those assignments."""
         n = len(pids)
-        member = np.zeros(int(pids.max()) + 1 if n else 0, dtype=bool)
-        member[pids] = True  # (both passes below keep the same papers, whatever changes)
+        member = id_mask(pids)  # (both passes below keep the same papers, whatever changes)
         if n < self.train_min:
             ann = AnnIndex.flat(self.dim, self.model)
             for chunk_pids, vecs in self._chunks(db, member):
