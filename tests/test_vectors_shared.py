@@ -27,6 +27,7 @@ def test_the_store_keeps_vectors_by_text_hash(store, shared_hf_dir):
     assert store.vectors.load("other-model", {ids[0]: f"h{ids[0]}"}) == {}
     store.vectors.save("m", [(ids[1], "h2", vecs[2])])  # replaced, not duplicated
     assert store.vectors.count("m") == 3
+    assert store.vectors.holds_any("m") and not store.vectors.holds_any("other-model")
     rows = store.vectors.since("m", None, limit=2)
     assert len(rows) == 2
     rest = store.vectors.since("m", (rows[-1][2], rows[-1][0]))

@@ -45,7 +45,7 @@ def embed_pending(
         and index.dense.covered is index.contextual
         and ctx_total > ctx_done
         and shared is not None
-        and shared.count(index.contextual.model)
+        and shared.holds_any(index.contextual.model)
     ):
         # the contextual vectors the store holds come first: the static tier's vector index
         # is then built for the papers without one, instead of for every paper and then

@@ -95,6 +95,13 @@ class VectorStore:
                 or 0
             )
 
+    def holds_any(self, model: str) -> bool:
+        """Whether any vector of ``model`` is stored: one row read through the follow index
+        (``count`` reads every row of the model, a full scan on PostgreSQL)."""
+        q = select(PaperVector.paper_id).where(PaperVector.model == model).limit(1)
+        with self.engine.connect() as c:
+            return c.execute(q).first() is not None
+
     def forget(self, model: str, pids: Iterable[int] | None = None) -> None:
         """Drop this model's vectors (of these papers)."""
         cond = PaperVector.model == model
