@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +248,35 @@ def half_contextual(settings, shared_hf_dir):
         index = open_index(settings)
         index.embed_pending(store, tier="contextual", batch=6, limit=6)
         yield store, index, recs
+    finally:
+        store.close()
+
+
+def test_the_background_job_embeds_the_newest_papers_first(settings, shared_hf_dir, monkeypatch):
+    """Readers look at the latest days first: the job's slices take the papers of the newest
+    day first (a paper's day: its first curated listing, else its publication), not the
+    order they were imported in."""
+    recs = papers(shared_hf_dir, 12)
+    # publication days in an order unlike the import order, and no listing
+    days = [datetime(2010 + (i * 5) % 12, 1, 1, tzinfo=UTC) for i in range(12)]
+    recs = [
+        dataclasses.replace(r, listing=None, published_at=d)
+        for r, d in zip(recs, days, strict=True)
+    ]
+    store = open_store(settings)
+    try:
+        store.import_records(recs)
+        index = open_index(settings)
+        # batches of 4 instead of 64, so that one slice of 4 is less than the 12 papers
+        monkeypatch.setattr("paperwire.search.indexer.CONTEXTUAL_BATCH", 4)
+        job = BackgroundEmbedder(index, store, contextual=True, slice_size=4)
+        try:
+            assert job._contextual_slice() == 4  # one slice, as the job's thread takes it
+        finally:
+            job.close()  # (its lease released)
+        done = {store.paper_id(r.arxiv_id) for r in recs} - set(index.contextual.pending())
+        newest = sorted(recs, key=lambda r: r.published_at, reverse=True)[:4]
+        assert done == {store.paper_id(r.arxiv_id) for r in newest}
     finally:
         store.close()
 

@@ -109,7 +109,8 @@ class BackgroundEmbedder:
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(5)
+        if self.thread.ident is not None:  # (a job never started has no thread to wait for)
+            self.thread.join(5)
         if self._lease is not None:
             with contextlib.suppress(Exception):
                 self._lease.release()
