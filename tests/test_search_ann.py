@@ -430,7 +430,7 @@ def test_a_filters_selection_is_kept_until_the_rows_change():
 def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, corpus, monkeypatch):
     """The static tier's vector index holds only the papers the contextual tier does not
     (``DenseIndex.covered``): they leave it as they are covered, the filter counts follow,
-    the index is trained afresh (smaller) once under half its papers remain, a serving
+    the index is trained afresh (smaller) once under three quarters of its papers remain, a serving
     process takes the new file, and a paper whose covering vector goes comes back."""
     docs, vecs = corpus
     n, k = len(docs), len(docs) * 3 // 5  # the first k papers get covering vectors
@@ -462,7 +462,7 @@ def test_papers_a_covering_tier_holds_leave_the_index_and_come_back(tmp_path, co
 
     def started(*args, **kw):  # the child as if killed halfway through writing its file
         child = popen(*args, **kw)
-        static.ann_path.with_name(f".dense.ann.{child.pid}.tmp").write_bytes(b"half")
+        ann_module.temp_path(static.ann_path, child.pid).write_bytes(b"half")
         return child
 
     monkeypatch.setattr(dense_module.subprocess, "Popen", started)

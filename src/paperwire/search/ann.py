@@ -69,6 +69,11 @@ def id_mask(pids: np.ndarray) -> np.ndarray:
     return out
 
 
+def temp_path(path: Path, pid: int) -> Path:
+    """Where process ``pid`` writes ``path`` before renaming it into place (``save``)."""
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
 def nlist_for(n: int) -> int:
     return max(1, min(int(LISTS_PER_SQRT * math.sqrt(max(n, 1))), n // TRAIN_PER_LIST))
 
@@ -128,7 +133,8 @@ class AnnIndex:
         afresh for ``n`` (see ``RETRAIN_SHRINK``)."""
         return self.kind == "ivf" and n < RETRAIN_SHRINK * self.trained_on
 
-    def _is_live(self, pids: np.ndarray) -> np.ndarray:
+    def holds(self, pids: np.ndarray) -> np.ndarray:
+        """Whether each of these store ids is in the index."""
         inside = pids < len(self.live)
         out = np.zeros(len(pids), dtype=bool)
         out[inside] = self.live[pids[inside]]
@@ -174,7 +180,7 @@ class AnnIndex:
 
     def remove(self, pids) -> None:
         pids = np.asarray(pids, dtype=np.int64)
-        gone = pids[self._is_live(pids)]
+        gone = pids[self.holds(pids)]
         if len(gone):
             gone = np.ascontiguousarray(gone)
             if self.kind == "ivf":  # the id hashtable takes exactly this selector
@@ -259,7 +265,7 @@ class AnnIndex:
         """One header line (JSON), then the faiss index streamed to the file: no in-memory
         copy of the index (serializing to an array first doubled a 0.75 GB index)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = temp_path(path, os.getpid())
         head = {"format": FORMAT, "dim": self.dim, "seq": self.seq, "trained_on": self.trained_on}
         with tmp.open("wb") as fh:
             fh.write(MAGIC + json.dumps({**head, "model": self.model}).encode() + b"\n")

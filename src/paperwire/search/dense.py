@@ -26,7 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.search.ann import TRAIN_MIN, TRAIN_PER_LIST, AnnIndex, id_mask, nlist_for
+from paperwire.search.ann import (
+    TRAIN_MIN,
+    TRAIN_PER_LIST,
+    AnnIndex,
+    id_mask,
+    nlist_for,
+    temp_path,
+)
 from paperwire.search.columns import CHUNK, Columns
 from paperwire.search.lexical import Filters
 from paperwire.search.vector_table import VectorTable, text_hash
@@ -201,11 +208,11 @@ class DenseIndex(VectorTable):
             live = np.flatnonzero(self.ann.live)
             self.ann.remove(live[~self.cols.member_of(live)])
             members = self.pids[self.cols.members()]
-            back = members[~self.ann._is_live(members)]
+            back = members[~self.ann.holds(members)]
         else:
             inside = self.cols.member_of(changed)
             self.ann.remove(changed[~inside])
-            back = changed[inside & ~self.ann._is_live(changed)]
+            back = changed[inside & ~self.ann.holds(changed)]
         for at in range(0, len(back), CHUNK):
             got = self._read(db, back[at : at + CHUNK].tolist())
             if got:
@@ -288,24 +295,7 @@ class DenseIndex(VectorTable):
         cover = self.covered.path if self.covered is not None else ""
         cmd = [sys.executable, "-m", "paperwire.search.ann_shrink", str(self.path)]
         cmd += [str(self.dim), self.model, self.ann_path.name, str(self.train_min), str(cover)]
-        why = ""
-        try:
-            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        except OSError as exc:
-            child, why = None, str(exc)
-        if child is not None:
-            try:
-                out, errs = child.communicate(timeout=SHRINK_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                out, errs = child.communicate()
-                why = f"it took over {SHRINK_TIMEOUT:.0f} s"
-            if child.returncode != 0:
-                # (what it was writing: AnnIndex.save's temporary name)
-                self.ann_path.with_name(f".{self.ann_path.name}.{child.pid}.tmp").unlink(
-                    missing_ok=True
-                )
-                why = why or (errs.strip().splitlines()[-1:] or ["(no output)"])[0]
+        out, why = self._run_shrink(cmd)
         if why:
             self._shrink_failed = time.monotonic()
             log.warning("the %s vector index was not trained afresh: %s", self.model, why)
@@ -320,6 +310,25 @@ class DenseIndex(VectorTable):
         )  # fmt: skip
         self.refresh(force=True)  # lets ours go, loads the new file
         return True
+
+    def _run_shrink(self, cmd: list[str]) -> tuple[str, str]:
+        """Run ``ann_shrink.py``: its output, and why it failed ("" when it did not).  A
+        child that failed or was killed leaves no half-written file behind."""
+        try:
+            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            return "", str(exc)
+        why = ""
+        try:
+            out, errs = child.communicate(timeout=SHRINK_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, errs = child.communicate()
+            why = f"it took over {SHRINK_TIMEOUT:.0f} s"
+        if child.returncode != 0:
+            temp_path(self.ann_path, child.pid).unlink(missing_ok=True)
+            why = why or (errs.strip().splitlines()[-1:] or ["(no output)"])[0]
+        return out, why
 
     def ann_saved(self) -> bool:
         """Whether a vector index file this process can load is on disk."""
@@ -373,7 +382,7 @@ class DenseIndex(VectorTable):
         with self._lock:
             if self.ann is None:
                 return np.zeros(len(pids), dtype=bool)
-            return self.ann._is_live(np.asarray(pids, dtype=np.int64))
+            return self.ann.holds(np.asarray(pids, dtype=np.int64))
 
     def similarities(self, pids: list[int], qvec: np.ndarray) -> dict[int, float]:
         """Cosine of the query with each paper that has a vector, from the vector index
@@ -383,7 +392,7 @@ class DenseIndex(VectorTable):
             if self.ann is None or not pids:
                 return {}
             arr = np.unique(np.asarray(pids, dtype=np.int64))
-            arr = arr[self.ann._is_live(arr)]
+            arr = arr[self.ann.holds(arr)]
             if not len(arr):
                 return {}
             sims = self.ann.reconstruct(arr) @ np.asarray(qvec, dtype=np.float32)

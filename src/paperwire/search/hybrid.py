@@ -9,7 +9,7 @@ and a paper's meaning score is its contextual one when it has it, else its stati
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -394,18 +394,13 @@ class HybridSearcher:
             near = [h for h in self.index.lexical.search(q, Filters(), k + 1)[0] if h[0] != pid]
             return cards([p for p, _ in near[:k]])
         vecs, cvecs = {pid: vec} if vec is not None else {}, {pid: cvec} if cvec is not None else {}
-        before = self.index.related.lists([pid]) if cvec is None else {}
-        ids = self.related_lists(vecs, cvecs, max(k, KEEP), before)[pid]
+        ids = self.related_lists(vecs, cvecs, max(k, KEEP))[pid]
         if key:
             self.index.related.put(pid, key, ids)
         return cards(ids[:k])
 
     def related_lists(
-        self,
-        vecs: dict[int, np.ndarray],
-        cvecs: dict[int, np.ndarray],
-        k: int = KEEP,
-        before: Mapping[int, list[int]] | None = None,
+        self, vecs: dict[int, np.ndarray], cvecs: dict[int, np.ndarray], k: int = KEEP
     ) -> dict[int, list[int]]:
         """Each paper's ``k`` nearest papers by meaning, from its own static (``vecs``) and
         contextual (``cvecs``) vectors, itself left out: the papers with a static vector only
@@ -415,10 +410,10 @@ class HybridSearcher:
 
         The static tier's vector index holds only the papers without a contextual vector
         (``DenseIndex.covered``), so a paper with a static vector only finds its neighbours
-        among those; the papers of ``before`` (its previous list, when one was kept) that the
-        index no longer holds stay in the running, ranked by the exact static cosines of the
-        stored vectors: a neighbour that has moved to the contextual tier since is not lost
-        when the list is computed again."""
+        among those; the papers of its previous list (``RelatedCache.lists``, when one was
+        kept) that the index no longer holds stay in the running, ranked by the exact static
+        cosines of the stored vectors: a neighbour that has moved to the contextual tier
+        since is not lost when the list is computed again."""
         plain = [p for p in vecs if p not in cvecs]
         out: dict[int, list[int]] = {}
         if plain:
@@ -426,7 +421,8 @@ class HybridSearcher:
                 np.stack([vecs[p] for p in plain]), Filters(), k, [(p,) for p in plain],
                 RELATED_EFFORT,
             )  # fmt: skip
-            earlier = {p: [q for q in (before or {}).get(p, ()) if q != p] for p in plain}
+            before = self.index.related.lists(plain)
+            earlier = {p: [q for q in before.get(p, ()) if q != p] for p in plain}
             wanted = np.fromiter({q for qs in earlier.values() for q in qs}, np.int64)
             wanted = wanted[~self.index.dense.holds(wanted)]  # (the others were searched)
             stored = self.index.dense.vectors(wanted.tolist()) if len(wanted) else {}

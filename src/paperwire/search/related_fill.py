@@ -53,8 +53,7 @@ def fill(searcher: HybridSearcher, pids: list[int]) -> int:
     index = searcher.index
     vecs = index.dense.vectors(pids)
     cvecs = index.contextual.vectors(pids) if index.contextual.embedded() else {}
-    before = index.related.lists([p for p in vecs if p not in cvecs])
-    lists = searcher.related_lists(vecs, cvecs, before=before)
+    lists = searcher.related_lists(vecs, cvecs)
     index.related.put_many(
         [(p, vectors_key(vecs.get(p), cvecs.get(p)), ids) for p, ids in lists.items()]
     )
