@@ -252,7 +252,9 @@ class DenseIndex(VectorTable):
             pids, vecs = self._decode(chunk)
             keep = pids < len(member)
             keep[keep] = member[pids[keep]]
-            if keep.any():
+            if keep.all():  # (no copy: a chunk's vectors are 64 MB of a 256-d tier)
+                yield pids, vecs
+            elif keep.any():
                 yield pids[keep], vecs[keep]
 
     def update_ann(self, save: bool = True) -> AnnIndex | None:
