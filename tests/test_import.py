@@ -138,6 +138,19 @@ def test_crash_mid_import_keeps_committed_batches_and_loses_nothing_on_rerun(sto
     assert (s.new, s.unchanged) == (3, 4)
 
 
+def test_a_run_hands_each_batch_s_ids_on_and_keeps_them_only_when_strict(store):
+    """Hooks see every batch's changed papers as it commits; the run's total keeps no list
+    of them (an import of 2.9M papers held 100 MB of ids to its end), except with
+    ``strict``, whose hooks run once, at the end, with all of them."""
+    seen: list[int] = []
+    importer = Importer(store.engine, batch_size=2, after_commit=[lambda ids, _: seen.extend(ids)])
+    total = importer.run([_arxiv(f"2501.{i:05d}") for i in range(1, 6)])
+    assert (total.new, len(seen), total.changed_ids) == (5, 5, [])
+    seen.clear()
+    total = importer.run([_arxiv(f"2502.{i:05d}") for i in range(1, 4)], strict=True)
+    assert len(seen) == 3 and sorted(total.changed_ids) == sorted(seen)
+
+
 def test_arxiv_only_papers_stay_off_the_curated_list(store):
     store.import_records([_arxiv("2501.00009", published_at=datetime(2025, 1, 7, tzinfo=UTC))])
     store.import_records([_hf()])
