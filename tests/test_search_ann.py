@@ -281,6 +281,26 @@ def test_a_filter_never_lets_through_ids_past_its_bitmap(kind, corpus):
     assert sorted(got.tolist()) == sorted(allowed.tolist())
 
 
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_a_paper_given_twice_in_one_add_keeps_its_last_vector(kind, corpus):
+    """Papers out of order, one of them twice: the index holds each once, with the vector
+    given last (a build's chunks come sorted and unique, and skip that work)."""
+    docs, vecs = corpus
+    pids = np.array([x.id for x in docs], dtype=np.int64)
+    if kind == "flat":
+        index = ann_module.AnnIndex.flat(vecs.shape[1])
+    else:
+        index = ann_module.AnnIndex.trained(vecs, len(docs), vecs.shape[1])
+    index.add(pids[:50], vecs[:50])
+    twice, other = int(pids[3]), vecs[40]
+    order = np.array([pids[60], twice, pids[55], twice], dtype=np.int64)
+    index.add(order, np.stack([vecs[60], vecs[3], vecs[55], other]))
+    assert index.size == 52
+    got, _ = index.search(other, 2, None)
+    assert sorted(got.tolist()) == sorted([twice, int(pids[40])])
+    assert index.reconstruct(np.array([twice])) @ other > 0.95 * float(other @ other)
+
+
 def test_an_unreadable_or_old_index_file_is_replaced(tmp_path, corpus):
     docs, vecs = corpus
     dense_index(tmp_path, docs, vecs)

@@ -96,7 +96,10 @@ def import_(
     )
     console.print(table)
     if index is not None:  # the lexical index is already up to date
+        from paperwire.core.heap import release_free_heap
         from paperwire.search.cli import embed_pending
+
+        release_free_heap()  # what the rows left freed, before the vector index is built
 
         store = open_store(settings)
         try:  # papers the worker did not get to (or an earlier, killed import left)

@@ -146,13 +146,17 @@ class AnnIndex:
         pids = np.asarray(pids, dtype=np.int64)
         if not len(pids):
             return
-        pids, first = np.unique(pids[::-1], return_index=True)  # the last vector of a paper
-        vecs = np.ascontiguousarray(np.asarray(vecs, dtype=np.float32)[::-1][first])
+        vecs = np.asarray(vecs, dtype=np.float32)
+        if len(pids) > 1 and not (np.diff(pids) > 0).all():  # the last vector of a paper
+            pids, first = np.unique(pids[::-1], return_index=True)
+            vecs = vecs[::-1][first]
+            lists = None if lists is None else np.asarray(lists)[::-1][first]
+        vecs = np.ascontiguousarray(vecs)  # (a build's chunks, in id order: no copy)
         self.remove(pids)
         if lists is None or self.kind == "flat":
             self.index.add_with_ids(vecs, pids)
         else:  # what add_with_ids does after its own assignment
-            lists = np.ascontiguousarray(np.asarray(lists, dtype=np.int64)[::-1][first])
+            lists = np.ascontiguousarray(lists, dtype=np.int64)
             p = faiss.swig_ptr
             self.index.add_core(len(pids), p(vecs), p(pids), p(lists))
         if self.scan is not None:  # (its own assignment: add_core leaves fast-scan codes

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperwire.core.heap import release_free_heap
 from paperwire.search.ann import (
     TRAIN_MIN,
     TRAIN_PER_LIST,
@@ -55,6 +56,10 @@ LOCK_SLICE = 128
 # clusters by meaning: cs.CL (17%) kept 0.822 with 426 lists, so other filters widen by
 # their whole share (docs/search.md, "Filters inside retrieval").
 RANGE_FREE = 0.005
+# Vectors read at a time to build the vector index (16 MB of a 256-d tier): a chunk's
+# matrix and faiss's residuals of it are held while it is added (0.14 GB with its rows at
+# 65,536 a chunk; the import's peak is the build's, docs/benchmarks.md)
+BUILD_CHUNK = 16_384
 SHRINK_TIMEOUT = 3600.0  # seconds for ann_shrink.py (at most about 2 minutes at 2.9M)
 SHRINK_RETRY = 3600.0  # seconds before trying again after it failed
 log = logging.getLogger("paperwire.search")
@@ -235,27 +240,36 @@ class DenseIndex(VectorTable):
             return ann
         want = min(n, TRAIN_PER_LIST * nlist_for(n))
         pick = np.sort(np.random.default_rng(0).choice(pids, want, replace=False))
-        got = self._read(db, pick.tolist())
-        ann = AnnIndex.trained(np.stack(list(got.values())), n, self.dim, self.model)
-        del got
+        ann = AnnIndex.trained(self._matrix(db, pick.tolist()), n, self.dim, self.model)
         lists = [ann.assign(vecs) for _, vecs in self._chunks(db, member)]
         ann.reserve(np.bincount(np.concatenate(lists), minlength=ann.index.nlist))
         for (chunk_pids, vecs), assigned in zip(self._chunks(db, member), lists, strict=True):
             ann.add(chunk_pids, vecs, lists=assigned)
+            release_free_heap()  # the holes the fast-scan lists' growth left (core/heap.py)
         return ann
 
     def _chunks(self, db, member: np.ndarray):
         """The vectors of the papers set in ``member`` (booleans by store id), in store id
-        order, a chunk at a time: ``(pids, vectors)``."""
+        order, ``BUILD_CHUNK`` at a time: ``(pids, vectors)``.  Each row is copied into the
+        chunk's matrix as it is read, so no chunk's worth of row objects is ever held (they
+        fragmented the heap around the index growing beside them: 0.17 GB at 2.9M)."""
         cur = db.execute("SELECT pid, vec FROM vectors WHERE vec IS NOT NULL ORDER BY pid")
-        while chunk := cur.fetchmany(CHUNK):
-            pids, vecs = self._decode(chunk)
-            keep = pids < len(member)
-            keep[keep] = member[pids[keep]]
-            if keep.all():  # (no copy: a chunk's vectors are 64 MB of a 256-d tier)
-                yield pids, vecs
-            elif keep.any():
-                yield pids[keep], vecs[keep]
+        width = 4 * self.dim
+        while True:
+            pids = np.empty(BUILD_CHUNK, dtype=np.int64)
+            vecs = np.empty((BUILD_CHUNK, self.dim), dtype=np.float32)
+            k = 0
+            for pid, blob in cur:
+                if len(blob) == width and pid < len(member) and member[pid]:
+                    pids[k] = pid
+                    vecs[k] = np.frombuffer(blob, dtype=np.float32)
+                    k += 1
+                    if k == BUILD_CHUNK:
+                        break
+            if k:
+                yield pids[:k], vecs[:k]
+            if k < BUILD_CHUNK:
+                return
 
     def update_ann(self, save: bool = True) -> AnnIndex | None:
         """Bring the vector index up to date, trained afresh when the collection outgrew it,

@@ -227,6 +227,19 @@ class VectorTable:
                 out[p] = vec
         return out
 
+    def _matrix(self, db, pids: list[int]) -> np.ndarray:
+        """The vectors of these papers (those that have one), as one matrix filled row by
+        row: no array per vector and no second copy stacked from them (a training sample at
+        2.9M papers is 136k vectors, 0.14 GB)."""
+        out = np.empty((len(pids), self.dim), dtype=np.float32)
+        k = 0
+        sql = "SELECT pid, vec FROM vectors WHERE pid IN ({}) AND vec IS NOT NULL"
+        for _, v in _rows_in(db, sql, pids):
+            if len(v) == 4 * self.dim:
+                out[k] = np.frombuffer(v, dtype=np.float32)
+                k += 1
+        return out[:k]
+
     def vector(self, pid: int) -> np.ndarray | None:
         return self.vectors([pid]).get(int(pid))
 
