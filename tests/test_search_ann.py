@@ -265,16 +265,20 @@ def test_store_imports_keep_the_index_current_and_rebuild_equals_it(
         store.close()
 
 
+def _empty_index(kind: str, vecs: np.ndarray):
+    """A flat index, or an inverted file trained on these vectors; nothing added yet."""
+    if kind == "flat":
+        return ann_module.AnnIndex.flat(vecs.shape[1])
+    return ann_module.AnnIndex.trained(vecs, len(vecs), vecs.shape[1])
+
+
 @pytest.mark.parametrize("kind", ["flat", "ivf"])
 def test_a_filter_never_lets_through_ids_past_its_bitmap(kind, corpus):
     """The bitmap ends at the highest allowed id: papers above it are never members (faiss
     takes the bitmap's size in bytes; given in bits it read past the array)."""
     docs, vecs = corpus
     pids = np.array([x.id for x in docs], dtype=np.int64)
-    if kind == "flat":
-        index = ann_module.AnnIndex.flat(vecs.shape[1])
-    else:
-        index = ann_module.AnnIndex.trained(vecs, len(docs), vecs.shape[1])
+    index = _empty_index(kind, vecs)
     index.add(pids, vecs)
     allowed = pids[:3]
     got, _ = index.search(vecs[-1], 10, bitmap(allowed), share=3 / len(pids))
@@ -287,10 +291,7 @@ def test_a_paper_given_twice_in_one_add_keeps_its_last_vector(kind, corpus):
     given last (a build's chunks come sorted and unique, and skip that work)."""
     docs, vecs = corpus
     pids = np.array([x.id for x in docs], dtype=np.int64)
-    if kind == "flat":
-        index = ann_module.AnnIndex.flat(vecs.shape[1])
-    else:
-        index = ann_module.AnnIndex.trained(vecs, len(docs), vecs.shape[1])
+    index = _empty_index(kind, vecs)
     index.add(pids[:50], vecs[:50])
     twice, other = int(pids[3]), vecs[40]
     order = np.array([pids[60], twice, pids[55], twice], dtype=np.int64)
