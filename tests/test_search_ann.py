@@ -285,21 +285,30 @@ def test_a_filter_never_lets_through_ids_past_its_bitmap(kind, corpus):
     assert sorted(got.tolist()) == sorted(allowed.tolist())
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "ivf, lists given"])
 def test_a_paper_given_twice_in_one_add_keeps_its_last_vector(kind, corpus):
     """Papers out of order, one of them twice: the index holds each once, with the vector
-    given last (a build's chunks come sorted and unique, and skip that work)."""
+    given last, in that vector's own list when the lists are given (a build's chunks come
+    sorted and unique, and skip that work)."""
     docs, vecs = corpus
     pids = np.array([x.id for x in docs], dtype=np.int64)
-    index = _empty_index(kind, vecs)
+    index = _empty_index(kind.split(",")[0], vecs)
     index.add(pids[:50], vecs[:50])
     twice, other = int(pids[3]), vecs[40]
     order = np.array([pids[60], twice, pids[55], twice], dtype=np.int64)
-    index.add(order, np.stack([vecs[60], vecs[3], vecs[55], other]))
+    given = np.stack([vecs[60], vecs[3], vecs[55], other])
+    lists = index.assign(given) if "lists" in kind else None
+    if lists is not None:
+        assert lists[1] != lists[3], "the test needs the two vectors in different lists"
+    index.add(order, given, lists=lists)
     assert index.size == 52
     got, _ = index.search(other, 2, None)
     assert sorted(got.tolist()) == sorted([twice, int(pids[40])])
     assert index.reconstruct(np.array([twice])) @ other > 0.95 * float(other @ other)
+    if lists is not None:  # in the list of its last vector: found reading that list alone
+        index.index.nprobe = 1
+        _, near = index.index.search(other[None, :].astype(np.float32), 2)
+        assert sorted(near[0].tolist()) == sorted([twice, int(pids[40])])
 
 
 def test_an_unreadable_or_old_index_file_is_replaced(tmp_path, corpus):
